@@ -1,0 +1,150 @@
+import { Type, type Static } from 'typebox'
+import { Severity } from './severity.ts'
+import { AreaGeometry, Point } from './geojson.ts'
+
+const Name = Type.String({ minLength: 1, maxLength: 150 })
+const Description = Type.String({ maxLength: 1000 })
+const Timestamp = Type.String({ format: 'date-time' })
+const Version = Type.Integer({ minimum: 1, description: 'optimistic-concurrency version; PATCH with a stale one gets 409' })
+
+// ---- what the server sends (REST bodies and socket frames) ----
+
+export const IncidentProperties = Type.Object({
+  id: Type.Integer(),
+  kind: Type.Literal('incident'),
+  name: Name,
+  description: Description,
+  severity: Severity,
+  closed: Type.Boolean(),
+  created: Timestamp,
+  updated: Timestamp,
+  reporter: Type.Union([Type.String(), Type.Null()], { description: 'username; null once the user is deleted' }),
+  version: Version,
+  url: Type.String(),
+})
+export type IncidentProperties = Static<typeof IncidentProperties>
+
+export const IncidentFeature = Type.Object({
+  type: Type.Literal('Feature'),
+  id: Type.String({ description: '"incident:<id>"' }),
+  geometry: Point,
+  properties: IncidentProperties,
+})
+export type IncidentFeature = Static<typeof IncidentFeature>
+
+export const AreaProperties = Type.Object({
+  id: Type.Integer(),
+  kind: Type.Literal('area'),
+  name: Name,
+  severity: Severity,
+  created: Timestamp,
+  updated: Timestamp,
+  owner: Type.Union([Type.String(), Type.Null()], { description: 'username; null once the user is deleted' }),
+  version: Version,
+  url: Type.String(),
+})
+export type AreaProperties = Static<typeof AreaProperties>
+
+export const AreaFeature = Type.Object({
+  type: Type.Literal('Feature'),
+  id: Type.String({ description: '"area:<id>"' }),
+  geometry: AreaGeometry,
+  properties: AreaProperties,
+})
+export type AreaFeature = Static<typeof AreaFeature>
+
+export type AnyFeature = IncidentFeature | AreaFeature
+
+export const featureCollection = <T extends typeof IncidentFeature | typeof AreaFeature>(feature: T) =>
+  Type.Object({
+    type: Type.Literal('FeatureCollection'),
+    features: Type.Array(feature),
+    next_cursor: Type.Union([Type.Integer(), Type.Null()], {
+      description: 'pass as `cursor` to get the next page; null on the last page',
+    }),
+  })
+
+// ---- what clients send ----
+
+const IncidentInputProperties = {
+  name: Name,
+  description: Type.Optional(Description),
+  severity: Type.Optional(Severity),
+  closed: Type.Optional(Type.Boolean()),
+}
+
+export const IncidentCreateFeature = Type.Object(
+  {
+    type: Type.Literal('Feature'),
+    geometry: Point,
+    properties: Type.Object(IncidentInputProperties, { additionalProperties: false }),
+  },
+  { additionalProperties: false },
+)
+
+/** The reference tracker's flat form, kept for hand-written clients and curl. */
+export const IncidentCreateFlat = Type.Object(
+  {
+    ...IncidentInputProperties,
+    location: Type.Object(
+      {
+        lon: Type.Number({ minimum: -180, maximum: 180 }),
+        lat: Type.Number({ minimum: -90, maximum: 90 }),
+      },
+      { additionalProperties: false },
+    ),
+  },
+  { additionalProperties: false },
+)
+
+export const IncidentCreate = Type.Union([IncidentCreateFeature, IncidentCreateFlat])
+export type IncidentCreate = Static<typeof IncidentCreate>
+
+export const IncidentPatch = Type.Object(
+  {
+    type: Type.Optional(Type.Literal('Feature')),
+    geometry: Type.Optional(Point),
+    properties: Type.Optional(
+      Type.Object(
+        {
+          name: Type.Optional(Name),
+          description: Type.Optional(Description),
+          severity: Type.Optional(Severity),
+          closed: Type.Optional(Type.Boolean()),
+          version: Type.Optional(Version),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+)
+export type IncidentPatch = Static<typeof IncidentPatch>
+
+export const AreaCreate = Type.Object(
+  {
+    type: Type.Literal('Feature'),
+    geometry: AreaGeometry,
+    properties: Type.Object(
+      { name: Name, severity: Type.Optional(Severity) },
+      { additionalProperties: false },
+    ),
+  },
+  { additionalProperties: false },
+)
+export type AreaCreate = Static<typeof AreaCreate>
+
+export const AreaPatch = Type.Object(
+  {
+    type: Type.Optional(Type.Literal('Feature')),
+    geometry: Type.Optional(AreaGeometry),
+    properties: Type.Optional(
+      Type.Object(
+        { name: Type.Optional(Name), severity: Type.Optional(Severity), version: Type.Optional(Version) },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+)
+export type AreaPatch = Static<typeof AreaPatch>

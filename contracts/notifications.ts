@@ -1,0 +1,32 @@
+import type { Severity } from './severity.ts'
+import type { AnyFeature, IncidentFeature } from './features.ts'
+
+/** An area named in an alert: enough for a notice without fetching the area. */
+export interface AreaRef {
+  id: number
+  name: string
+  severity: Severity
+  url: string
+}
+
+/** What a save writes to the outbox; the relay adds the ids when it publishes. */
+export type NotificationBody =
+  | { type: 'post_save'; created: boolean; feature: AnyFeature }
+  | { type: 'post_delete'; feature: AnyFeature }
+  | { type: 'alert'; feature: IncidentFeature; areas_of_interest: AreaRef[] }
+
+export type NotificationType = NotificationBody['type']
+
+/**
+ * One socket frame. `id` is the stream id (ordered; clients reconnect with the
+ * last one they saw); `event` is the outbox row id, stable across re-deliveries,
+ * so a client can drop a duplicate it already applied.
+ */
+export type Notification = NotificationBody & { id: string; event: number }
+
+/** Sent instead of a replay when the requested id is older than the kept history. */
+export interface ResetFrame {
+  type: 'reset'
+}
+
+export type ServerFrame = Notification | ResetFrame

@@ -1,0 +1,86 @@
+import Fastify, { type FastifyInstance } from 'fastify'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import type { DestinationStream } from 'pino'
+import cookie from '@fastify/cookie'
+import rateLimit from '@fastify/rate-limit'
+import type { AppConfig } from './config.ts'
+import type { DatabaseHandle } from '../db/connect.ts'
+import { loggerOptions } from './logging.ts'
+import { validatorCompiler } from './http/validation.ts'
+import { sendProblem } from './plugins/errors.ts'
+import errors from './plugins/errors.ts'
+import openapi from './plugins/openapi.ts'
+import database from './plugins/database.ts'
+import repositories from './plugins/repositories.ts'
+import firstAdmin from './plugins/first-admin.ts'
+import auth from './plugins/auth.ts'
+import authRoutes from './routes/api/auth.ts'
+import userRoutes from './routes/api/users.ts'
+import incidentRoutes from './routes/api/incidents.ts'
+import areaRoutes from './routes/api/areas.ts'
+import healthRoutes from './routes/api/health.ts'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    notificationsHealth: () => { ok: boolean; kind: string; detail?: string }
+  }
+}
+
+export interface BuildOptions {
+  /** log destination (tests capture logs to prove what never appears in them) */
+  logStream?: DestinationStream
+  /** where one-time console messages go (the first admin's password) */
+  announce?: (text: string) => void
+  /** an already opened database (the embedded default is opened first to hold its lock) */
+  database?: DatabaseHandle
+}
+
+/** The whole server as one factory, so tests can start as many instances as they need. */
+export async function buildApp(config: AppConfig, options: BuildOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: loggerOptions(config.logLevel, options.logStream),
+    bodyLimit: config.bodyLimit,
+    trustProxy: config.trustProxy,
+    // graceful shutdown: finish in-flight requests, refuse new ones
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  }).withTypeProvider<TypeBoxTypeProvider>()
+
+  app.setValidatorCompiler(validatorCompiler)
+  await app.register(errors)
+  await app.register(cookie)
+  await app.register(rateLimit, {
+    global: false,
+    errorResponseBuilder: (_request, context) => {
+      const error = new Error(`too many attempts: try again in ${Math.ceil(context.ttl / 1000)} s`) as Error & { statusCode: number }
+      error.statusCode = 429
+      return error
+    },
+  })
+  await app.register(openapi)
+
+  await app.register(database, { databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize, handle: options.database })
+  await app.register(repositories, { session: config.session })
+  await app.register(firstAdmin, {
+    adminPassword: config.adminPassword,
+    announce: options.announce ?? ((text) => process.stdout.write(text)),
+  })
+  await app.register(auth)
+
+  app.decorate('notificationsHealth', () => ({ ok: true, kind: 'outbox' }))
+
+  await app.register(healthRoutes)
+  await app.register(authRoutes, {
+    cookieSecure: config.cookieSecure,
+    loginRateLimitPerMinute: config.loginRateLimitPerMinute,
+    absoluteSeconds: config.session.absoluteSeconds,
+  })
+  await app.register(userRoutes)
+  await app.register(incidentRoutes)
+  await app.register(areaRoutes)
+
+  app.get('/', { config: { access: 'public' }, schema: { hide: true } }, async (_request, reply) =>
+    sendProblem(reply, 404, 'the dashboard is not built yet; the API is under /api and documented at /docs'),
+  )
+  return app
+}

@@ -1,0 +1,96 @@
+import { envSchema } from 'env-schema'
+import { Type, type Static } from 'typebox'
+
+// Every setting the server reads, read once, here. A bad value stops the
+// start with a message naming the variable and the value.
+
+const EnvSchema = Type.Object({
+  PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000 }),
+  HOST: Type.String({ minLength: 1, default: '127.0.0.1' }),
+  DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
+  REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://' })),
+  DATA_DIR: Type.String({ minLength: 1, default: './.data' }),
+  /** comma-separated origins allowed to use the session cookie on /ws; default: the server's own */
+  ALLOWED_ORIGINS: Type.Optional(Type.String({ pattern: '^(https?://[^,\\s]+)(,\\s*https?://[^,\\s]+)*$' })),
+  SESSION_IDLE_SECONDS: Type.Integer({ minimum: 60, maximum: 31 * 86400, default: 8 * 3600 }),
+  SESSION_ABSOLUTE_SECONDS: Type.Integer({ minimum: 60, maximum: 366 * 86400, default: 7 * 86400 }),
+  ADMIN_PASSWORD: Type.Optional(Type.String({ minLength: 8, maxLength: 200 })),
+  LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' }),
+  BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, maximum: 64 * 1024 * 1024, default: 1024 * 1024 }),
+  LOGIN_RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 1, maximum: 10_000, default: 10 }),
+  DB_POOL_SIZE: Type.Integer({ minimum: 1, maximum: 200, default: 10 }),
+  TRUST_PROXY: Type.Boolean({ default: false }),
+  /** mark the session cookie Secure; set it when the dashboard is served over HTTPS */
+  COOKIE_SECURE: Type.Boolean({ default: false }),
+})
+type Env = Static<typeof EnvSchema>
+
+export interface AppConfig {
+  port: number
+  host: string
+  databaseUrl?: string | undefined
+  redisUrl?: string | undefined
+  dataDir: string
+  /** empty: only the server's own origin (the Host header) may use the cookie on /ws */
+  allowedOrigins: string[]
+  session: { idleSeconds: number; absoluteSeconds: number }
+  adminPassword?: string | undefined
+  logLevel: string
+  bodyLimit: number
+  loginRateLimitPerMinute: number
+  dbPoolSize: number
+  trustProxy: boolean
+  cookieSecure: boolean
+}
+
+export class ConfigError extends Error {}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): AppConfig {
+  // env-schema coerces in place; give it a copy holding only our keys, without empty strings
+  const data: Record<string, string> = {}
+  for (const key of Object.keys(EnvSchema.properties)) {
+    const value = env[key]
+    if (value !== undefined && value !== '') data[key] = value
+  }
+  let parsed: Env
+  try {
+    parsed = envSchema<Env>({ schema: EnvSchema as object, data: { ...data } })
+  } catch (error) {
+    throw new ConfigError(describeEnvError(error, data))
+  }
+  if (parsed.SESSION_IDLE_SECONDS > parsed.SESSION_ABSOLUTE_SECONDS) {
+    throw new ConfigError(
+      `invalid configuration: SESSION_IDLE_SECONDS (${parsed.SESSION_IDLE_SECONDS}) must not exceed SESSION_ABSOLUTE_SECONDS (${parsed.SESSION_ABSOLUTE_SECONDS})`,
+    )
+  }
+  return {
+    port: parsed.PORT,
+    host: parsed.HOST,
+    databaseUrl: parsed.DATABASE_URL,
+    redisUrl: parsed.REDIS_URL,
+    dataDir: parsed.DATA_DIR,
+    allowedOrigins: parsed.ALLOWED_ORIGINS ? parsed.ALLOWED_ORIGINS.split(',').map((o) => o.trim().replace(/\/$/, '')) : [],
+    session: { idleSeconds: parsed.SESSION_IDLE_SECONDS, absoluteSeconds: parsed.SESSION_ABSOLUTE_SECONDS },
+    adminPassword: parsed.ADMIN_PASSWORD,
+    logLevel: parsed.LOG_LEVEL,
+    bodyLimit: parsed.BODY_LIMIT_BYTES,
+    loginRateLimitPerMinute: parsed.LOGIN_RATE_LIMIT_PER_MINUTE,
+    dbPoolSize: parsed.DB_POOL_SIZE,
+    trustProxy: parsed.TRUST_PROXY,
+    cookieSecure: parsed.COOKIE_SECURE,
+  }
+}
+
+const SECRET_KEYS = new Set(['ADMIN_PASSWORD', 'DATABASE_URL', 'REDIS_URL'])
+
+function describeEnvError(error: unknown, data: Record<string, string>): string {
+  const errors = (error as { errors?: { instancePath: string; message?: string; params?: Record<string, unknown> }[] }).errors
+  if (!errors?.length) return `invalid configuration: ${(error as Error).message}`
+  const lines = errors.map((e) => {
+    const key = e.instancePath.split('/')[1] ?? String(e.params?.missingProperty ?? '')
+    // connection URLs carry passwords: name the variable, never echo it
+    const shown = SECRET_KEYS.has(key) ? '(value hidden)' : JSON.stringify(data[key])
+    return `${key} ${e.message ?? 'is invalid'} (got ${shown})`
+  })
+  return `invalid configuration: ${[...new Set(lines)].join('; ')}`
+}

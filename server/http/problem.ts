@@ -1,0 +1,20 @@
+import { Type, type Static } from 'typebox'
+
+/** RFC 9457 problem details: every 4xx/5xx body. */
+export const Problem = Type.Object({
+  type: Type.String(),
+  title: Type.String(),
+  status: Type.Integer(),
+  detail: Type.String(),
+  errors: Type.Optional(
+    Type.Array(Type.Object({ field: Type.String(), in: Type.String(), value: Type.Optional(Type.Unknown()), message: Type.String() })),
+  ),
+  request_id: Type.Optional(Type.String()),
+})
+export type Problem = Static<typeof Problem>
+
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8'
+
+export function problemResponses(...codes: number[]): Record<number, typeof Problem> {
+  return Object.fromEntries(codes.map((c) => [c, Problem]))
+}

@@ -1,0 +1,69 @@
+import fp from 'fastify-plugin'
+import type { FastifyRequest } from 'fastify'
+import type { Role } from '../../db/schema.ts'
+import type { ActiveSession } from '../repositories/sessions.ts'
+import { sendProblem } from './errors.ts'
+
+export const SESSION_COOKIE = 'session'
+
+/** Who may call a route: anyone, or a signed-in user with at least this role. */
+export type Access = 'public' | Role
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    access?: Access
+  }
+  interface FastifyRequest {
+    session: ActiveSession | null
+  }
+}
+
+const RANK: Record<Role, number> = { viewer: 0, operator: 1, admin: 2 }
+
+export function hasRole(session: ActiveSession | null, role: Role): boolean {
+  return !!session && RANK[session.user.role] >= RANK[role]
+}
+
+/**
+ * The session key, from (in order) the cookie the dashboard holds, an
+ * `Authorization: Bearer` header, or `?session_key=` (the reference tracker's
+ * socket URL, for clients that cannot set headers).
+ */
+export function sessionKeyOf(request: Pick<FastifyRequest, 'cookies' | 'headers' | 'query'>): string | undefined {
+  const cookie = request.cookies?.[SESSION_COOKIE]
+  if (cookie) return cookie
+  const authorization = request.headers.authorization
+  if (authorization?.startsWith('Bearer ')) return authorization.slice(7).trim()
+  const query = request.query as Record<string, unknown> | undefined
+  const fromQuery = query?.session_key
+  return typeof fromQuery === 'string' ? fromQuery : undefined
+}
+
+/**
+ * Resolves the session on every request, before the body is read, and turns
+ * away callers without the role the route asks for: 401 without a valid
+ * session, 403 with too small a role. Routes under /api need a viewer unless
+ * they say otherwise.
+ */
+export default fp(
+  async (app) => {
+    app.decorateRequest('session', null)
+    app.addHook('onRequest', async (request, reply) => {
+      const key = sessionKeyOf(request)
+      // the key is not a query parameter of any route: drop it before validation sees it
+      const query = request.query as Record<string, unknown> | undefined
+      if (query && 'session_key' in query) delete query.session_key
+      if (key) request.session = (await app.sessions.resolve(key)) ?? null
+
+      const access = request.routeOptions.config.access ?? (request.url.startsWith('/api/') ? 'viewer' : 'public')
+      if (access === 'public') return
+      if (!request.session) {
+        return sendProblem(reply, 401, key ? 'the session has expired or was revoked: sign in again' : 'sign in first: this needs a session')
+      }
+      if (!hasRole(request.session, access)) {
+        return sendProblem(reply, 403, `this needs the ${access} role; ${request.session.user.username} is ${request.session.user.role}`)
+      }
+    })
+  },
+  { name: 'auth', dependencies: ['repositories'] },
+)

@@ -1,0 +1,31 @@
+import fp from 'fastify-plugin'
+import { SaveHooks } from '../repositories/hooks.ts'
+import { SessionEvents } from '../auth/session-events.ts'
+import { incidentRepository, type IncidentRepository } from '../repositories/incidents.ts'
+import { areaRepository, type AreaRepository } from '../repositories/areas.ts'
+import { userRepository, type UserRepository } from '../repositories/users.ts'
+import { sessionRepository, type SessionLifetimes, type SessionRepository } from '../repositories/sessions.ts'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    saveHooks: SaveHooks
+    incidents: IncidentRepository
+    areas: AreaRepository
+    users: UserRepository
+    sessions: SessionRepository
+    sessionEvents: SessionEvents
+  }
+}
+
+export default fp<{ session: SessionLifetimes }>(
+  async (app, options) => {
+    const hooks = new SaveHooks((error) => app.log.error({ err: error }, 'a post-save hook failed'))
+    app.decorate('saveHooks', hooks)
+    app.decorate('incidents', incidentRepository(app.db, hooks))
+    app.decorate('areas', areaRepository(app.db, hooks))
+    app.decorate('users', userRepository(app.db))
+    app.decorate('sessions', sessionRepository(app.db, options.session))
+    app.decorate('sessionEvents', new SessionEvents())
+  },
+  { name: 'repositories', dependencies: ['database'] },
+)

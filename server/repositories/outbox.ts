@@ -1,0 +1,16 @@
+import type { Kysely, Transaction } from 'kysely'
+import type { Database, NotificationRow } from '../../db/schema.ts'
+import type { NotificationBody } from '../../contracts/notifications.ts'
+
+/** Written inside the saving transaction, so the notification exists exactly when the change does. */
+export async function writeNotifications(trx: Transaction<Database>, bodies: NotificationBody[]): Promise<void> {
+  if (bodies.length === 0) return
+  await trx
+    .insertInto('notifications')
+    .values(bodies.map((body) => ({ type: body.type, payload: JSON.stringify(body) })))
+    .execute()
+}
+
+export async function unpublishedNotifications(db: Kysely<Database>, limit = 500): Promise<NotificationRow[]> {
+  return db.selectFrom('notifications').selectAll().where('published', 'is', null).orderBy('id').limit(limit).execute()
+}

@@ -1,0 +1,72 @@
+import { sql, type Kysely } from 'kysely'
+import type { Database, Role } from '../../db/schema.ts'
+import { generateSessionKey, hashSessionKey, SESSION_KEY_PATTERN } from '../auth/session-keys.ts'
+
+export interface SessionLifetimes {
+  /** a session unused for this long expires */
+  idleSeconds: number
+  /** a session expires this long after sign-in, however busy */
+  absoluteSeconds: number
+}
+
+export interface ActiveSession {
+  sessionId: number
+  user: { id: number; username: string; role: Role }
+  idleExpires: Date
+  absoluteExpires: Date
+}
+
+// Refreshing last_seen on every request would turn every read into a write;
+// once a minute is precise enough for an idle timeout counted in minutes.
+const TOUCH_AFTER_MS = 60_000
+
+export type SessionRepository = ReturnType<typeof sessionRepository>
+
+export function sessionRepository(db: Kysely<Database>, lifetimes: SessionLifetimes) {
+  async function create(userId: number): Promise<{ key: string; session: ActiveSession }> {
+    const key = generateSessionKey()
+    const now = Date.now()
+    const absoluteExpires = new Date(now + lifetimes.absoluteSeconds * 1000)
+    const idleExpires = new Date(Math.min(now + lifetimes.idleSeconds * 1000, absoluteExpires.getTime()))
+    const row = await db
+      .insertInto('sessions')
+      .values({ key_hash: hashSessionKey(key), user_id: userId, idle_expires: idleExpires, absolute_expires: absoluteExpires })
+      .returning('id')
+      .executeTakeFirstOrThrow()
+    const user = await db.selectFrom('users').select(['id', 'username', 'role']).where('id', '=', userId).executeTakeFirstOrThrow()
+    return { key, session: { sessionId: row.id, user, idleExpires, absoluteExpires } }
+  }
+
+  /** The live session for a key, or undefined when it is unknown, revoked or expired. Extends the idle expiry. */
+  async function resolve(key: string): Promise<ActiveSession | undefined> {
+    if (!SESSION_KEY_PATTERN.test(key)) return undefined
+    const row = await db
+      .selectFrom('sessions as s')
+      .innerJoin('users as u', 'u.id', 's.user_id')
+      .select(['s.id', 's.last_seen', 's.idle_expires', 's.absolute_expires', 'u.id as user_id', 'u.username', 'u.role'])
+      .where('s.key_hash', '=', hashSessionKey(key))
+      .where('s.revoked', 'is', null)
+      .where('s.idle_expires', '>', sql<Date>`now()`)
+      .where('s.absolute_expires', '>', sql<Date>`now()`)
+      .executeTakeFirst()
+    if (!row) return undefined
+    let idleExpires = new Date(row.idle_expires)
+    const absoluteExpires = new Date(row.absolute_expires)
+    if (Date.now() - new Date(row.last_seen).getTime() > TOUCH_AFTER_MS) {
+      idleExpires = new Date(Math.min(Date.now() + lifetimes.idleSeconds * 1000, absoluteExpires.getTime()))
+      await db.updateTable('sessions').set({ last_seen: new Date(), idle_expires: idleExpires }).where('id', '=', row.id).execute()
+    }
+    return {
+      sessionId: row.id,
+      user: { id: row.user_id, username: row.username, role: row.role },
+      idleExpires,
+      absoluteExpires,
+    }
+  }
+
+  async function revoke(sessionId: number): Promise<void> {
+    await db.updateTable('sessions').set({ revoked: new Date() }).where('id', '=', sessionId).where('revoked', 'is', null).execute()
+  }
+
+  return { create, resolve, revoke }
+}

@@ -1,0 +1,106 @@
+import type { Kysely } from 'kysely'
+import type { Database, Role, User } from '../../db/schema.ts'
+import { dummyPasswordHash, hashPassword, verifyPassword } from '../auth/passwords.ts'
+import { ConflictError, NotFoundError } from './errors.ts'
+
+export const ROLES: readonly Role[] = ['viewer', 'operator', 'admin']
+
+export interface PublicUser {
+  id: number
+  username: string
+  role: Role
+  created: string
+}
+
+export const toPublicUser = (u: Pick<User, 'id' | 'username' | 'role' | 'created'>): PublicUser => ({
+  id: u.id,
+  username: u.username,
+  role: u.role,
+  created: new Date(u.created).toISOString(),
+})
+
+export type UserRepository = ReturnType<typeof userRepository>
+
+/** Accounts. Shared by the HTTP API and the `npm run user` command. */
+export function userRepository(db: Kysely<Database>) {
+  const columns = ['id', 'username', 'role', 'created'] as const
+
+  async function list(): Promise<PublicUser[]> {
+    return (await db.selectFrom('users').select(columns).orderBy('id').execute()).map(toPublicUser)
+  }
+
+  async function count(): Promise<number> {
+    const { n } = await db.selectFrom('users').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow()
+    return Number(n)
+  }
+
+  async function get(id: number): Promise<PublicUser> {
+    const user = await db.selectFrom('users').select(columns).where('id', '=', id).executeTakeFirst()
+    if (!user) throw new NotFoundError('user', id)
+    return toPublicUser(user)
+  }
+
+  async function findByUsername(username: string): Promise<PublicUser | undefined> {
+    const user = await db.selectFrom('users').select(columns).where('username', '=', username).executeTakeFirst()
+    return user && toPublicUser(user)
+  }
+
+  async function create(username: string, password: string, role: Role): Promise<PublicUser> {
+    const password_hash = await hashPassword(password)
+    const user = await db
+      .insertInto('users')
+      .values({ username, password_hash, role })
+      .onConflict((oc) => oc.column('username').doNothing())
+      .returning(columns)
+      .executeTakeFirst()
+    if (!user) throw new ConflictError('username', username, `username "${username}" is already taken`)
+    return toPublicUser(user)
+  }
+
+  /** The user when the password matches; undefined otherwise, taking as long either way. */
+  async function verifyCredentials(username: string, password: string): Promise<PublicUser | undefined> {
+    const user = await db
+      .selectFrom('users')
+      .select([...columns, 'password_hash'])
+      .where('username', '=', username)
+      .executeTakeFirst()
+    const ok = await verifyPassword(password, user?.password_hash ?? (await dummyPasswordHash()))
+    return ok && user ? toPublicUser(user) : undefined
+  }
+
+  /** Changing a role or a password signs the user out everywhere: their sessions were granted on the old terms. */
+  async function update(id: number, changes: { role?: Role | undefined; password?: string | undefined }): Promise<PublicUser> {
+    const password_hash = changes.password === undefined ? undefined : await hashPassword(changes.password)
+    return db.transaction().execute(async (trx) => {
+      const current = await trx.selectFrom('users').select(['role']).where('id', '=', id).forUpdate().executeTakeFirst()
+      if (!current) throw new NotFoundError('user', id)
+      if (changes.role && changes.role !== 'admin' && current.role === 'admin') await assertAnotherAdmin(trx, id)
+      const user = await trx
+        .updateTable('users')
+        .set({ ...(changes.role && { role: changes.role }), ...(password_hash && { password_hash }) })
+        .where('id', '=', id)
+        .returning(columns)
+        .executeTakeFirstOrThrow()
+      await trx.updateTable('sessions').set({ revoked: new Date() }).where('user_id', '=', id).where('revoked', 'is', null).execute()
+      return toPublicUser(user)
+    })
+  }
+
+  async function remove(id: number): Promise<PublicUser> {
+    return db.transaction().execute(async (trx) => {
+      const user = await trx.selectFrom('users').select(columns).where('id', '=', id).forUpdate().executeTakeFirst()
+      if (!user) throw new NotFoundError('user', id)
+      if (user.role === 'admin') await assertAnotherAdmin(trx, id)
+      await trx.deleteFrom('users').where('id', '=', id).execute()
+      return toPublicUser(user)
+    })
+  }
+
+  // Without an admin nobody could manage users from the web again.
+  async function assertAnotherAdmin(trx: Kysely<Database>, id: number) {
+    const other = await trx.selectFrom('users').select('id').where('role', '=', 'admin').where('id', '!=', id).limit(1).executeTakeFirst()
+    if (!other) throw new ConflictError('role', 'admin', `user ${id} is the last admin; make another user admin first`)
+  }
+
+  return { list, count, get, findByUsername, create, verifyCredentials, update, remove }
+}

@@ -1,0 +1,83 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
+import { problemResponses } from '../../http/problem.ts'
+import { sendProblem } from '../../plugins/errors.ts'
+import { SESSION_COOKIE } from '../../plugins/auth.ts'
+import { MAX_PASSWORD_LENGTH } from '../../auth/passwords.ts'
+import { PublicUserSchema, SessionUserSchema } from './user-schemas.ts'
+
+export interface AuthRouteOptions {
+  cookieSecure: boolean
+  loginRateLimitPerMinute: number
+  absoluteSeconds: number
+}
+
+const auth: FastifyPluginAsyncTypebox<AuthRouteOptions> = async (app, options) => {
+  app.post(
+    '/api/auth/login',
+    {
+      config: {
+        access: 'public',
+        // per client address: slows a password guesser without locking the real user out
+        rateLimit: { max: options.loginRateLimitPerMinute, timeWindow: '1 minute' },
+      },
+      schema: {
+        tags: ['auth'],
+        summary: 'Sign in; sets the HttpOnly session cookie and returns the same key for non-browser clients',
+        body: Type.Object(
+          { username: Type.String({ minLength: 1, maxLength: 64 }), password: Type.String({ minLength: 1, maxLength: MAX_PASSWORD_LENGTH }) },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({ session_key: Type.String(), user: SessionUserSchema, expires: Type.String({ format: 'date-time' }) }),
+          ...problemResponses(400, 401, 429),
+        },
+      },
+    },
+    async (request, reply) => {
+      const user = await app.users.verifyCredentials(request.body.username, request.body.password)
+      // one message whether the user exists or not, so usernames can't be probed
+      if (!user) return sendProblem(reply, 401, 'wrong username or password')
+      const { key, session } = await app.sessions.create(user.id)
+      reply.setCookie(SESSION_COOKIE, key, {
+        httpOnly: true,
+        sameSite: 'strict',
+        secure: options.cookieSecure,
+        path: '/',
+        maxAge: options.absoluteSeconds,
+      })
+      return { session_key: key, user: session.user, expires: session.absoluteExpires.toISOString() }
+    },
+  )
+
+  app.post(
+    '/api/auth/logout',
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'Sign out: revokes this session (its live sockets close too)',
+        response: { 204: Type.Null(), ...problemResponses(401) },
+      },
+    },
+    async (request, reply) => {
+      await app.sessions.revoke(request.session!.sessionId)
+      await app.sessionEvents.revoked([request.session!.sessionId])
+      reply.clearCookie(SESSION_COOKIE, { path: '/' })
+      return reply.code(204).send(null)
+    },
+  )
+
+  app.get(
+    '/api/me',
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'The signed-in user',
+        response: { 200: PublicUserSchema, ...problemResponses(401) },
+      },
+    },
+    async (request) => app.users.get(request.session!.user.id),
+  )
+}
+
+export default auth
