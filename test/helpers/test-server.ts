@@ -1,0 +1,106 @@
+import { cp, mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Writable } from 'node:stream'
+import { randomBytes } from 'node:crypto'
+import { inject } from 'vitest'
+import type { FastifyInstance } from 'fastify'
+import { buildApp } from '../../server/app.ts'
+import { loadConfig } from '../../server/config.ts'
+import type { Role } from '../../db/schema.ts'
+import { createDatabase } from './postgres.ts'
+
+export const BACKENDS = ['pglite', 'postgres'] as const
+export type Backend = (typeof BACKENDS)[number]
+
+export const ADMIN_PASSWORD = 'admin-password-for-tests'
+
+export interface TestUser {
+  id: number
+  username: string
+  password: string
+  role: Role
+  key: string
+}
+
+export interface TestServer {
+  app: FastifyInstance
+  backend: Backend
+  /** every log line the app wrote, as text */
+  logs: string[]
+  login(username: string, password: string): Promise<string>
+  /** creates a user with this role and signs it in */
+  user(role: Role): Promise<TestUser>
+  admin(): Promise<TestUser>
+  close(): Promise<void>
+}
+
+/** Where a backend keeps its data for one test file: a fresh PostgreSQL database or a fresh PGlite folder. */
+export async function freshDatabaseEnv(backend: Backend): Promise<{ env: Record<string, string>; drop: () => Promise<void> }> {
+  if (backend === 'postgres') {
+    const database = await createDatabase()
+    return { env: { DATABASE_URL: database.url }, drop: database.drop }
+  }
+  const dir = await mkdtemp(join(tmpdir(), 'pglite-test-'))
+  await cp(inject('pgliteTemplate'), join(dir, 'pglite'), { recursive: true })
+  return { env: { DATA_DIR: dir, PGLITE_DIR: join(dir, 'pglite') }, drop: () => rm(dir, { recursive: true, force: true }) }
+}
+
+export async function startTestServer(backend: Backend, env: Record<string, string> = {}): Promise<TestServer> {
+  const database = await freshDatabaseEnv(backend)
+  const logs: string[] = []
+  const logStream = new Writable({
+    write(chunk, _encoding, done) {
+      logs.push(String(chunk))
+      done()
+    },
+  })
+  const config = loadConfig({ ADMIN_PASSWORD, LOG_LEVEL: 'info', LOGIN_RATE_LIMIT_PER_MINUTE: '1000', ...database.env, ...env })
+  // tests open the copied PGlite folder directly (the lock and admin socket belong to `npm start`)
+  if (backend === 'pglite') config.dataDir = database.env.PGLITE_DIR!
+  const app = await buildApp(config, { logStream, announce: () => {} })
+  await app.ready()
+
+  async function login(username: string, password: string): Promise<string> {
+    const response = await app.inject({ method: 'POST', url: '/api/auth/login', payload: { username, password } })
+    if (response.statusCode !== 200) throw new Error(`login of ${username} failed: ${response.statusCode} ${response.body}`)
+    return response.json().session_key as string
+  }
+
+  let adminUser: TestUser | undefined
+  return {
+    app,
+    backend,
+    logs,
+    login,
+    async user(role) {
+      const username = `${role}-${randomBytes(3).toString('hex')}`
+      const password = `pw-${randomBytes(6).toString('hex')}`
+      const created = await app.users.create(username, password, role)
+      return { id: created.id, username, password, role, key: await login(username, password) }
+    },
+    async admin() {
+      if (!adminUser) {
+        const found = (await app.users.findByUsername('admin'))!
+        adminUser = { id: found.id, username: 'admin', password: ADMIN_PASSWORD, role: 'admin', key: await login('admin', ADMIN_PASSWORD) }
+      }
+      return adminUser
+    },
+    async close() {
+      await app.close()
+      await database.drop()
+    },
+  }
+}
+
+export const bearer = (key: string) => ({ authorization: `Bearer ${key}` })
+
+/** A square polygon around a point, `half` degrees each side. */
+export function square(lon: number, lat: number, half: number) {
+  return {
+    type: 'Polygon' as const,
+    coordinates: [[[lon - half, lat - half], [lon + half, lat - half], [lon + half, lat + half], [lon - half, lat + half], [lon - half, lat - half]]] as [number, number][][],
+  }
+}
+
+export const point = (lon: number, lat: number) => ({ type: 'Point' as const, coordinates: [lon, lat] as [number, number] })
