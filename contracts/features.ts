@@ -2,8 +2,10 @@ import { Type, type Static } from 'typebox'
 import { Severity } from './severity.ts'
 import { AreaGeometry, Point } from './geojson.ts'
 
-const Name = Type.String({ minLength: 1, maxLength: 150 })
-const Description = Type.String({ maxLength: 1000 })
+// PostgreSQL text cannot hold NUL, so it is refused here rather than by the database
+const NO_NUL = '^[^\\u0000]*$'
+const Name = Type.String({ minLength: 1, maxLength: 150, pattern: NO_NUL })
+const Description = Type.String({ maxLength: 1000, pattern: NO_NUL })
 const Timestamp = Type.String({ format: 'date-time' })
 const Version = Type.Integer({ minimum: 1, description: 'optimistic-concurrency version; PATCH with a stale one gets 409' })
 

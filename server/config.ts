@@ -22,6 +22,13 @@ const EnvSchema = Type.Object({
   TRUST_PROXY: Type.Boolean({ default: false }),
   /** mark the session cookie Secure; set it when the dashboard is served over HTTPS */
   COOKIE_SECURE: Type.Boolean({ default: false }),
+  /** notifications kept for replay to reconnecting clients (Redis MAXLEN ~) */
+  NOTIFICATION_HISTORY: Type.Integer({ minimum: 10, maximum: 1_000_000, default: 10_000 }),
+  RELAY_SWEEP_MS: Type.Integer({ minimum: 50, maximum: 60_000, default: 1000 }),
+  WS_MAX_FRAME_BYTES: Type.Integer({ minimum: 128, maximum: 1024 * 1024, default: 4096 }),
+  WS_MAX_BUFFERED_BYTES: Type.Integer({ minimum: 1024, maximum: 256 * 1024 * 1024, default: 1024 * 1024 }),
+  WS_PING_INTERVAL_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 30_000 }),
+  SESSION_CHECK_MS: Type.Integer({ minimum: 100, maximum: 60_000, default: 1000 }),
 })
 type Env = Static<typeof EnvSchema>
 
@@ -41,6 +48,9 @@ export interface AppConfig {
   dbPoolSize: number
   trustProxy: boolean
   cookieSecure: boolean
+  notificationHistory: number
+  relaySweepMs: number
+  ws: { maxFrameBytes: number; maxBufferedBytes: number; pingIntervalMs: number; sessionCheckMs: number }
 }
 
 export class ConfigError extends Error {}
@@ -54,7 +64,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   let parsed: Env
   try {
-    parsed = envSchema<Env>({ schema: EnvSchema as object, data: { ...data } })
+    // env: false: read only what was passed (tests pass their own), not process.env as well
+    parsed = envSchema<Env>({ schema: EnvSchema as object, data: { ...data }, env: false })
   } catch (error) {
     throw new ConfigError(describeEnvError(error, data))
   }
@@ -78,6 +89,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     dbPoolSize: parsed.DB_POOL_SIZE,
     trustProxy: parsed.TRUST_PROXY,
     cookieSecure: parsed.COOKIE_SECURE,
+    notificationHistory: parsed.NOTIFICATION_HISTORY,
+    relaySweepMs: parsed.RELAY_SWEEP_MS,
+    ws: {
+      maxFrameBytes: parsed.WS_MAX_FRAME_BYTES,
+      maxBufferedBytes: parsed.WS_MAX_BUFFERED_BYTES,
+      pingIntervalMs: parsed.WS_PING_INTERVAL_MS,
+      sessionCheckMs: parsed.SESSION_CHECK_MS,
+    },
   }
 }
 

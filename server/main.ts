@@ -1,6 +1,6 @@
 import { buildApp } from './app.ts'
 import { ConfigError, loadConfig, type AppConfig } from './config.ts'
-import { openEmbeddedDatabase } from './embedded/data-dir.ts'
+import { DataDirInUseError, openEmbeddedDatabase, type EmbeddedDatabase } from './embedded/data-dir.ts'
 
 // `npm start`: read the configuration, build the app, listen, and shut down
 // gracefully on SIGTERM/SIGINT.
@@ -16,7 +16,16 @@ try {
   throw error
 }
 
-const embedded = config.databaseUrl ? undefined : await openEmbeddedDatabase(config.dataDir)
+let embedded: EmbeddedDatabase | undefined
+try {
+  embedded = config.databaseUrl ? undefined : await openEmbeddedDatabase(config.dataDir)
+} catch (error) {
+  if (error instanceof DataDirInUseError) {
+    console.error(error.message)
+    process.exit(1)
+  }
+  throw error
+}
 const app = await buildApp(config, { database: embedded?.handle })
 embedded?.serveAdminCommands(app)
 

@@ -28,11 +28,13 @@ export function describeValidation(errors: ErrorObject[], part: string, data: un
   return chosen.map((e) => {
     let field = e.instancePath
     let message = e.message ?? 'is invalid'
-    if (e.keyword === 'additionalProperties') {
-      field += `/${String(e.params.additionalProperty)}`
+    if (e.message?.startsWith('must be one of')) {
+      // already merged from several branches by preferDeepestBranch
+    } else if (e.keyword === 'additionalProperties') {
+      field += `/${escapePointer(String(e.params.additionalProperty))}`
       message = 'is not an allowed field'
     } else if (e.keyword === 'required') {
-      field += `/${String(e.params.missingProperty)}`
+      field += `/${escapePointer(String(e.params.missingProperty))}`
       message = 'is required'
     } else if (e.keyword === 'const') {
       message = `must be ${JSON.stringify(e.params.allowedValue)}`
@@ -46,15 +48,14 @@ export function describeValidation(errors: ErrorObject[], part: string, data: un
 // A union (a Feature or the flat form; a Polygon or a MultiPolygon) fails in
 // every branch. The branch that got furthest into the input is the one the
 // client meant, so report its error rather than all of them. A branch that
-// failed only on the GeoJSON discriminator (`type` missing, unexpected or of
-// another value) is the one the client did *not* mean, so it loses ties.
+// failed only because `type` is missing (or present where that branch has
+// none) is the one the client did *not* mean, so it loses ties.
 function preferDeepestBranch(errors: ErrorObject[]): ErrorObject[] {
   const real = errors.filter((e) => e.keyword !== 'anyOf' && e.keyword !== 'oneOf')
   if (real.length <= 1) return real.length ? real : errors.slice(0, 1)
   const onDiscriminator = (e: ErrorObject) =>
     (e.keyword === 'required' && e.params.missingProperty === 'type') ||
-    (e.keyword === 'additionalProperties' && e.params.additionalProperty === 'type') ||
-    (e.keyword === 'const' && e.instancePath.endsWith('/type'))
+    (e.keyword === 'additionalProperties' && e.params.additionalProperty === 'type')
   const depth = (e: ErrorObject) =>
     e.instancePath.split('/').length +
     (e.keyword === 'required' || e.keyword === 'additionalProperties' ? 1 : 0) -
@@ -68,6 +69,8 @@ function preferDeepestBranch(errors: ErrorObject[]): ErrorObject[] {
   }
   return [best[0]!]
 }
+
+const escapePointer = (key: string) => key.replace(/~/g, '~0').replace(/\//g, '~1')
 
 function pointer(data: unknown, path: string): unknown {
   let value: unknown = data

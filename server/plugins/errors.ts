@@ -80,6 +80,7 @@ function fromDatabaseError(error: unknown): { status: number; detail: string } |
   const constraint = (error as { constraint?: string }).constraint
   if (code === '23505') return { status: 409, detail: `that value is already taken${constraint ? ` (${constraint})` : ''}` }
   if (code === '23514') return { status: 400, detail: `the input breaks the rule ${constraint ?? 'of the table'}` }
+  if (code === '22021') return { status: 400, detail: 'text must not contain NUL (\\u0000) characters' }
   if (code === '22P02' || code === '22023' || code === 'XX000' && /GeoJSON|geometry/i.test(String((error as Error).message))) {
     return { status: 400, detail: `the database refused the input: ${(error as Error).message}` }
   }

@@ -5,7 +5,7 @@ import {
 } from '../../../contracts/features.ts'
 import type { IncidentInput } from '../../repositories/incidents.ts'
 import { problemResponses } from '../../http/problem.ts'
-import { etag, expectedVersion, IdParams, IfMatchHeaders, ListQuery, parseBBox } from '../../http/request-parsing.ts'
+import { etag, expectedVersion, IdParams, IfMatchHeaders, ListQuery, parseBBox, parseSince } from '../../http/request-parsing.ts'
 
 const incidents: FastifyPluginAsyncTypebox = async (app) => {
   const write = { access: 'operator' as const }
@@ -27,7 +27,7 @@ const incidents: FastifyPluginAsyncTypebox = async (app) => {
       bbox: parseBBox(q.bbox),
       severity: q.severity,
       closed: q.closed,
-      since: q.since ? new Date(q.since) : undefined,
+      since: parseSince(q.since),
       cursor: q.cursor,
       limit: q.limit,
     })

@@ -1,0 +1,249 @@
+import { spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest'
+import { ConfigError, loadConfig } from '../../server/config.ts'
+
+// loadConfig reads every setting once; a bad value must stop the start with a
+// message that names the variable and the value, except for the variables that
+// can hold secrets (connection URLs, the admin password), whose values are
+// never echoed.
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url))
+const TSX = join(ROOT, 'node_modules', '.bin', 'tsx')
+
+/** The ConfigError loadConfig throws for this environment (fails the test if it does not throw one). */
+function configError(env: Record<string, string>): ConfigError {
+  try {
+    loadConfig(env)
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError)
+    return error as ConfigError
+  }
+  throw new Error(`loadConfig accepted ${JSON.stringify(Object.keys(env))} but should have refused it`)
+}
+
+describe('loadConfig defaults', () => {
+  afterEach(() => {
+    vi.unstubAllEnvs()
+  })
+
+  // toMatchObject: settings are still being added; every one named here is checked exactly
+  it('gives the documented defaults for an empty environment', () => {
+    expect(loadConfig({})).toMatchObject({
+      port: 3000,
+      host: '127.0.0.1',
+      databaseUrl: undefined,
+      redisUrl: undefined,
+      dataDir: './.data',
+      allowedOrigins: [],
+      session: { idleSeconds: 8 * 3600, absoluteSeconds: 7 * 86400 },
+      adminPassword: undefined,
+      logLevel: 'info',
+      bodyLimit: 1024 * 1024,
+      loginRateLimitPerMinute: 10,
+      dbPoolSize: 10,
+      trustProxy: false,
+      cookieSecure: false,
+    })
+  })
+
+  it('treats an empty variable as unset', () => {
+    const config = loadConfig({ PORT: '', LOG_LEVEL: '', HOST: '', DATABASE_URL: '', ADMIN_PASSWORD: '', SESSION_IDLE_SECONDS: '' })
+    expect(config.port).toBe(3000)
+    expect(config.logLevel).toBe('info')
+    expect(config.host).toBe('127.0.0.1')
+    expect(config.databaseUrl).toBeUndefined()
+    expect(config.adminPassword).toBeUndefined()
+    expect(config.session.idleSeconds).toBe(8 * 3600)
+  })
+
+  it('reads the environment it is given, not process.env', () => {
+    // the test helpers build configurations from explicit objects; a stray
+    // variable in the test process must not leak into them
+    vi.stubEnv('PORT', '4321')
+    vi.stubEnv('DATABASE_URL', 'postgres://someone@elsewhere.invalid/db')
+    const config = loadConfig({})
+    expect(config.port).toBe(3000)
+    expect(config.databaseUrl).toBeUndefined()
+  })
+
+  it('treats an empty variable in the process environment as unset (`PORT= npm start`)', () => {
+    vi.stubEnv('PORT', '')
+    vi.stubEnv('LOG_LEVEL', '')
+    const config = loadConfig(process.env)
+    expect(config.port).toBe(3000)
+    expect(config.logLevel).toBe('info')
+  })
+
+  it('parses and coerces valid values', () => {
+    const config = loadConfig({
+      PORT: '8080',
+      HOST: '0.0.0.0',
+      DATABASE_URL: 'postgresql://app@db:5432/tracker',
+      REDIS_URL: 'redis://cache:6379',
+      DATA_DIR: '/var/lib/tracker',
+      ALLOWED_ORIGINS: 'https://a.example, https://b.example/',
+      SESSION_IDLE_SECONDS: '600',
+      SESSION_ABSOLUTE_SECONDS: '600',
+      ADMIN_PASSWORD: 'a-long-enough-password',
+      LOG_LEVEL: 'warn',
+      BODY_LIMIT_BYTES: '2048',
+      LOGIN_RATE_LIMIT_PER_MINUTE: '5',
+      DB_POOL_SIZE: '3',
+      TRUST_PROXY: 'true',
+      COOKIE_SECURE: 'true',
+    })
+    expect(config).toMatchObject({
+      port: 8080,
+      host: '0.0.0.0',
+      databaseUrl: 'postgresql://app@db:5432/tracker',
+      redisUrl: 'redis://cache:6379',
+      dataDir: '/var/lib/tracker',
+      allowedOrigins: ['https://a.example', 'https://b.example'],
+      session: { idleSeconds: 600, absoluteSeconds: 600 },
+      adminPassword: 'a-long-enough-password',
+      logLevel: 'warn',
+      bodyLimit: 2048,
+      loginRateLimitPerMinute: 5,
+      dbPoolSize: 3,
+      trustProxy: true,
+      cookieSecure: true,
+    })
+  })
+})
+
+describe('loadConfig refuses bad values, naming the variable and the value', () => {
+  it.each([
+    ['PORT', '99999'],
+    ['PORT', 'abc'],
+    ['PORT', '-1'],
+    ['PORT', '80.5'],
+    ['SESSION_IDLE_SECONDS', '10'],
+    ['SESSION_IDLE_SECONDS', 'soon'],
+    ['SESSION_ABSOLUTE_SECONDS', '999999999'],
+    ['LOG_LEVEL', 'verbose'],
+    ['DB_POOL_SIZE', '0'],
+    ['TRUST_PROXY', 'maybe'],
+    ['ALLOWED_ORIGINS', 'example.com'],
+  ])('%s=%s', (name, value) => {
+    const error = configError({ [name]: value })
+    expect(error.message).toContain(name)
+    expect(error.message).toContain(JSON.stringify(value))
+  })
+
+  it('names every bad variable at once', () => {
+    const error = configError({ PORT: 'abc', LOG_LEVEL: 'verbose' })
+    expect(error.message).toContain('PORT')
+    expect(error.message).toContain('"abc"')
+    expect(error.message).toContain('LOG_LEVEL')
+    expect(error.message).toContain('"verbose"')
+  })
+
+  it('refuses an idle timeout longer than the absolute session lifetime', () => {
+    const error = configError({ SESSION_IDLE_SECONDS: '7200', SESSION_ABSOLUTE_SECONDS: '3600' })
+    expect(error.message).toContain('SESSION_IDLE_SECONDS')
+    expect(error.message).toContain('7200')
+    expect(error.message).toContain('SESSION_ABSOLUTE_SECONDS')
+    expect(error.message).toContain('3600')
+  })
+
+  it('accepts an idle timeout equal to the absolute lifetime', () => {
+    expect(loadConfig({ SESSION_IDLE_SECONDS: '3600', SESSION_ABSOLUTE_SECONDS: '3600' }).session).toEqual({
+      idleSeconds: 3600,
+      absoluteSeconds: 3600,
+    })
+  })
+})
+
+describe('loadConfig never echoes values that may hold secrets', () => {
+  const secret = 's3cr3t-Pa55w0rd'
+
+  it.each([
+    ['DATABASE_URL', `mysql://tracker:${secret}@db.internal:3306/tracker`],
+    ['DATABASE_URL', `postgres:/tracker:${secret}@db.internal/tracker`],
+    ['REDIS_URL', `http://:${secret}@cache.internal:6379`],
+  ])('%s with a bad scheme', (name, value) => {
+    const error = configError({ [name]: value })
+    expect(error.message).toContain(name)
+    expect(error.message.includes(secret), 'the secret appears in the message').toBe(false)
+    expect(error.message.includes('db.internal') || error.message.includes('cache.internal'), 'the URL appears in the message').toBe(false)
+  })
+
+  it('ADMIN_PASSWORD too short', () => {
+    const error = configError({ ADMIN_PASSWORD: 'Zq9#tK' })
+    expect(error.message).toContain('ADMIN_PASSWORD')
+    expect(error.message.includes('Zq9#tK'), 'the password appears in the message').toBe(false)
+  })
+
+  it('ADMIN_PASSWORD too long', () => {
+    const password = `${secret}-`.repeat(20) // 320 characters
+    const error = configError({ ADMIN_PASSWORD: password })
+    expect(error.message).toContain('ADMIN_PASSWORD')
+    expect(error.message.includes(secret), 'the password appears in the message').toBe(false)
+  })
+
+  it('a valid secret next to a bad variable is not echoed either', () => {
+    const error = configError({ PORT: 'abc', DATABASE_URL: `postgres://tracker:${secret}@db.internal/tracker`, ADMIN_PASSWORD: secret })
+    expect(error.message).toContain('PORT')
+    expect(error.message.includes(secret), 'a secret appears in the message').toBe(false)
+  })
+})
+
+describe('the real server process with a bad configuration', () => {
+  let scratch: string | undefined
+  afterAll(async () => {
+    if (scratch) await rm(scratch, { recursive: true, force: true })
+  })
+
+  it('exits non-zero with the message on stderr and no stack trace', async () => {
+    scratch = await mkdtemp(join(tmpdir(), 'config-test-'))
+    const dataDir = join(scratch, 'data')
+    const env: Record<string, string | undefined> = { ...process.env }
+    for (const key of ['DATABASE_URL', 'REDIS_URL', 'ADMIN_PASSWORD', 'HOST', 'LOG_LEVEL', 'SESSION_IDLE_SECONDS', 'SESSION_ABSOLUTE_SECONDS']) {
+      delete env[key]
+    }
+    const child = spawn(TSX, ['server/main.ts'], {
+      cwd: ROOT,
+      env: { ...env, PORT: 'abc', DATA_DIR: dataDir },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
+    const killer = setTimeout(() => {
+      try {
+        process.kill(-child.pid!, 'SIGKILL')
+      } catch {
+        // already gone
+      }
+    }, 50_000)
+    try {
+      const code = await new Promise<number | null>((resolve, reject) => {
+        child.once('error', reject)
+        child.once('close', (exitCode) => resolve(exitCode))
+      })
+      expect(code, `stderr: ${stderr}`).not.toBe(0)
+      expect(code).not.toBeNull()
+      expect(stderr).toContain('PORT')
+      expect(stderr).toContain('"abc"')
+      expect(stderr).not.toMatch(/^\s+at /m)
+      expect(stderr).not.toMatch(/ConfigError|\.ts:\d+/)
+      expect(stdout).toBe('')
+      // it stopped before touching the data folder
+      expect(existsSync(dataDir)).toBe(false)
+    } finally {
+      clearTimeout(killer)
+      try {
+        process.kill(-child.pid!, 'SIGKILL')
+      } catch {
+        // already gone
+      }
+    }
+  }, 60_000)
+})
