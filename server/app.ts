@@ -2,6 +2,7 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { DestinationStream } from 'pino'
 import cookie from '@fastify/cookie'
+import websocket from '@fastify/websocket'
 import rateLimit from '@fastify/rate-limit'
 import type { AppConfig } from './config.ts'
 import type { DatabaseHandle } from '../db/connect.ts'
@@ -14,6 +15,9 @@ import database from './plugins/database.ts'
 import repositories from './plugins/repositories.ts'
 import firstAdmin from './plugins/first-admin.ts'
 import auth from './plugins/auth.ts'
+import notifications from './plugins/notifications.ts'
+import wsRoute from './routes/ws.ts'
+import metricsRoute from './routes/metrics.ts'
 import authRoutes from './routes/api/auth.ts'
 import userRoutes from './routes/api/users.ts'
 import incidentRoutes from './routes/api/incidents.ts'
@@ -66,8 +70,14 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
     announce: options.announce ?? ((text) => process.stdout.write(text)),
   })
   await app.register(auth)
-
-  app.decorate('notificationsHealth', () => ({ ok: true, kind: 'outbox' }))
+  await app.register(notifications, {
+    redisUrl: config.redisUrl,
+    historyLength: config.notificationHistory,
+    relaySweepMs: config.relaySweepMs,
+    maxBufferedBytes: config.ws.maxBufferedBytes,
+  })
+  // before any route, so it can refuse upgrades on routes that are not sockets
+  await app.register(websocket, { options: { maxPayload: config.ws.maxFrameBytes } })
 
   await app.register(healthRoutes)
   await app.register(authRoutes, {
@@ -78,6 +88,12 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
   await app.register(userRoutes)
   await app.register(incidentRoutes)
   await app.register(areaRoutes)
+  await app.register(metricsRoute)
+  await app.register(wsRoute, {
+    allowedOrigins: config.allowedOrigins,
+    pingIntervalMs: config.ws.pingIntervalMs,
+    sessionCheckMs: config.ws.sessionCheckMs,
+  })
 
   app.get('/', { config: { access: 'public' }, schema: { hide: true } }, async (_request, reply) =>
     sendProblem(reply, 404, 'the dashboard is not built yet; the API is under /api and documented at /docs'),

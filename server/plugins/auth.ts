@@ -15,6 +15,8 @@ declare module 'fastify' {
   }
   interface FastifyRequest {
     session: ActiveSession | null
+    /** where the key came from: the cookie needs an Origin check on /ws, the others don't */
+    sessionKeySource: 'cookie' | 'bearer' | 'query' | null
   }
 }
 
@@ -29,14 +31,16 @@ export function hasRole(session: ActiveSession | null, role: Role): boolean {
  * `Authorization: Bearer` header, or `?session_key=` (the reference tracker's
  * socket URL, for clients that cannot set headers).
  */
-export function sessionKeyOf(request: Pick<FastifyRequest, 'cookies' | 'headers' | 'query'>): string | undefined {
+export function sessionKeyOf(
+  request: Pick<FastifyRequest, 'cookies' | 'headers' | 'query'>,
+): { key: string; source: 'cookie' | 'bearer' | 'query' } | undefined {
   const cookie = request.cookies?.[SESSION_COOKIE]
-  if (cookie) return cookie
+  if (cookie) return { key: cookie, source: 'cookie' }
   const authorization = request.headers.authorization
-  if (authorization?.startsWith('Bearer ')) return authorization.slice(7).trim()
+  if (authorization?.startsWith('Bearer ')) return { key: authorization.slice(7).trim(), source: 'bearer' }
   const query = request.query as Record<string, unknown> | undefined
   const fromQuery = query?.session_key
-  return typeof fromQuery === 'string' ? fromQuery : undefined
+  return typeof fromQuery === 'string' ? { key: fromQuery, source: 'query' } : undefined
 }
 
 /**
@@ -48,14 +52,19 @@ export function sessionKeyOf(request: Pick<FastifyRequest, 'cookies' | 'headers'
 export default fp(
   async (app) => {
     app.decorateRequest('session', null)
+    app.decorateRequest('sessionKeySource', null)
     app.addHook('onRequest', async (request, reply) => {
-      const key = sessionKeyOf(request)
+      const found = sessionKeyOf(request)
+      const key = found?.key
       // the key is not a query parameter of any route: drop it before validation sees it
       const query = request.query as Record<string, unknown> | undefined
       if (query && 'session_key' in query) delete query.session_key
-      if (key) request.session = (await app.sessions.resolve(key)) ?? null
+      if (found) {
+        request.session = (await app.sessions.resolve(found.key)) ?? null
+        request.sessionKeySource = found.source
+      }
 
-      const access = request.routeOptions.config.access ?? (request.url.startsWith('/api/') ? 'viewer' : 'public')
+      const access = request.routeOptions.config.access ?? (/^\/(api|ws)(\/|\?|$)/.test(request.url) ? 'viewer' : 'public')
       if (access === 'public') return
       if (!request.session) {
         return sendProblem(reply, 401, key ? 'the session has expired or was revoked: sign in again' : 'sign in first: this needs a session')

@@ -68,5 +68,19 @@ export function sessionRepository(db: Kysely<Database>, lifetimes: SessionLifeti
     await db.updateTable('sessions').set({ revoked: new Date() }).where('id', '=', sessionId).where('revoked', 'is', null).execute()
   }
 
-  return { create, resolve, revoke }
+  /** Of these sessions, the ids still valid (not revoked, not expired, user not deleted). */
+  async function stillValid(ids: number[]): Promise<number[]> {
+    if (ids.length === 0) return []
+    const rows = await db
+      .selectFrom('sessions')
+      .select('id')
+      .where('id', 'in', ids)
+      .where('revoked', 'is', null)
+      .where('idle_expires', '>', sql<Date>`now()`)
+      .where('absolute_expires', '>', sql<Date>`now()`)
+      .execute()
+    return rows.map((r) => r.id)
+  }
+
+  return { create, resolve, revoke, stillValid }
 }

@@ -26,6 +26,10 @@ export interface TestUser {
 export interface TestServer {
   app: FastifyInstance
   backend: Backend
+  /** the environment it was built from (a second instance shares its database with it) */
+  env: Record<string, string>
+  /** listens on a random loopback port; resolves with http://127.0.0.1:<port> */
+  listen(): Promise<string>
   /** every log line the app wrote, as text */
   logs: string[]
   login(username: string, password: string): Promise<string>
@@ -46,8 +50,13 @@ export async function freshDatabaseEnv(backend: Backend): Promise<{ env: Record<
   return { env: { DATA_DIR: dir, PGLITE_DIR: join(dir, 'pglite') }, drop: () => rm(dir, { recursive: true, force: true }) }
 }
 
-export async function startTestServer(backend: Backend, env: Record<string, string> = {}): Promise<TestServer> {
-  const database = await freshDatabaseEnv(backend)
+export async function startTestServer(
+  backend: Backend,
+  env: Record<string, string> = {},
+  /** another instance of the same deployment: same database, dropped by that one */
+  shareWith?: TestServer,
+): Promise<TestServer> {
+  const database = shareWith ? { env: shareWith.env, drop: async () => {} } : await freshDatabaseEnv(backend)
   const logs: string[] = []
   const logStream = new Writable({
     write(chunk, _encoding, done) {
@@ -55,7 +64,8 @@ export async function startTestServer(backend: Backend, env: Record<string, stri
       done()
     },
   })
-  const config = loadConfig({ ADMIN_PASSWORD, LOG_LEVEL: 'info', LOGIN_RATE_LIMIT_PER_MINUTE: '1000', ...database.env, ...env })
+  const fullEnv = { ADMIN_PASSWORD, LOG_LEVEL: 'info', LOGIN_RATE_LIMIT_PER_MINUTE: '1000', ...database.env, ...env }
+  const config = loadConfig(fullEnv)
   // tests open the copied PGlite folder directly (the lock and admin socket belong to `npm start`)
   if (backend === 'pglite') config.dataDir = database.env.PGLITE_DIR!
   const app = await buildApp(config, { logStream, announce: () => {} })
@@ -71,6 +81,8 @@ export async function startTestServer(backend: Backend, env: Record<string, stri
   return {
     app,
     backend,
+    env: fullEnv,
+    listen: () => app.listen({ port: 0, host: '127.0.0.1' }),
     logs,
     login,
     async user(role) {

@@ -1,0 +1,31 @@
+import type { Notification, NotificationBody } from '../../contracts/notifications.ts'
+
+/** A notification as delivered, with its frame serialized once for every socket. */
+export interface Delivery {
+  notification: Notification
+  frame: string
+}
+
+export type ReplayResult = { reset: true } | { reset: false; deliveries: Delivery[] }
+
+/**
+ * The "notifications" group as seen by one server instance: what the relay
+ * publishes reaches every instance's subscribers, in one order, with ids that
+ * let a reconnecting client ask for what it missed. Backed by a Redis stream,
+ * or by an in-process history when there is no Redis.
+ */
+export interface NotificationLayer {
+  readonly kind: 'redis' | 'memory'
+  /** appends to the group; resolves with the notification's stream id */
+  publish(body: NotificationBody, event: number): Promise<string>
+  subscribe(listener: (delivery: Delivery) => void): () => void
+  /** what came after `since`, or reset when `since` is older than the kept history */
+  replay(since: string): Promise<ReplayResult>
+  health(): { ok: boolean; kind: string; detail?: string }
+  close(): Promise<void>
+}
+
+export function toDelivery(id: string, event: number, body: NotificationBody): Delivery {
+  const notification = { id, event, ...body } as Notification
+  return { notification, frame: JSON.stringify(notification) }
+}

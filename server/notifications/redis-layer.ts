@@ -1,0 +1,127 @@
+import { createClient, type RedisClientType } from 'redis'
+import type { NotificationBody } from '../../contracts/notifications.ts'
+import { compareStreamIds } from './stream-ids.ts'
+import { toDelivery, type Delivery, type NotificationLayer, type ReplayResult } from './notification-layer.ts'
+
+export const STREAM = 'notifications'
+
+type Entry = [id: string, fields: string[]]
+
+export interface RedisLayerOptions {
+  url: string
+  maxLength: number
+  onError: (message: string) => void
+}
+
+/**
+ * The "notifications" group on a Redis stream: the relay XADDs (trimmed to
+ * about `maxLength` entries), and every instance follows the stream with a
+ * blocking XREAD of its own, fanning entries out to its local sockets.
+ */
+export async function redisLayer(options: RedisLayerOptions): Promise<NotificationLayer> {
+  // Publishing must fail fast while Redis is away (the relay retries from the
+  // outbox); queuing would hold the relay's transaction open for the outage.
+  const commands = createClient({ url: options.url, disableOfflineQueue: true, socket: { reconnectStrategy: retry } }) as RedisClientType
+  const reader = createClient({ url: options.url, socket: { reconnectStrategy: retry } }) as RedisClientType
+  let connected = false
+  let lastError: string | undefined
+  for (const client of [commands, reader]) {
+    client.on('error', (error: Error) => {
+      if (lastError !== error.message) options.onError(`redis: ${error.message}`)
+      lastError = error.message
+      connected = false
+    })
+    client.on('ready', () => {
+      connected = commands.isReady && reader.isReady
+      lastError = undefined
+    })
+  }
+  await Promise.all([commands.connect(), reader.connect()])
+  connected = true
+
+  const listeners = new Set<(delivery: Delivery) => void>()
+  let closed = false
+  let lastId = ((await commands.sendCommand(['XREVRANGE', STREAM, '+', '-', 'COUNT', '1'])) as Entry[])[0]?.[0] ?? '0-0'
+
+  const following = (async () => {
+    while (!closed) {
+      try {
+        const reply = (await reader.sendCommand(['XREAD', 'COUNT', '500', 'BLOCK', '1000', 'STREAMS', STREAM, lastId])) as
+          | [string, Entry[]][]
+          | Record<string, Entry[]>
+          | null
+        for (const entry of entriesOf(reply)) {
+          lastId = entry[0]
+          const delivery = parseEntry(entry)
+          if (delivery) for (const listener of listeners) listener(delivery)
+        }
+      } catch {
+        if (!closed) await sleep(200) // reconnecting; resume from lastId, so nothing is skipped
+      }
+    }
+  })()
+
+  return {
+    kind: 'redis',
+    async publish(body: NotificationBody, event: number) {
+      const id = await commands.sendCommand([
+        'XADD', STREAM, 'MAXLEN', '~', String(options.maxLength), '*', 'event', String(event), 'body', JSON.stringify(body),
+      ])
+      return String(id)
+    },
+    subscribe(listener) {
+      listeners.add(listener)
+      return () => listeners.delete(listener)
+    },
+    async replay(since: string): Promise<ReplayResult> {
+      const info = (await commands.sendCommand(['XINFO', 'STREAM', STREAM]).catch(() => null)) as unknown[] | Record<string, unknown> | null
+      const field = (name: string) => (Array.isArray(info) ? info[info.indexOf(name) + 1] : info?.[name])
+      const newest = String(field('last-generated-id') ?? '0-0')
+      const firstEntry = field('first-entry') as Entry | null | undefined
+      // MAXLEN trimming does not advance max-deleted-entry-id, so: once anything
+      // was trimmed (more added than kept), a client older than the oldest kept
+      // entry may have missed some. (At the exact edge it reloads needlessly,
+      // which is safe.)
+      const trimmed = Number(field('entries-added') ?? 0) > Number(field('length') ?? 0)
+      const olderThanHistory = trimmed && (!firstEntry || compareStreamIds(since, firstEntry[0]) < 0)
+      if (olderThanHistory || compareStreamIds(since, newest) > 0) return { reset: true }
+      const deliveries: Delivery[] = []
+      let from = `(${since}`
+      for (;;) {
+        const entries = (await commands.sendCommand(['XRANGE', STREAM, from, '+', 'COUNT', '1000'])) as Entry[]
+        for (const entry of entries) {
+          const delivery = parseEntry(entry)
+          if (delivery) deliveries.push(delivery)
+        }
+        if (entries.length < 1000) break
+        from = `(${entries.at(-1)![0]}`
+      }
+      return { reset: false, deliveries }
+    },
+    health: () => (connected && commands.isReady ? { ok: true, kind: 'redis' } : { ok: false, kind: 'redis', detail: 'reconnecting' }),
+    async close() {
+      closed = true
+      listeners.clear()
+      await following
+      await Promise.allSettled([commands.close(), reader.close()])
+    },
+  }
+}
+
+function entriesOf(reply: [string, Entry[]][] | Record<string, Entry[]> | null): Entry[] {
+  if (!reply) return []
+  if (Array.isArray(reply)) return reply.flatMap(([, entries]) => entries)
+  return Object.values(reply).flat()
+}
+
+function parseEntry([id, fields]: Entry): Delivery | undefined {
+  const value = (name: string) => fields[fields.indexOf(name) + 1]
+  try {
+    return toDelivery(id, Number(value('event')), JSON.parse(value('body') ?? '') as NotificationBody)
+  } catch {
+    return undefined // not ours: someone else wrote to the stream
+  }
+}
+
+const retry = (attempt: number) => Math.min(100 * 2 ** attempt, 2000)
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))

@@ -1,0 +1,59 @@
+import fp from 'fastify-plugin'
+import type { NotificationLayer } from '../notifications/notification-layer.ts'
+import { memoryLayer } from '../notifications/memory-layer.ts'
+import { redisLayer } from '../notifications/redis-layer.ts'
+import { OutboxRelay } from '../notifications/outbox-relay.ts'
+import { SocketGroup } from '../notifications/socket-group.ts'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    notifications: NotificationLayer
+    relay: OutboxRelay
+    socketGroup: SocketGroup
+  }
+}
+
+export interface NotificationsOptions {
+  redisUrl?: string | undefined
+  historyLength: number
+  relaySweepMs: number
+  maxBufferedBytes: number
+}
+
+/**
+ * The live layer of one instance: the notification group (Redis stream, or
+ * in-process), the outbox relay woken by every post-save / post-delete hook,
+ * and this instance's group of sockets, fed from the notification group.
+ */
+export default fp<NotificationsOptions>(
+  async (app, options) => {
+    const layer = options.redisUrl
+      ? await redisLayer({ url: options.redisUrl, maxLength: options.historyLength, onError: (message) => app.log.warn(message) })
+      : memoryLayer(options.historyLength)
+    const relay = new OutboxRelay(app.db, layer, {
+      sweepIntervalMs: options.relaySweepMs,
+      onError: (error) => app.log.warn({ err: error }, 'outbox relay: publishing failed; will retry'),
+    })
+    const group = new SocketGroup(options.maxBufferedBytes)
+    const unsubscribe = layer.subscribe((delivery) => group.broadcast(delivery))
+    app.saveHooks.onPostSave(() => void relay.wake())
+    app.saveHooks.onPostDelete(() => void relay.wake())
+    void relay.wake() // whatever a previous run left unpublished
+
+    app.decorate('notifications', layer)
+    app.decorate('relay', relay)
+    app.decorate('socketGroup', group)
+    app.decorate('notificationsHealth', () => layer.health())
+
+    app.addHook('preClose', async () => {
+      // sockets first (1001 "going away"), so clients reconnect elsewhere
+      group.closeWhere(() => true, 1001, 'server shutting down')
+    })
+    app.addHook('onClose', async () => {
+      await relay.stop()
+      unsubscribe()
+      await layer.close()
+    })
+  },
+  { name: 'notifications', dependencies: ['database', 'repositories'] },
+)

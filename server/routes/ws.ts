@@ -1,0 +1,134 @@
+import type {} from '@fastify/websocket'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyRequest } from 'fastify'
+import { Type } from 'typebox'
+import type { ResetFrame } from '../../contracts/notifications.ts'
+import { sendProblem } from '../plugins/errors.ts'
+import type { GroupMember } from '../notifications/socket-group.ts'
+import { STREAM_ID } from '../notifications/stream-ids.ts'
+
+export interface WsRouteOptions {
+  /** origins allowed to use the cookie; empty: only the server's own */
+  allowedOrigins: string[]
+  pingIntervalMs: number
+  sessionCheckMs: number
+}
+
+const CLOSE_POLICY = 1008
+
+/**
+ * GET /ws: the live socket. Authenticated on the HTTP upgrade by the global
+ * auth hook (401 before anything is accepted); a cookie must also come from
+ * an allowed Origin (403), so another site can't ride a signed-in browser.
+ * `?since=<id>` replays what the client missed before it goes live.
+ */
+const ws: FastifyPluginAsyncTypebox<WsRouteOptions> = async (app, options) => {
+  const group = app.socketGroup
+
+  app.get('/ws', {
+    websocket: true,
+    config: { access: 'viewer' },
+    schema: {
+      hide: true,
+      querystring: Type.Object(
+        { since: Type.Optional(Type.String({ pattern: STREAM_ID.source, description: 'the id of the last notification seen' })) },
+        { additionalProperties: false },
+      ),
+    },
+    onRequest: async (request, reply) => {
+      if (request.sessionKeySource !== 'cookie') return
+      const origin = request.headers.origin
+      if (!origin || !originAllowed(request, origin, options.allowedOrigins)) {
+        return sendProblem(reply, 403, `origin ${JSON.stringify(origin ?? null)} may not use the session cookie here`)
+      }
+    },
+  }, async (socket, request) => {
+    const session = request.session!
+    const since = (request.query as { since?: string }).since
+    const member: GroupMember = {
+      socket,
+      sessionId: session.sessionId,
+      userId: session.user.id,
+      absoluteExpires: session.absoluteExpires,
+      pending: since ? [] : null,
+      lastSentId: null,
+    }
+    let alive = true
+    socket.on('pong', () => (alive = true))
+    const ping = setInterval(() => {
+      // no pong since the last ping: the peer is gone without saying so
+      if (!alive) return socket.terminate()
+      alive = false
+      socket.ping()
+    }, options.pingIntervalMs)
+    socket.on('close', () => {
+      clearInterval(ping)
+      group.remove(member)
+    })
+    socket.on('error', () => socket.terminate())
+    // clients have nothing to say but pongs; anything over maxPayload closes with 1009 (ws does that)
+    socket.on('message', () => {})
+
+    group.add(member)
+    if (!since) return
+    try {
+      const replay = await app.notifications.replay(since)
+      if (replay.reset) {
+        socket.send(JSON.stringify({ type: 'reset' } satisfies ResetFrame))
+      } else {
+        for (const delivery of replay.deliveries) group.send(member, delivery)
+      }
+    } catch (error) {
+      request.log.warn({ err: error }, 'replay failed; asking the client to reload')
+      socket.send(JSON.stringify({ type: 'reset' } satisfies ResetFrame))
+    }
+    // then the live ones that arrived meanwhile; `send` skips what the replay already gave
+    const waiting = member.pending ?? []
+    member.pending = null
+    for (const delivery of waiting) group.send(member, delivery)
+  })
+
+  // Sign-out and user changes on this instance close their sockets at once.
+  const offRevoked = app.sessionEvents.onRevoked(({ sessionIds, userId }) => {
+    const ids = new Set(sessionIds)
+    group.closeWhere((m) => ids.has(m.sessionId) || m.userId === userId, CLOSE_POLICY, 'session ended')
+  })
+
+  // Revocations made elsewhere (another instance, the user command) and
+  // expiries are found by asking the database, every `sessionCheckMs`.
+  const check = setInterval(() => void closeEndedSessions(), options.sessionCheckMs)
+  check.unref()
+  async function closeEndedSessions() {
+    const ids = [...new Set([...group.members].map((m) => m.sessionId))]
+    if (ids.length === 0) return
+    try {
+      const live = new Set<number>()
+      for (let i = 0; i < ids.length; i += 5000) {
+        const rows = await app.sessions.stillValid(ids.slice(i, i + 5000))
+        rows.forEach((id) => live.add(id))
+      }
+      group.closeWhere((m) => !live.has(m.sessionId), CLOSE_POLICY, 'session ended')
+    } catch (error) {
+      app.log.warn({ err: error }, 'could not check the sessions of open sockets')
+    }
+  }
+
+  // A refused upgrade (401/403/400) leaves a socket that Node no longer tracks
+  // as an HTTP connection: end it, or it lingers and holds up shutdown.
+  app.addHook('onResponse', async (request, reply) => {
+    if (request.headers.upgrade && reply.statusCode !== 101 && !request.raw.socket.destroyed) request.raw.socket.destroy()
+  })
+
+  app.addHook('onClose', async () => {
+    clearInterval(check)
+    offRevoked()
+  })
+}
+
+function originAllowed(request: FastifyRequest, origin: string, allowed: string[]): boolean {
+  const normalized = origin.replace(/\/$/, '')
+  if (allowed.length) return allowed.includes(normalized)
+  return normalized === `${request.protocol}://${request.host}`
+}
+
+export default ws

@@ -1,0 +1,86 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { createServer } from 'node:net'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+// Real server processes, started the way `npm start` starts them.
+
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url))
+const TSX = join(ROOT, 'node_modules', '.bin', 'tsx')
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number }
+      server.close(() => resolve(port))
+    })
+  })
+}
+
+export interface ServerProcess {
+  url: string
+  child: ChildProcess
+  output(): string
+  /** polls /api/health until 200 */
+  healthy(timeoutMs?: number): Promise<void>
+  /** SIGTERM and wait for the exit code */
+  stop(): Promise<number | null>
+  /** SIGKILL the whole process group (tsx runs the server as its child) */
+  kill(): void
+}
+
+/** Starts `tsx server/main.ts` with only the given configuration (nothing inherited from the test's environment). */
+export async function spawnServer(env: Record<string, string>): Promise<ServerProcess> {
+  const port = await freePort()
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([key]) => ['PATH', 'HOME', 'TMPDIR', 'LANG'].includes(key)))
+  const child = spawn(TSX, ['server/main.ts'], {
+    cwd: ROOT,
+    env: { ...inherited, HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  })
+  let output = ''
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk))
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk))
+  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)))
+  const url = `http://127.0.0.1:${port}`
+  return {
+    url,
+    child,
+    output: () => output,
+    async healthy(timeoutMs = 90_000) {
+      const deadline = Date.now() + timeoutMs
+      while (Date.now() < deadline) {
+        if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}:\n${output}`)
+        const ok = await fetch(`${url}/api/health`).then((r) => r.ok, () => false)
+        if (ok) return
+        await new Promise((r) => setTimeout(r, 250))
+      }
+      throw new Error(`server not healthy after ${timeoutMs} ms:\n${output}`)
+    },
+    async stop() {
+      if (child.exitCode === null) process.kill(-child.pid!, 'SIGTERM')
+      return exited
+    },
+    kill() {
+      try {
+        process.kill(-child.pid!, 'SIGKILL')
+      } catch {
+        // already gone
+      }
+    },
+  }
+}
+
+/** Signs in over HTTP; returns the session key. */
+export async function signIn(baseUrl: string, username: string, password: string): Promise<string> {
+  const response = await fetch(`${baseUrl}/api/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username, password }),
+  })
+  if (!response.ok) throw new Error(`sign-in of ${username} failed: ${response.status} ${await response.text()}`)
+  return ((await response.json()) as { session_key: string }).session_key
+}
