@@ -75,6 +75,7 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
     historyLength: config.notificationHistory,
     relaySweepMs: config.relaySweepMs,
     maxBufferedBytes: config.ws.maxBufferedBytes,
+    slowGraceMs: config.ws.slowGraceMs,
   })
   // before any route, so it can refuse upgrades on routes that are not sockets
   await app.register(websocket, { options: { maxPayload: config.ws.maxFrameBytes } })

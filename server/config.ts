@@ -27,6 +27,8 @@ const EnvSchema = Type.Object({
   RELAY_SWEEP_MS: Type.Integer({ minimum: 50, maximum: 60_000, default: 1000 }),
   WS_MAX_FRAME_BYTES: Type.Integer({ minimum: 128, maximum: 1024 * 1024, default: 4096 }),
   WS_MAX_BUFFERED_BYTES: Type.Integer({ minimum: 1024, maximum: 256 * 1024 * 1024, default: 1024 * 1024 }),
+  /** how long a socket's unsent output may stay over WS_MAX_BUFFERED_BYTES before it is cut off */
+  WS_SLOW_GRACE_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 5000 }),
   WS_PING_INTERVAL_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 30_000 }),
   SESSION_CHECK_MS: Type.Integer({ minimum: 100, maximum: 60_000, default: 1000 }),
 })
@@ -50,7 +52,7 @@ export interface AppConfig {
   cookieSecure: boolean
   notificationHistory: number
   relaySweepMs: number
-  ws: { maxFrameBytes: number; maxBufferedBytes: number; pingIntervalMs: number; sessionCheckMs: number }
+  ws: { maxFrameBytes: number; maxBufferedBytes: number; slowGraceMs: number; pingIntervalMs: number; sessionCheckMs: number }
 }
 
 export class ConfigError extends Error {}
@@ -94,6 +96,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     ws: {
       maxFrameBytes: parsed.WS_MAX_FRAME_BYTES,
       maxBufferedBytes: parsed.WS_MAX_BUFFERED_BYTES,
+      slowGraceMs: parsed.WS_SLOW_GRACE_MS,
       pingIntervalMs: parsed.WS_PING_INTERVAL_MS,
       sessionCheckMs: parsed.SESSION_CHECK_MS,
     },

@@ -18,6 +18,7 @@ export interface NotificationsOptions {
   historyLength: number
   relaySweepMs: number
   maxBufferedBytes: number
+  slowGraceMs: number
 }
 
 /**
@@ -34,7 +35,7 @@ export default fp<NotificationsOptions>(
       sweepIntervalMs: options.relaySweepMs,
       onError: (error) => app.log.warn({ err: error }, 'outbox relay: publishing failed; will retry'),
     })
-    const group = new SocketGroup(options.maxBufferedBytes)
+    const group = new SocketGroup(options.maxBufferedBytes, options.slowGraceMs)
     const unsubscribe = layer.subscribe((delivery) => group.broadcast(delivery))
     app.saveHooks.onPostSave(() => void relay.wake())
     app.saveHooks.onPostDelete(() => void relay.wake())
@@ -50,6 +51,7 @@ export default fp<NotificationsOptions>(
       group.closeWhere(() => true, 1001, 'server shutting down')
     })
     app.addHook('onClose', async () => {
+      group.stop()
       await relay.stop()
       unsubscribe()
       await layer.close()

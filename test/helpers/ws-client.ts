@@ -46,7 +46,7 @@ export function connect(url: string, headers: Record<string, string> = {}): Prom
             }
             const timer = setTimeout(() => {
               waiters.delete(check)
-              fail(new Error(`timed out waiting for ${count} frames; have ${frames.length}: ${JSON.stringify(frames.slice(-3))}`))
+              fail(new Error(`timed out waiting for ${count} frames; have ${frames.filter(match).length} matching of ${frames.length}`))
             }, timeoutMs)
             waiters.add(check)
             check()
