@@ -1,15 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createClient } from 'redis'
 import type { Notification, ServerFrame } from '../../contracts/notifications.ts'
 import { BACKENDS, bearer, point, square, startTestServer, type TestServer, type TestUser } from '../helpers/test-server.ts'
+import { freshRedisUrl } from '../helpers/redis.ts'
 import { connect, refusedStatus } from '../helpers/ws-client.ts'
 
 // The live socket end to end: on PostgreSQL + Redis with two instances (the
 // operator on one, the viewer on the other); on the embedded default with the
 // in-process layer.
 
-// one Redis database per vitest worker, so parallel files don't share a stream
-const REDIS_URL = `redis://127.0.0.1:6379/${1 + Number(process.env.VITEST_POOL_ID ?? 0)}`
 
 const isType = <T extends ServerFrame['type']>(type: T) => (f: ServerFrame) => f.type === type
 const notifications = (frames: ServerFrame[]) => frames.filter((f): f is Notification => f.type !== 'reset')
@@ -25,11 +23,7 @@ describe.each(BACKENDS)('live notifications on %s', (backend) => {
   beforeAll(async () => {
     const env: Record<string, string> = { SESSION_CHECK_MS: '200', NOTIFICATION_HISTORY: '50' }
     if (backend === 'postgres') {
-      const redis = createClient({ url: REDIS_URL })
-      await redis.connect()
-      await redis.flushDb()
-      await redis.close()
-      env.REDIS_URL = REDIS_URL
+      env.REDIS_URL = await freshRedisUrl()
     }
     a = await startTestServer(backend, env)
     b = backend === 'postgres' ? await startTestServer(backend, env, a) : a

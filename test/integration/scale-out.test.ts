@@ -1,14 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createClient } from 'redis'
 import type { Notification, ServerFrame } from '../../contracts/notifications.ts'
 import { createDatabase } from '../helpers/postgres.ts'
 import { signIn, spawnServer, type ServerProcess } from '../helpers/server-process.ts'
+import { freshRedisUrl } from '../helpers/redis.ts'
 import { connect, type LiveClient } from '../helpers/ws-client.ts'
 
 // The scale-out path: two real server processes share one PostgreSQL and one
 // Redis. Whatever is saved through either reaches every client on both.
 
-const REDIS_URL = `redis://127.0.0.1:6379/${1 + Number(process.env.VITEST_POOL_ID ?? 0)}`
 const ADMIN_PASSWORD = 'scale-out-admin-password'
 const INCIDENTS = 1000
 
@@ -30,11 +29,7 @@ describe('two server processes sharing PostgreSQL and Redis', () => {
   beforeAll(async () => {
     const database = await createDatabase()
     drop = database.drop
-    const redis = createClient({ url: REDIS_URL })
-    await redis.connect()
-    await redis.flushDb()
-    await redis.close()
-    const env = { DATABASE_URL: database.url, REDIS_URL, ADMIN_PASSWORD, LOGIN_RATE_LIMIT_PER_MINUTE: '1000', LOG_LEVEL: 'info' }
+    const env = { DATABASE_URL: database.url, REDIS_URL: await freshRedisUrl(), ADMIN_PASSWORD, LOGIN_RATE_LIMIT_PER_MINUTE: '1000', LOG_LEVEL: 'info' }
     // one after the other: the first creates the schema and the admin
     servers.push(await spawnServer(env))
     await servers[0]!.healthy()
