@@ -8,7 +8,6 @@ import type { AppConfig } from './config.ts'
 import type { DatabaseHandle } from '../db/connect.ts'
 import { loggerOptions } from './logging.ts'
 import { validatorCompiler } from './http/validation.ts'
-import { sendProblem } from './plugins/errors.ts'
 import errors from './plugins/errors.ts'
 import openapi from './plugins/openapi.ts'
 import database from './plugins/database.ts'
@@ -18,6 +17,7 @@ import auth from './plugins/auth.ts'
 import notifications from './plugins/notifications.ts'
 import wsRoute from './routes/ws.ts'
 import metricsRoute from './routes/metrics.ts'
+import dashboardRoutes from './routes/dashboard.ts'
 import authRoutes from './routes/api/auth.ts'
 import userRoutes from './routes/api/users.ts'
 import incidentRoutes from './routes/api/incidents.ts'
@@ -96,8 +96,6 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
     sessionCheckMs: config.ws.sessionCheckMs,
   })
 
-  app.get('/', { config: { access: 'public' }, schema: { hide: true } }, async (_request, reply) =>
-    sendProblem(reply, 404, 'the dashboard is not built yet; the API is under /api and documented at /docs'),
-  )
+  await app.register(dashboardRoutes, { tiles: config.tiles })
   return app
 }

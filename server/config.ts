@@ -22,6 +22,9 @@ const EnvSchema = Type.Object({
   TRUST_PROXY: Type.Boolean({ default: false }),
   /** mark the session cookie Secure; set it when the dashboard is served over HTTPS */
   COOKIE_SECURE: Type.Boolean({ default: false }),
+  /** base map tiles; {s} {z} {x} {y} as Leaflet takes them */
+  TILE_URL: Type.String({ minLength: 1, default: 'https://tile.openstreetmap.org/{z}/{x}/{y}.png' }),
+  TILE_ATTRIBUTION: Type.String({ default: '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors' }),
   /** notifications kept for replay to reconnecting clients (Redis MAXLEN ~) */
   NOTIFICATION_HISTORY: Type.Integer({ minimum: 10, maximum: 1_000_000, default: 10_000 }),
   RELAY_SWEEP_MS: Type.Integer({ minimum: 50, maximum: 60_000, default: 1000 }),
@@ -30,7 +33,7 @@ const EnvSchema = Type.Object({
   /** how long a socket's unsent output may stay over WS_MAX_BUFFERED_BYTES before it is cut off */
   WS_SLOW_GRACE_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 5000 }),
   WS_PING_INTERVAL_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 30_000 }),
-  SESSION_CHECK_MS: Type.Integer({ minimum: 100, maximum: 60_000, default: 1000 }),
+  SESSION_CHECK_MS: Type.Integer({ minimum: 100, maximum: 60_000, default: 500 }),
 })
 type Env = Static<typeof EnvSchema>
 
@@ -51,6 +54,7 @@ export interface AppConfig {
   trustProxy: boolean
   cookieSecure: boolean
   notificationHistory: number
+  tiles: { url: string; attribution: string }
   relaySweepMs: number
   ws: { maxFrameBytes: number; maxBufferedBytes: number; slowGraceMs: number; pingIntervalMs: number; sessionCheckMs: number }
 }
@@ -92,6 +96,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     trustProxy: parsed.TRUST_PROXY,
     cookieSecure: parsed.COOKIE_SECURE,
     notificationHistory: parsed.NOTIFICATION_HISTORY,
+    tiles: { url: parsed.TILE_URL, attribution: parsed.TILE_ATTRIBUTION },
     relaySweepMs: parsed.RELAY_SWEEP_MS,
     ws: {
       maxFrameBytes: parsed.WS_MAX_FRAME_BYTES,

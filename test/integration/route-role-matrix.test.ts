@@ -25,10 +25,12 @@ const areaBody = { type: 'Feature', properties: { name: 'zone' }, geometry: squa
 
 const ROUTES: Route[] = [
   { name: 'GET /api/health', allowed: 'public', success: 200, request: async () => ({ method: 'GET', url: '/api/health' }) },
+  { name: 'GET /api/client-config', allowed: 'public', success: 200, request: async () => ({ method: 'GET', url: '/api/client-config' }) },
   {
     name: 'POST /api/auth/login', allowed: 'public', success: 200,
     request: async () => ({ method: 'POST', url: '/api/auth/login', payload: { username: 'admin', password: ADMIN_PASSWORD } }),
   },
+  { name: 'GET /api/auth/session', allowed: 'public', success: 200, request: async () => ({ method: 'GET', url: '/api/auth/session' }) },
   { name: 'GET /api/me', allowed: 'viewer', success: 200, request: async () => ({ method: 'GET', url: '/api/me' }) },
   { name: 'GET /api/incidents', allowed: 'viewer', success: 200, request: async () => ({ method: 'GET', url: '/api/incidents' }) },
   { name: 'GET /api/incidents/:id', allowed: 'viewer', success: 200, request: async (s) => ({ method: 'GET', url: `/api/incidents/${await newIncident(s)}` }) },

@@ -68,6 +68,19 @@ const auth: FastifyPluginAsyncTypebox<AuthRouteOptions> = async (app, options) =
   )
 
   app.get(
+    '/api/auth/session',
+    {
+      config: { access: 'public' },
+      schema: {
+        tags: ['auth'],
+        summary: 'Whether this browser is signed in: the user, or null (never 401, so a page can ask quietly)',
+        response: { 200: Type.Object({ user: Type.Union([SessionUserSchema, Type.Null()]) }) },
+      },
+    },
+    async (request) => ({ user: request.session?.user ?? null }),
+  )
+
+  app.get(
     '/api/me',
     {
       schema: {

@@ -1,0 +1,37 @@
+import { existsSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import fastifyStatic from '@fastify/static'
+import { Type } from 'typebox'
+import { sendProblem } from '../plugins/errors.ts'
+
+export interface DashboardOptions {
+  tiles: { url: string; attribution: string }
+}
+
+const DIST = fileURLToPath(new URL('../../web/dist', import.meta.url))
+
+/**
+ * The built dashboard (web/dist, made by `npm install`) at /, and the little
+ * configuration it needs before anyone signs in.
+ */
+const dashboard: FastifyPluginAsyncTypebox<DashboardOptions> = async (app, options) => {
+  app.get('/api/client-config', {
+    config: { access: 'public' },
+    schema: {
+      tags: ['dashboard'],
+      summary: 'Base map settings for the dashboard',
+      response: { 200: Type.Object({ tileUrl: Type.String(), tileAttribution: Type.String() }) },
+    },
+  }, async () => ({ tileUrl: options.tiles.url, tileAttribution: options.tiles.attribution }))
+
+  if (!existsSync(DIST)) {
+    app.get('/', { config: { access: 'public' }, schema: { hide: true } }, async (_request, reply) =>
+      sendProblem(reply, 503, 'the dashboard is not built: run `npm install` (or `npx vite build`); the API is under /api, documented at /docs'),
+    )
+    return
+  }
+  await app.register(fastifyStatic, { root: DIST, prefix: '/', wildcard: false, index: ['index.html'] })
+}
+
+export default dashboard

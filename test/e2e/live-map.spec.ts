@@ -1,0 +1,57 @@
+import { test, expect, signedIn, adminApi, screenshot, pointOnMap, type Person } from './fixtures.ts'
+
+// An operator and a viewer, each in their own browser context, on one server.
+
+let operator: Person
+let viewer: Person
+
+test.beforeAll(async ({ browser }) => {
+  operator = await signedIn(browser, 'operator')
+  viewer = await signedIn(browser, 'viewer')
+})
+test.afterAll(async () => {
+  await operator?.context.close()
+  await viewer?.context.close()
+})
+
+async function areaAround(lon: number, lat: number, half: number, name: string, severity = 'high') {
+  const admin = await adminApi()
+  const response = await admin('POST', '/api/areas', {
+    type: 'Feature',
+    properties: { name, severity },
+    geometry: { type: 'Polygon', coordinates: [[[lon - half, lat - half], [lon + half, lat - half], [lon + half, lat + half], [lon - half, lat + half], [lon - half, lat - half]]] },
+  })
+  expect(response.status).toBe(201)
+  return (await response.json()) as { properties: { id: number } }
+}
+
+test('an operator reports inside an area; the viewer sees the marker and the alert live, then the close', async () => {
+  await areaAround(10, 45, 2, 'Alpine pass')
+  for (const p of [operator.page, viewer.page]) await p.evaluate(() => (window as any).__map__.setView([45, 10], 6, { animate: false }))
+
+  const at = await pointOnMap(operator.page, 10.3, 45.2)
+  await operator.page.getByTestId('map').click({ position: at })
+  const dialog = operator.page.getByTestId('form-dialog')
+  await dialog.getByLabel('Name').fill('Avalanche on the pass')
+  await dialog.getByLabel('Description').fill('Road blocked')
+  await dialog.getByLabel('Severity').selectOption('urgent')
+  await dialog.getByRole('button', { name: 'Save' }).click()
+  await expect(dialog).toBeHidden()
+
+  // the viewer, without reloading: the marker, the notice, the alerts panel
+  const item = viewer.page.getByTestId('alert-item').filter({ hasText: 'Avalanche on the pass' })
+  await expect(viewer.page.getByTestId('alert-toast').filter({ hasText: 'Avalanche on the pass' })).toBeVisible({ timeout: 2000 })
+  await expect(viewer.page.getByTestId('alert-toast').filter({ hasText: 'Alpine pass' })).toBeVisible()
+  await expect(item).toHaveCount(1)
+  const id = await item.getAttribute('data-incident-id')
+  await expect(viewer.page.locator(`.incident-pin[data-incident-id="${id}"]`)).toBeVisible()
+  await screenshot(viewer.page, 'viewer-alerted')
+
+  // the operator closes it from the marker's popup; the viewer's marker changes
+  await operator.page.locator(`.incident-pin[data-incident-id="${id}"]`).click()
+  await operator.page.getByTestId('close-incident').click()
+  await expect(viewer.page.locator(`.incident-pin[data-incident-id="${id}"]`)).toHaveAttribute('data-closed', 'true')
+  await screenshot(operator.page, 'operator-map')
+  expect(operator.errors).toEqual([])
+  expect(viewer.errors).toEqual([])
+})

@@ -1,0 +1,85 @@
+import type { AreaFeature, IncidentFeature } from '../../contracts/features.ts'
+import type { Severity } from '../../contracts/severity.ts'
+
+export interface SessionUser {
+  id: number
+  username: string
+  role: 'viewer' | 'operator' | 'admin'
+}
+
+export interface ClientConfig {
+  tileUrl: string
+  tileAttribution: string
+}
+
+/** A refused request, with the server's own explanation (the problem `detail`). */
+export class ApiError extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message)
+  }
+}
+
+// The session rides in the HttpOnly cookie: the page never sees the key.
+async function call<T>(method: string, url: string, body?: unknown): Promise<T> {
+  const response = await fetch(url, {
+    method,
+    credentials: 'same-origin',
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  })
+  if (response.status === 204) return undefined as T
+  const payload = await response.json().catch(() => ({}))
+  if (!response.ok) throw new ApiError(response.status, (payload as { detail?: string }).detail ?? response.statusText)
+  return payload as T
+}
+
+/** Incidents are loaded once, up to this many, and then kept current by the live socket. */
+export const INCIDENT_CAP = 50_000
+
+export const api = {
+  config: () => call<ClientConfig>('GET', '/api/client-config'),
+  session: () => call<{ user: SessionUser | null }>('GET', '/api/auth/session'),
+  login: (username: string, password: string) => call<{ user: SessionUser }>('POST', '/api/auth/login', { username, password }),
+  logout: () => call<void>('POST', '/api/auth/logout'),
+
+  async incidents(): Promise<IncidentFeature[]> {
+    const all: IncidentFeature[] = []
+    let cursor: number | null = null
+    do {
+      const page: { features: IncidentFeature[]; next_cursor: number | null } = await call(
+        'GET', `/api/incidents?limit=10000${cursor === null ? '' : `&cursor=${cursor}`}`,
+      )
+      all.push(...page.features)
+      cursor = page.next_cursor
+    } while (cursor !== null && all.length < INCIDENT_CAP)
+    return all
+  },
+  async areas(): Promise<AreaFeature[]> {
+    const all: AreaFeature[] = []
+    let cursor: number | null = null
+    do {
+      const page: { features: AreaFeature[]; next_cursor: number | null } = await call(
+        'GET', `/api/areas?limit=10000${cursor === null ? '' : `&cursor=${cursor}`}`,
+      )
+      all.push(...page.features)
+      cursor = page.next_cursor
+    } while (cursor !== null)
+    return all
+  },
+
+  createIncident: (input: { name: string; description: string; severity: Severity; lon: number; lat: number }) =>
+    call<IncidentFeature>('POST', '/api/incidents', {
+      type: 'Feature',
+      geometry: { type: 'Point', coordinates: [input.lon, input.lat] },
+      properties: { name: input.name, description: input.description, severity: input.severity },
+    }),
+  updateIncident: (id: number, version: number, changes: { properties?: object; geometry?: object }) =>
+    call<IncidentFeature>('PATCH', `/api/incidents/${id}`, { ...changes, properties: { ...changes.properties, version } }),
+  deleteIncident: (id: number) => call<void>('DELETE', `/api/incidents/${id}`),
+
+  createArea: (input: { name: string; severity: Severity; geometry: AreaFeature['geometry'] }) =>
+    call<AreaFeature>('POST', '/api/areas', { type: 'Feature', geometry: input.geometry, properties: { name: input.name, severity: input.severity } }),
+  updateArea: (id: number, version: number, changes: { properties?: object; geometry?: object }) =>
+    call<AreaFeature>('PATCH', `/api/areas/${id}`, { ...changes, properties: { ...changes.properties, version } }),
+  deleteArea: (id: number) => call<void>('DELETE', `/api/areas/${id}`),
+}

@@ -1,0 +1,44 @@
+import L from 'leaflet'
+import { feature } from 'topojson-client'
+import type { Topology, GeometryCollection } from 'topojson-specification'
+import countries from 'world-atlas/countries-110m.json'
+import type { ClientConfig } from '../api.ts'
+
+/**
+ * The map with its base: configured tiles (OpenStreetMap by default) over a
+ * bundled low-resolution world outline (Natural Earth, from world-atlas), so
+ * land and borders still show where tiles can't be loaded: an offline
+ * operations room, or the test machines.
+ */
+export function createBaseMap(element: HTMLElement, config: ClientConfig): L.Map {
+  const map = L.map(element, { worldCopyJump: true, zoomControl: true }).setView([20, 0], 2)
+  map.createPane('outline').style.zIndex = '150' // below tiles (200): tiles cover it once they load
+  const topology = countries as unknown as Topology<{ countries: GeometryCollection }>
+  L.geoJSON(unwrapAntimeridian(feature(topology, topology.objects.countries)), {
+    pane: 'outline',
+    interactive: false,
+    style: { color: '#7d8c99', weight: 0.8, fillColor: '#eef0e6', fillOpacity: 1 },
+  }).addTo(map)
+  L.tileLayer(config.tileUrl, { attribution: config.tileAttribution, maxZoom: 19, crossOrigin: true }).addTo(map)
+  return map
+}
+
+type Ring = [number, number][]
+
+/**
+ * Rings that cross the antimeridian (Russia's east, Fiji) jump from +180 to
+ * -180 and Leaflet would draw a band across the whole map; shifting their
+ * western half by 360° draws them whole, just past the edge.
+ */
+function unwrapAntimeridian<T extends GeoJSON.FeatureCollection>(collection: T): T {
+  const fixRing = (ring: Ring): Ring => {
+    const crosses = ring.some((p, i) => i > 0 && Math.abs(p[0] - ring[i - 1]![0]) > 180)
+    return crosses ? ring.map(([lon, lat]) => [lon < 0 ? lon + 360 : lon, lat]) : ring
+  }
+  for (const f of collection.features) {
+    const g = f.geometry
+    if (g.type === 'Polygon') g.coordinates = (g.coordinates as Ring[]).map(fixRing)
+    else if (g.type === 'MultiPolygon') g.coordinates = (g.coordinates as Ring[][]).map((poly) => poly.map(fixRing))
+  }
+  return collection
+}

@@ -1,0 +1,12 @@
+import type { Severity } from '../../contracts/severity.ts'
+
+export const SEVERITY_COLOR: Record<Severity, string> = {
+  urgent: '#b3001b',
+  high: '#e4572e',
+  medium: '#f3a712',
+  low: '#3d8bd6',
+  info: '#7a8b99',
+}
+
+export const escapeHtml = (text: string) =>
+  text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!)

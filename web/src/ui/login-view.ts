@@ -1,0 +1,30 @@
+import { api, ApiError, type SessionUser } from '../api.ts'
+
+/** The sign-in form; resolves with the user once signed in. */
+export function showLogin(root: HTMLElement): Promise<SessionUser> {
+  root.innerHTML = `
+    <div class="login">
+      <form data-testid="login-form">
+        <h1>Incident tracker</h1>
+        <label>Username <input name="username" autocomplete="username" required autofocus></label>
+        <label>Password <input name="password" type="password" autocomplete="current-password" required></label>
+        <p class="error" role="alert" data-testid="login-error"></p>
+        <button class="primary" type="submit">Sign in</button>
+      </form>
+    </div>`
+  const form = root.querySelector('form')!
+  const error = root.querySelector<HTMLElement>('.error')!
+  return new Promise((resolve) => {
+    form.addEventListener('submit', async (event) => {
+      event.preventDefault()
+      const data = new FormData(form)
+      error.textContent = ''
+      try {
+        const { user } = await api.login(String(data.get('username')), String(data.get('password')))
+        resolve(user)
+      } catch (e) {
+        error.textContent = e instanceof ApiError ? e.message : 'the server could not be reached'
+      }
+    })
+  })
+}

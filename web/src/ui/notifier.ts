@@ -1,0 +1,63 @@
+import type { AlertEntry } from '../store.ts'
+import { escapeHtml } from '../severity-style.ts'
+
+/**
+ * How an alert reaches a person: a notice on the page always; a short tone if
+ * they turned sound on; a desktop notification while the tab is hidden, if
+ * they allowed it (asked for by a button, never on load).
+ */
+export class Notifier {
+  readonly #box: HTMLElement
+  sound = false
+  #audio: AudioContext | undefined
+
+  constructor() {
+    this.#box = document.createElement('div')
+    this.#box.className = 'toasts'
+    this.#box.setAttribute('aria-live', 'assertive')
+    document.body.append(this.#box)
+  }
+
+  alert(entry: AlertEntry) {
+    const p = entry.incident.properties
+    const areas = entry.areas.map((a) => a.name).join(', ')
+    this.toast(
+      `<strong>${escapeHtml(p.severity.toUpperCase())}: ${escapeHtml(p.name)}</strong>in ${escapeHtml(areas)}`,
+      'alert-toast',
+      p.severity === 'urgent' ? '#b3001b' : '#e4572e',
+    )
+    if (this.sound) this.#beep()
+    if (document.hidden && 'Notification' in window && Notification.permission === 'granted') {
+      new Notification(`${p.severity.toUpperCase()}: ${p.name}`, { body: `in ${areas}`, tag: `alert-${entry.event}` })
+    }
+  }
+
+  error(message: string) {
+    this.toast(`<strong>Not saved</strong>${escapeHtml(message)}`, 'error-toast', '#7a8b99')
+  }
+
+  toast(html: string, testId: string, color: string, ms = 8000) {
+    const toast = document.createElement('div')
+    toast.className = 'toast'
+    toast.style.borderLeftColor = color
+    toast.setAttribute('data-testid', testId)
+    toast.innerHTML = html
+    this.#box.prepend(toast)
+    setTimeout(() => toast.remove(), ms)
+  }
+
+  async enableDesktopAlerts(): Promise<NotificationPermission> {
+    return 'Notification' in window ? Notification.requestPermission() : 'denied'
+  }
+
+  #beep() {
+    this.#audio ??= new AudioContext()
+    const oscillator = this.#audio.createOscillator()
+    const gain = this.#audio.createGain()
+    oscillator.frequency.value = 880
+    gain.gain.value = 0.1
+    oscillator.connect(gain).connect(this.#audio.destination)
+    oscillator.start()
+    oscillator.stop(this.#audio.currentTime + 0.25)
+  }
+}

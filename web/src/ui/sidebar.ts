@@ -1,0 +1,122 @@
+import { SEVERITIES, type Severity } from '../../../contracts/severity.ts'
+import type { Store, TimeWindow } from '../store.ts'
+import { SEVERITY_COLOR, escapeHtml } from '../severity-style.ts'
+
+const LIST_LIMIT = 300
+
+/** Filters, then the alerts panel and the incident list (the same incidents the map shows). */
+export function renderSidebar(aside: HTMLElement, store: Store, focusIncident: (id: number) => void, focusArea: (id: number) => void): void {
+  aside.innerHTML = `
+    <section class="filters" aria-label="Filters">
+      <div class="sev">${SEVERITIES.map(
+        (s) => `<label><input type="checkbox" name="sev" value="${s}" checked><span class="sev-dot" style="background:${SEVERITY_COLOR[s]}"></span>${s}</label>`,
+      ).join('')}</div>
+      <div class="row">
+        <label style="display:flex;gap:4px;align-items:center;color:inherit"><input type="checkbox" name="closed" checked data-testid="show-closed"> show closed</label>
+        <select name="window" aria-label="Time window" data-testid="time-window">
+          <option value="all">all time</option><option value="day">last 24 h</option><option value="hour">last hour</option>
+        </select>
+      </div>
+    </section>
+    <div class="tabs" role="tablist">
+      <button role="tab" aria-selected="true" data-tab="alerts" data-testid="tab-alerts">Alerts <span data-testid="alert-count">0</span></button>
+      <button role="tab" aria-selected="false" data-tab="incidents" data-testid="tab-incidents">Incidents <span data-testid="incident-count">0</span></button>
+      <button role="tab" aria-selected="false" data-tab="areas" data-testid="tab-areas">Areas</button>
+    </div>
+    <div class="panel">
+      <ul class="list" data-panel="alerts" data-testid="alerts-panel"></ul>
+      <ul class="list" data-panel="incidents" data-testid="incident-list" hidden></ul>
+      <ul class="list" data-panel="areas" data-testid="area-list" hidden></ul>
+    </div>`
+
+  aside.querySelectorAll<HTMLInputElement>('input[name=sev]').forEach((box) =>
+    box.addEventListener('change', () => {
+      const chosen = [...aside.querySelectorAll<HTMLInputElement>('input[name=sev]:checked')].map((b) => b.value as Severity)
+      store.setFilters({ severities: new Set(chosen) })
+    }),
+  )
+  aside.querySelector<HTMLInputElement>('input[name=closed]')!.addEventListener('change', (e) =>
+    store.setFilters({ showClosed: (e.target as HTMLInputElement).checked }),
+  )
+  aside.querySelector<HTMLSelectElement>('select[name=window]')!.addEventListener('change', (e) =>
+    store.setFilters({ window: (e.target as HTMLSelectElement).value as TimeWindow }),
+  )
+  aside.querySelectorAll<HTMLButtonElement>('[role=tab]').forEach((tab) =>
+    tab.addEventListener('click', () => {
+      aside.querySelectorAll('[role=tab]').forEach((t) => t.setAttribute('aria-selected', String(t === tab)))
+      aside.querySelectorAll<HTMLElement>('[data-panel]').forEach((p) => (p.hidden = p.dataset.panel !== tab.dataset.tab))
+    }),
+  )
+
+  const alertsList = aside.querySelector<HTMLElement>('[data-panel=alerts]')!
+  const incidentList = aside.querySelector<HTMLElement>('[data-panel=incidents]')!
+  const alertCount = aside.querySelector<HTMLElement>('[data-testid=alert-count]')!
+  const incidentCount = aside.querySelector<HTMLElement>('[data-testid=incident-count]')!
+
+  const renderAlerts = () => {
+    alertCount.textContent = String(store.alerts.length)
+    alertsList.innerHTML = store.alerts.length
+      ? store.alerts
+          .map((a) => {
+            const p = a.incident.properties
+            return `<li data-testid="alert-item" data-incident-id="${p.id}">
+              <button class="linklike" data-focus="${p.id}"><span class="sev-dot" style="background:${SEVERITY_COLOR[p.severity]}"></span>${escapeHtml(p.name)}</button>
+              <span>${escapeHtml(p.severity)} in ${a.areas.map((x) => escapeHtml(x.name)).join(', ')}</span>
+              <span class="meta"><time datetime="${a.at.toISOString()}">${a.at.toLocaleTimeString()}</time></span></li>`
+          })
+          .join('')
+      : '<li class="empty">No alerts yet. Alerts appear here, newest first.</li>'
+  }
+
+  let pending = false
+  const renderIncidents = () => {
+    if (pending) return
+    pending = true
+    requestAnimationFrame(() => {
+      pending = false
+      const visible = store.visibleIncidents().sort((a, b) => b.properties.id - a.properties.id)
+      incidentCount.textContent = String(visible.length)
+      incidentList.innerHTML = visible.length
+        ? visible
+            .slice(0, LIST_LIMIT)
+            .map((f) => {
+              const p = f.properties
+              return `<li data-testid="incident-item" data-incident-id="${p.id}" data-closed="${p.closed}" class="${p.closed ? 'closed' : ''}">
+                <button class="linklike" data-focus="${p.id}"><span class="sev-dot" style="background:${SEVERITY_COLOR[p.severity]}"></span>${escapeHtml(p.name)}</button>
+                <span class="meta">${escapeHtml(p.severity)}${p.closed ? ' · closed' : ''} · ${new Date(p.created).toLocaleString()}</span></li>`
+            })
+            .join('') + (visible.length > LIST_LIMIT ? `<li class="empty">and ${visible.length - LIST_LIMIT} more: narrow the filters</li>` : '')
+        : '<li class="empty">No incidents match the filters.</li>'
+    })
+  }
+
+  const areaList = aside.querySelector<HTMLElement>('[data-panel=areas]')!
+  const renderAreas = () => {
+    const all = [...store.areas.values()].sort((a, b) => a.properties.name.localeCompare(b.properties.name))
+    areaList.innerHTML = all.length
+      ? all
+          .map((f) => {
+            const p = f.properties
+            return `<li data-testid="area-item" data-area-id="${p.id}">
+              <button class="linklike" data-focus-area="${p.id}"><span class="sev-dot" style="background:${SEVERITY_COLOR[p.severity]}"></span>${escapeHtml(p.name)}</button>
+              <span class="meta">alerts at ${escapeHtml(p.severity)} and above</span></li>`
+          })
+          .join('')
+      : '<li class="empty">No areas of interest yet.</li>'
+  }
+
+  aside.addEventListener('click', (e) => {
+    const target = e.target as HTMLElement
+    const incident = target.closest<HTMLElement>('[data-focus]')?.dataset.focus
+    if (incident) focusIncident(Number(incident))
+    const area = target.closest<HTMLElement>('[data-focus-area]')?.dataset.focusArea
+    if (area) focusArea(Number(area))
+  })
+  store.on('areas', renderAreas)
+  renderAreas()
+  store.on('alerts', renderAlerts)
+  store.on('incidents', renderIncidents)
+  store.on('filters', renderIncidents)
+  renderAlerts()
+  renderIncidents()
+}
