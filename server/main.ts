@@ -31,7 +31,8 @@ embedded?.serveAdminCommands(app)
 
 let closing = false
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-  process.once(signal, () => {
+  // `on`, not `once`: a second signal (tsx relays the one the process group got) must not kill a graceful shutdown
+  process.on(signal, () => {
     if (closing) return
     closing = true
     app.log.info({ signal }, 'shutting down')
