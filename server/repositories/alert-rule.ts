@@ -29,8 +29,7 @@ export async function areasAlertedByIncident(trx: Transaction<Database>, inciden
 
 /** Ids of the incidents that alert the area as it stands in the database now. */
 export async function incidentIdsAlertingArea(trx: Transaction<Database>, areaId: number): Promise<Set<number>> {
-  const rows = await alertingIncidents(trx, areaId).select('i.id').execute()
-  return new Set(rows.map((r) => r.id))
+  return new Set((await incidentsAlertingArea(trx, areaId)).map((i) => i.id))
 }
 
 export async function incidentsAlertingArea(trx: Transaction<Database>, areaId: number): Promise<IncidentSelection[]> {
@@ -41,15 +40,6 @@ export async function incidentsAlertingArea(trx: Transaction<Database>, areaId: 
     .where(sql<boolean>`i.severity >= a.severity`)
     .orderBy('i.id')
     .execute()) as IncidentSelection[]
-}
-
-function alertingIncidents(trx: Transaction<Database>, areaId: number) {
-  return trx
-    .selectFrom('incidents as i')
-    .innerJoin('areas_of_interest as a', (join) => join.on(covers('a.polygon', 'i.location')))
-    .where('a.id', '=', areaId)
-    .where('i.closed', '=', false)
-    .where(sql<boolean>`i.severity >= a.severity`)
 }
 
 export function newlyAlerted(before: AreaRef[], after: AreaRef[]): AreaRef[] {

@@ -5,7 +5,7 @@ import type { AreaFeature } from '../../contracts/features.ts'
 import type { NotificationBody } from '../../contracts/notifications.ts'
 import type { Severity } from '../../contracts/severity.ts'
 import { envelope, geomFromGeoJSON, intersects, validityReason } from '../../db/postgis.ts'
-import { areaUrl, selectAreas, toAreaFeature, toIncidentFeature, type AreaSelection } from './feature-rows.ts'
+import { areaUrl, selectAreas, toAreaFeature, toIncidentFeature, toPage, type AreaSelection } from './feature-rows.ts'
 import { incidentIdsAlertingArea, incidentsAlertingArea } from './alert-rule.ts'
 import { lockGeofenceExclusive } from './geofence-lock.ts'
 import { writeNotifications } from './outbox.ts'
@@ -43,10 +43,7 @@ export function areaRepository(db: Kysely<Database>, hooks: SaveHooks) {
     if (filter.bbox) query = query.where(intersects('a.polygon', envelope(filter.bbox)))
     if (filter.severity?.length) query = query.where('a.severity', 'in', filter.severity)
     if (filter.cursor !== undefined) query = query.where('a.id', '>', filter.cursor)
-    const rows = (await query.execute()) as AreaSelection[]
-    const more = rows.length > filter.limit
-    const page = more ? rows.slice(0, filter.limit) : rows
-    return { features: page.map(toAreaFeature), nextCursor: more ? page[page.length - 1]!.id : null }
+    return toPage((await query.execute()) as AreaSelection[], filter.limit, toAreaFeature)
   }
 
   async function create(input: AreaInput, ownerId: number | null): Promise<AreaFeature> {

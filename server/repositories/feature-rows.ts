@@ -86,3 +86,10 @@ export function toAreaFeature(row: AreaSelection): AreaFeature {
 }
 
 const iso = (d: Date | string) => (d instanceof Date ? d : new Date(d)).toISOString()
+
+/** A page of `limit` rows fetched as `limit + 1`: the extra row only says there is a next page. */
+export function toPage<R extends { id: number }, F>(rows: R[], limit: number, toFeature: (row: R) => F): { features: F[]; nextCursor: number | null } {
+  const more = rows.length > limit
+  const page = more ? rows.slice(0, limit) : rows
+  return { features: page.map(toFeature), nextCursor: more ? page[page.length - 1]!.id : null }
+}

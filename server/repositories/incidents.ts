@@ -5,7 +5,7 @@ import type { IncidentFeature } from '../../contracts/features.ts'
 import type { NotificationBody } from '../../contracts/notifications.ts'
 import type { Severity } from '../../contracts/severity.ts'
 import { envelope, geomFromGeoJSON, intersects } from '../../db/postgis.ts'
-import { selectIncidents, toIncidentFeature, type IncidentSelection } from './feature-rows.ts'
+import { selectIncidents, toIncidentFeature, toPage, type IncidentSelection } from './feature-rows.ts'
 import { areasAlertedByIncident, newlyAlerted } from './alert-rule.ts'
 import { lockGeofenceShared } from './geofence-lock.ts'
 import { writeNotifications } from './outbox.ts'
@@ -55,10 +55,7 @@ export function incidentRepository(db: Kysely<Database>, hooks: SaveHooks) {
     if (filter.closed !== undefined) query = query.where('i.closed', '=', filter.closed)
     if (filter.since) query = query.where('i.updated', '>=', filter.since)
     if (filter.cursor !== undefined) query = query.where('i.id', '>', filter.cursor)
-    const rows = (await query.execute()) as IncidentSelection[]
-    const more = rows.length > filter.limit
-    const page = more ? rows.slice(0, filter.limit) : rows
-    return { features: page.map(toIncidentFeature), nextCursor: more ? page[page.length - 1]!.id : null }
+    return toPage((await query.execute()) as IncidentSelection[], filter.limit, toIncidentFeature)
   }
 
   async function create(input: IncidentInput, reporterId: number | null): Promise<IncidentFeature> {

@@ -33,6 +33,18 @@ async function call<T>(method: string, url: string, body?: unknown): Promise<T> 
   return payload as T
 }
 
+/** Follows `next_cursor` until the last page, or until `cap` features. */
+async function allPages<T>(path: string, cap: number): Promise<T[]> {
+  const all: T[] = []
+  let cursor: number | null = null
+  do {
+    const page: { features: T[]; next_cursor: number | null } = await call('GET', `${path}?limit=10000${cursor === null ? '' : `&cursor=${cursor}`}`)
+    all.push(...page.features)
+    cursor = page.next_cursor
+  } while (cursor !== null && all.length < cap)
+  return all
+}
+
 /** Incidents are loaded once, up to this many, and then kept current by the live socket. */
 export const INCIDENT_CAP = 50_000
 
@@ -42,30 +54,8 @@ export const api = {
   login: (username: string, password: string) => call<{ user: SessionUser }>('POST', '/api/auth/login', { username, password }),
   logout: () => call<void>('POST', '/api/auth/logout'),
 
-  async incidents(): Promise<IncidentFeature[]> {
-    const all: IncidentFeature[] = []
-    let cursor: number | null = null
-    do {
-      const page: { features: IncidentFeature[]; next_cursor: number | null } = await call(
-        'GET', `/api/incidents?limit=10000${cursor === null ? '' : `&cursor=${cursor}`}`,
-      )
-      all.push(...page.features)
-      cursor = page.next_cursor
-    } while (cursor !== null && all.length < INCIDENT_CAP)
-    return all
-  },
-  async areas(): Promise<AreaFeature[]> {
-    const all: AreaFeature[] = []
-    let cursor: number | null = null
-    do {
-      const page: { features: AreaFeature[]; next_cursor: number | null } = await call(
-        'GET', `/api/areas?limit=10000${cursor === null ? '' : `&cursor=${cursor}`}`,
-      )
-      all.push(...page.features)
-      cursor = page.next_cursor
-    } while (cursor !== null)
-    return all
-  },
+  incidents: () => allPages<IncidentFeature>('/api/incidents', INCIDENT_CAP),
+  areas: () => allPages<AreaFeature>('/api/areas', Infinity),
 
   createIncident: (input: { name: string; description: string; severity: Severity; lon: number; lat: number }) =>
     call<IncidentFeature>('POST', '/api/incidents', {
