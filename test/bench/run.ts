@@ -1,0 +1,34 @@
+import { parseArgs } from 'node:util'
+import { writeResults, type Scenario, type ScenarioResult } from './harness/report.ts'
+import { scenarios } from './scenarios/index.ts'
+
+// npm run bench [-- --only fan-out,geofence] [--rounds 3] [--tiny] [--out bench-results]
+const { values } = parseArgs({
+  options: {
+    only: { type: 'string' },
+    rounds: { type: 'string', default: '3' },
+    tiny: { type: 'boolean', default: false },
+    out: { type: 'string', default: 'bench-results' },
+  },
+})
+const rounds = Number(values.rounds)
+if (!Number.isInteger(rounds) || rounds < 1 || rounds > 50) {
+  console.error(`--rounds must be an integer from 1 to 50 (got ${JSON.stringify(values.rounds)})`)
+  process.exit(2)
+}
+const wanted = values.only?.split(',').map((s) => s.trim())
+const unknown = wanted?.filter((w) => !scenarios.some((s) => s.name === w))
+if (unknown?.length) {
+  console.error(`unknown scenario ${unknown.join(', ')}: choose from ${scenarios.map((s) => s.name).join(', ')}`)
+  process.exit(2)
+}
+const chosen: Scenario[] = wanted ? scenarios.filter((s) => wanted.includes(s.name)) : scenarios
+
+const results: ScenarioResult[] = []
+for (const scenario of chosen) {
+  console.log(`\n== ${scenario.title}`)
+  results.push(...(await scenario.run({ tiny: values.tiny!, rounds: values.tiny ? 1 : rounds, log: (line) => console.log(`   ${line}`) })))
+}
+const written = writeResults(values.out!, results, values.tiny ? 1 : rounds)
+console.log(`\nwrote ${written.markdown} and ${written.json}`)
+process.exit(0)
