@@ -29,4 +29,16 @@ export interface ResetFrame {
   type: 'reset'
 }
 
-export type ServerFrame = Notification | ResetFrame
+/**
+ * Sent once the socket is live (after any replay): `id` is the position this
+ * socket is at, so a client that reconnects before any notification has
+ * reached it can still resume with `since` and miss nothing.
+ */
+export interface ReadyFrame {
+  type: 'ready'
+  id: string
+}
+
+export type ServerFrame = Notification | ResetFrame | ReadyFrame
+
+export const isNotification = (frame: ServerFrame): frame is Notification => frame.type !== 'reset' && frame.type !== 'ready'

@@ -38,6 +38,7 @@ export function memoryLayer(maxLength: number): NotificationLayer {
       listeners.add(listener)
       return () => listeners.delete(listener)
     },
+    position: () => history.at(-1)?.notification.id ?? maxDeletedId,
     async replay(since: string): Promise<ReplayResult> {
       const newest = history.at(-1)?.notification.id ?? maxDeletedId
       if (compareStreamIds(since, maxDeletedId) < 0 || compareStreamIds(since, newest) > 0) return { reset: true }

@@ -19,6 +19,8 @@ export interface NotificationLayer {
   /** appends to the group; resolves with the notification's stream id */
   publish(body: NotificationBody, event: number): Promise<string>
   subscribe(listener: (delivery: Delivery) => void): () => void
+  /** the id of the newest notification this instance has fanned out: a socket added now gets everything after it */
+  position(): string
   /** what came after `since`, or reset when `since` is older than the kept history */
   replay(since: string): Promise<ReplayResult>
   health(): { ok: boolean; kind: string; detail?: string }

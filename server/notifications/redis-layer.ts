@@ -73,6 +73,8 @@ export async function redisLayer(options: RedisLayerOptions): Promise<Notificati
       listeners.add(listener)
       return () => listeners.delete(listener)
     },
+    // the follower moves lastId before it calls the listeners, in the same tick
+    position: () => lastId,
     async replay(since: string): Promise<ReplayResult> {
       const info = (await commands.sendCommand(['XINFO', 'STREAM', STREAM]).catch(() => null)) as unknown[] | Record<string, unknown> | null
       const field = (name: string) => (Array.isArray(info) ? info[info.indexOf(name) + 1] : info?.[name])

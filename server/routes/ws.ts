@@ -2,7 +2,7 @@ import type {} from '@fastify/websocket'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
-import type { ResetFrame } from '../../contracts/notifications.ts'
+import type { ReadyFrame, ResetFrame } from '../../contracts/notifications.ts'
 import { sendProblem } from '../plugins/errors.ts'
 import type { GroupMember } from '../notifications/socket-group.ts'
 import { STREAM_ID } from '../notifications/stream-ids.ts'
@@ -70,18 +70,29 @@ const ws: FastifyPluginAsyncTypebox<WsRouteOptions> = async (app, options) => {
     socket.on('message', () => {})
 
     group.add(member)
-    if (!since) return
+    // read in the same tick as joining: everything after this id reaches the socket live
+    const joinedAt = app.notifications.position()
+    if (!since) {
+      socket.send(JSON.stringify({ type: 'ready', id: joinedAt } satisfies ReadyFrame))
+      return
+    }
+    let reset = false
     try {
       const replay = await app.notifications.replay(since)
       if (replay.reset) {
+        reset = true
         socket.send(JSON.stringify({ type: 'reset' } satisfies ResetFrame))
       } else {
         for (const delivery of replay.deliveries) group.send(member, delivery)
       }
     } catch (error) {
       request.log.warn({ err: error }, 'replay failed; asking the client to reload')
+      reset = true
       socket.send(JSON.stringify({ type: 'reset' } satisfies ResetFrame))
     }
+    // after a reset the client reloads from now on, so it resumes from where it joined
+    const position = member.lastSentId ?? (reset ? joinedAt : since)
+    socket.send(JSON.stringify({ type: 'ready', id: position } satisfies ReadyFrame))
     // then the live ones that arrived meanwhile; `send` skips what the replay already gave
     const waiting = member.pending ?? []
     member.pending = null

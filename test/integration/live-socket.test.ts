@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Notification, ServerFrame } from '../../contracts/notifications.ts'
+import { isNotification, type ServerFrame } from '../../contracts/notifications.ts'
 import { BACKENDS, bearer, point, square, startTestServer, type TestServer, type TestUser } from '../helpers/test-server.ts'
 import { freshRedisUrl } from '../helpers/redis.ts'
 import { connect, refusedStatus } from '../helpers/ws-client.ts'
@@ -10,7 +10,7 @@ import { connect, refusedStatus } from '../helpers/ws-client.ts'
 
 
 const isType = <T extends ServerFrame['type']>(type: T) => (f: ServerFrame) => f.type === type
-const notifications = (frames: ServerFrame[]) => frames.filter((f): f is Notification => f.type !== 'reset')
+const notifications = (frames: ServerFrame[]) => frames.filter(isNotification)
 
 describe.each(BACKENDS)('live notifications on %s', (backend) => {
   let a: TestServer
@@ -59,7 +59,7 @@ describe.each(BACKENDS)('live notifications on %s', (backend) => {
     const feature = created.json()
 
     for (const client of [opSocket, viewerSocket]) {
-      const [saved, alert] = notifications(await client.waitFor((f) => f.type !== 'reset' && f.feature.id === feature.id, 2))
+      const [saved, alert] = notifications(await client.waitFor((f) => isNotification(f) && f.feature.id === feature.id, 2))
       expect(saved).toEqual({ id: expect.stringMatching(/^\d+-\d+$/), event: expect.any(Number), type: 'post_save', created: true, feature })
       expect(alert).toEqual({
         id: expect.stringMatching(/^\d+-\d+$/),
@@ -107,6 +107,21 @@ describe.each(BACKENDS)('live notifications on %s', (backend) => {
     expect(all.map((n) => n.type === 'post_save' && n.feature.properties.name).slice(-1)).toEqual(['live again'])
     expect(new Set(all.map((n) => n.id)).size).toBe(all.length) // no duplicates
     again.close()
+  })
+
+  it('tells a new socket its position, so it can resume even before any notification reached it', async () => {
+    const quiet = await connect(`${urlB}/ws`, bearer(viewer.key))
+    const [ready] = await quiet.waitFor(isType('ready'))
+    expect(ready).toEqual({ type: 'ready', id: expect.stringMatching(/^\d+-\d+$/) })
+    expect(quiet.frames).toHaveLength(1)
+    quiet.socket.terminate()
+
+    const missed = (await post('/api/incidents', { name: 'while away', location: { lon: 3, lat: 3 } })).json().id
+    await a.app.relay.wake()
+    const back = await connect(`${urlB}/ws?since=${(ready as { id: string }).id}`, bearer(viewer.key))
+    const [replayed] = notifications(await back.waitFor(isType('post_save')))
+    expect(replayed!.feature.id).toBe(missed)
+    back.close()
   })
 
   it('sends one reset frame when the id is older than the kept history', async () => {

@@ -22,6 +22,7 @@ export class LiveConnection {
   #attempt = 0
   #timer: number | undefined
   #stopped = false
+  #everConnected = false
 
   constructor(private readonly handlers: LiveHandlers) {
     window.addEventListener('offline', this.#onOffline)
@@ -50,10 +51,21 @@ export class LiveConnection {
     socket.onopen = () => {
       this.#attempt = 0
       this.handlers.state('connected')
+      // back after a drop with no id to resume from (nothing had arrived yet):
+      // the server can't know what we missed, so reload rather than guess
+      if (this.#everConnected && !this.#lastId) this.handlers.reset()
+      this.#everConnected = true
     }
     socket.onmessage = (message) => {
       const frame = JSON.parse(String(message.data)) as ServerFrame
-      if (frame.type === 'reset') return this.handlers.reset()
+      if (frame.type === 'reset') {
+        this.#lastId = null // too old to resume from: take the position the next `ready` gives
+        return this.handlers.reset()
+      }
+      if (frame.type === 'ready') {
+        this.#lastId ??= frame.id
+        return
+      }
       this.#lastId = frame.id
       this.handlers.notification(frame)
     }

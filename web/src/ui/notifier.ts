@@ -1,5 +1,5 @@
 import type { AlertEntry } from '../store.ts'
-import { escapeHtml } from '../severity-style.ts'
+import { escapeHtml, SEVERITY_COLOR } from '../severity-style.ts'
 
 /**
  * How an alert reaches a person: a notice on the page always; a short tone if
@@ -24,7 +24,7 @@ export class Notifier {
     this.toast(
       `<strong>${escapeHtml(p.severity.toUpperCase())}: ${escapeHtml(p.name)}</strong>in ${escapeHtml(areas)}`,
       'alert-toast',
-      p.severity === 'urgent' ? '#b3001b' : '#e4572e',
+      SEVERITY_COLOR[p.severity],
     )
     if (this.sound) this.#beep()
     if (document.hidden && 'Notification' in window && Notification.permission === 'granted') {

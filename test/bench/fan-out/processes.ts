@@ -1,0 +1,314 @@
+import { fork, spawn, type ChildProcess } from 'node:child_process'
+import { readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { createClient } from 'redis'
+import { createDatabase } from '../../helpers/postgres.ts'
+import { freePort, ROOT, signIn, spawnServer, type ServerProcess } from '../../helpers/server-process.ts'
+import type { SubjectKind, SwarmCommand, SwarmConfig, SwarmReport } from './protocol.ts'
+
+// The processes of the fan-out and idle-socket benchmarks: our real server
+// (with its database, Redis and users), the two peers, the client swarm, and
+// what /proc says about them. Every process gets a group of its own so it can
+// be killed with everything it started, and stops by itself after a while.
+
+const HERE = join(ROOT, 'test', 'bench', 'fan-out')
+/** no benchmark process lives longer than this, even if the bench is killed */
+export const MAX_LIFETIME_MS = 45 * 60_000
+
+// ---- /proc ----
+
+/**
+ * The process that really runs `server/main.ts`: tsx's CLI starts node as its
+ * child, and that child holds the sockets and the memory.
+ */
+export async function nodeChildPid(pid: number, timeoutMs = 10_000): Promise<number> {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    const children = readdirSync(`/proc/${pid}/task`).flatMap((tid) =>
+      readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').split(/\s+/).filter(Boolean).map(Number),
+    )
+    const node = children.find((child) => /node/.test(readFileSync(`/proc/${child}/comm`, 'utf8')))
+    if (node) return node
+    await sleep(100)
+  }
+  throw new Error(`process ${pid} started no node child within ${timeoutMs} ms`)
+}
+
+/** Resident set size in bytes (VmRSS of /proc/<pid>/status). */
+export function rssBytes(pid: number): number {
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8').match(/^VmRSS:\s+(\d+)\s+kB/m)
+  if (!line) throw new Error(`no VmRSS for process ${pid}`)
+  return Number(line[1]) * 1024
+}
+
+/** User + system CPU time in seconds so far (/proc/<pid>/stat; Linux counts in 1/100 s). */
+export function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  // the command name may hold spaces: fields are counted after its closing parenthesis
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return (Number(fields[11]) + Number(fields[12])) / 100
+}
+
+// ---- Redis ----
+
+const REDIS_BASE = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
+const CLAIM = 'bench:claimed-by'
+
+/**
+ * A Redis database no one else is using, claimed with SET NX: our server's
+ * stream is always named `notifications`, and other benchmarks or test files
+ * may be following theirs in other databases at the same moment.
+ */
+export async function claimRedisDatabase(label: string): Promise<{ url: string; release: () => Promise<void> }> {
+  for (let db = 15; db >= 8; db--) {
+    const url = new URL(REDIS_BASE)
+    url.pathname = `/${db}`
+    const client = createClient({ url: url.toString() })
+    await client.connect()
+    try {
+      const claimed = await client.set(CLAIM, `${label} ${process.pid}`, { condition: 'NX', expiration: { type: 'EX', value: MAX_LIFETIME_MS / 1000 } })
+      if (claimed !== 'OK') continue
+      if ((await client.dbSize()) > 1) {
+        await client.del(CLAIM) // left over data: not ours to empty
+        continue
+      }
+      return {
+        url: url.toString(),
+        async release() {
+          const c = createClient({ url: url.toString() })
+          await c.connect()
+          await c.del(['notifications', CLAIM])
+          await c.close()
+        },
+      }
+    } finally {
+      await client.close()
+    }
+  }
+  throw new Error(`no free Redis database among 8–15 at ${REDIS_BASE}`)
+}
+
+// ---- our server ----
+
+export interface OurServer {
+  url: string
+  /** the node process serving (tsx's child) */
+  pid: number
+  viewerKey: string
+  operatorKey: string
+  server: ServerProcess
+  stop(): Promise<void>
+}
+
+const ADMIN_PASSWORD = 'bench-admin-password'
+
+/** Environment of our server for these benchmarks; BENCH_SERVER_NODE_OPTIONS passes e.g. --cpu-prof through. */
+function ourEnv(databaseUrl: string, redisUrl: string): Record<string, string> {
+  const env: Record<string, string> = {
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: redisUrl,
+    ADMIN_PASSWORD,
+    // every socket shares one session, but each round signs in again
+    LOGIN_RATE_LIMIT_PER_MINUTE: '1000',
+    LOG_LEVEL: 'warn',
+  }
+  if (process.env.BENCH_SERVER_NODE_OPTIONS) env.NODE_OPTIONS = process.env.BENCH_SERVER_NODE_OPTIONS
+  return env
+}
+
+/** A fresh PostgreSQL database and a Redis database of its own for our server; `drop` removes both. */
+export async function ourDatabase(label: string): Promise<{ databaseUrl: string; redisUrl: string; drop: () => Promise<void> }> {
+  const database = await createDatabase()
+  let redis: Awaited<ReturnType<typeof claimRedisDatabase>>
+  try {
+    redis = await claimRedisDatabase(label)
+  } catch (error) {
+    await database.drop()
+    throw error
+  }
+  return {
+    databaseUrl: database.url,
+    redisUrl: redis.url,
+    drop: async () => {
+      await Promise.allSettled([database.drop(), redis.release()])
+    },
+  }
+}
+
+/** Our server on that database, as `npm start` runs it, with a poster (operator) and a watcher (viewer) made over the API. */
+export async function startOurServer(databaseUrl: string, redisUrl: string): Promise<OurServer> {
+  const server = await spawnServer(ourEnv(databaseUrl, redisUrl))
+  try {
+    await server.healthy()
+    const adminKey = await signIn(server.url, 'admin', ADMIN_PASSWORD)
+    for (const [username, role] of [['poster', 'operator'], ['watcher', 'viewer']] as const) {
+      const response = await fetch(`${server.url}/api/users`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${adminKey}` },
+        body: JSON.stringify({ username, role, password: `${username}-password` }),
+      })
+      // 409: a previous round on this database already made it
+      if (response.status !== 201 && response.status !== 409) throw new Error(`creating ${username}: ${response.status} ${await response.text()}`)
+    }
+    return {
+      url: server.url,
+      pid: await nodeChildPid(server.child.pid!),
+      // one session for all sockets: sessions are per sign-in, sockets may share one
+      viewerKey: await signIn(server.url, 'watcher', 'watcher-password'),
+      operatorKey: await signIn(server.url, 'poster', 'poster-password'),
+      server,
+      stop: () => stopServer(server),
+    }
+  } catch (error) {
+    server.kill()
+    throw error
+  }
+}
+
+/** SIGTERM (graceful: our server closes its sockets with 1001), SIGKILL to the group if that takes too long. */
+async function stopServer(server: ServerProcess): Promise<void> {
+  const timer = setTimeout(() => server.kill(), 20_000)
+  try {
+    await server.stop()
+  } finally {
+    clearTimeout(timer)
+    server.kill()
+  }
+}
+
+// ---- the peers ----
+
+export interface PeerServer {
+  url: string
+  pid: number
+  /** the last few KiB it printed */
+  output(): string
+  stop(): Promise<void>
+}
+
+/** Starts bare-server.ts or socketio-server.ts as a plain node process (one pid: no tsx CLI in between). */
+export async function startPeer(kind: Exclude<SubjectKind, 'ours'>, env: Record<string, string> = {}, nodeFlags: string[] = []): Promise<PeerServer> {
+  const port = await freePort()
+  const script = join(HERE, kind === 'bare' ? 'bare-server.ts' : 'socketio-server.ts')
+  const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', script], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, PORT: String(port), MAX_LIFETIME_MS: String(MAX_LIFETIME_MS), ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  })
+  const output = capture(child)
+  const exited = new Promise<void>((resolve) => child.once('close', () => resolve()))
+  const url = `http://127.0.0.1:${port}`
+  const peer: PeerServer = {
+    url,
+    pid: child.pid!,
+    output,
+    async stop() {
+      killGroup(child, 'SIGTERM')
+      const timer = setTimeout(() => killGroup(child, 'SIGKILL'), 5000)
+      await exited
+      clearTimeout(timer)
+      killGroup(child, 'SIGKILL') // anything it left in its group
+    },
+  }
+  const deadline = Date.now() + 30_000
+  while (!(await fetch(`${url}/health`).then((r) => r.ok, () => false))) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      await peer.stop()
+      throw new Error(`${kind} server did not start:\n${output()}`)
+    }
+    await sleep(100)
+  }
+  return peer
+}
+
+// ---- the swarm ----
+
+export interface Swarm {
+  send(command: SwarmCommand): void
+  /** the next report; rejects if the swarm reports an error or dies */
+  next<T extends SwarmReport['type']>(type: T, timeoutMs: number): Promise<Extract<SwarmReport, { type: T }>>
+  /** asks it to close its sockets and exit; SIGKILLs its group if it does not */
+  close(): Promise<void>
+}
+
+export function startSwarm(config: Omit<SwarmConfig, 'maxLifetimeMs'>): Swarm {
+  const child = fork(join(HERE, 'swarm.ts'), [JSON.stringify({ ...config, maxLifetimeMs: MAX_LIFETIME_MS } satisfies SwarmConfig)], {
+    cwd: ROOT,
+    execArgv: ['--import', 'tsx', '--max-old-space-size=4096'],
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    detached: true,
+  })
+  const output = capture(child)
+  const reports: SwarmReport[] = []
+  let wake: (() => void) | undefined
+  let exited = false
+  child.on('message', (message: SwarmReport) => {
+    reports.push(message)
+    wake?.()
+  })
+  const gone = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      exited = true
+      wake?.()
+      resolve()
+    }),
+  )
+  return {
+    send: (command) => child.send(command),
+    async next(type, timeoutMs) {
+      const deadline = Date.now() + timeoutMs
+      for (;;) {
+        const report = reports.shift()
+        if (report?.type === 'error') throw new Error(`swarm: ${report.message}`)
+        if (report?.type === type) return report as Extract<SwarmReport, { type: typeof type }>
+        if (report) continue
+        if (exited) throw new Error(`swarm exited with ${child.exitCode}:\n${output()}`)
+        if (Date.now() > deadline) throw new Error(`no "${type}" from the swarm within ${timeoutMs} ms:\n${output()}`)
+        await new Promise<void>((resolve) => {
+          wake = resolve
+          setTimeout(resolve, Math.min(1000, Math.max(0, deadline - Date.now()))).unref()
+        })
+        wake = undefined
+      }
+    },
+    async close() {
+      if (!exited && child.connected) child.send({ cmd: 'close' })
+      const timer = setTimeout(() => killGroup(child, 'SIGKILL'), 10_000)
+      await gone
+      clearTimeout(timer)
+      killGroup(child, 'SIGKILL')
+    },
+  }
+}
+
+// ---- small things ----
+
+function killGroup(child: ChildProcess, signal: NodeJS.Signals) {
+  try {
+    process.kill(-child.pid!, signal)
+  } catch {
+    // already gone
+  }
+}
+
+/** Keeps the last few KiB a child printed, for error messages. */
+function capture(child: ChildProcess): () => string {
+  let output = ''
+  const keep = (chunk: string) => (output = (output + chunk).slice(-8192))
+  child.stdout?.setEncoding('utf8').on('data', keep)
+  child.stderr?.setEncoding('utf8').on('data', keep)
+  return () => output
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** Median of a few RSS readings `everyMs` apart: one reading can catch a GC or an allocation burst. */
+export async function steadyRss(pid: number, readings = 5, everyMs = 300): Promise<number> {
+  const values: number[] = []
+  for (let i = 0; i < readings; i++) {
+    if (i) await sleep(everyMs)
+    values.push(rssBytes(pid))
+  }
+  return values.sort((a, b) => a - b)[Math.floor(values.length / 2)]!
+}

@@ -1,0 +1,54 @@
+import { createServer } from 'node:http'
+import { Server } from 'socket.io'
+import { createAdapter } from '@socket.io/redis-adapter'
+import { createClient } from 'redis'
+
+// What a user would pick for live updates across instances: Socket.IO with
+// the Redis adapter. A POST's body is emitted to every socket as the
+// "notification" event. Like the floor it skips authentication and the
+// database; unlike it, the payload goes through Socket.IO's encoder and the
+// adapter (which also publishes it to Redis for other instances).
+
+const port = Number(process.env.PORT)
+const redisUrl = process.env.REDIS_URL!
+// pub/sub channels are not per Redis database: a prefix of our own keeps runs apart
+const channel = process.env.CHANNEL ?? `bench-socketio-${process.pid}`
+const maxLifetimeMs = Number(process.env.MAX_LIFETIME_MS ?? 3_600_000)
+
+const pub = createClient({ url: redisUrl })
+const sub = pub.duplicate()
+await Promise.all([pub.connect(), sub.connect()])
+
+const httpServer = createServer((req, res) => {
+  if (req.method === 'POST' && req.url === '/broadcast') {
+    let body = ''
+    req.setEncoding('utf8')
+    req.on('data', (chunk: string) => (body += chunk))
+    req.on('end', () => {
+      io.emit('notification', JSON.parse(body))
+      res.writeHead(204).end()
+    })
+  } else if (req.url === '/health') {
+    res.writeHead(200, { 'content-type': 'text/plain' }).end('ok')
+  } else if (!req.url?.startsWith('/socket.io/')) {
+    res.writeHead(404).end()
+  }
+})
+
+const io = new Server(httpServer, {
+  // WebSocket only, as our server: no long-polling start and upgrade
+  transports: ['websocket'],
+  serveClient: false,
+  adapter: createAdapter(pub, sub, { key: channel }),
+})
+
+function stop() {
+  io.close()
+  void Promise.allSettled([pub.close(), sub.close()]).then(() => process.exit(0))
+  setTimeout(() => process.exit(0), 2000).unref()
+}
+process.on('SIGTERM', stop)
+process.on('SIGINT', stop)
+setTimeout(stop, maxLifetimeMs).unref()
+
+httpServer.listen(port, '127.0.0.1', 1024)

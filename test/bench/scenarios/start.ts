@@ -1,0 +1,127 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { loadavg, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { performance } from 'node:perf_hooks'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { createDatabase } from '../../helpers/postgres.ts'
+import { spawnServer, type ServerProcess } from '../../helpers/server-process.ts'
+import type { BenchOptions, Scenario, ScenarioResult } from '../harness/report.ts'
+import { median } from '../harness/report.ts'
+import { Cleanup, stopServer } from '../geofence/cleanup.ts'
+import { machineLoad } from '../geofence/machine.ts'
+
+// Start: how long `npm start` keeps a user waiting. Timed from spawning
+// `tsx server/main.ts` to the first 200 from /api/health: the first run
+// creates the embedded database (initdb + PostGIS + migrations + first
+// admin), the second reopens the same folder, which is what every restart
+// after that costs. PostgreSQL (a fresh database, then the same again) for
+// reference.
+
+const TARGET_SECOND_RUN_MS = 5_000
+/** health is polled this often: the resolution of the measurement */
+const POLL_MS = 20
+/** a start that takes longer than this is a failure, not a measurement */
+const START_TIMEOUT_MS = 120_000
+
+const SUBJECT = {
+  embedded: 'our server, embedded PGlite (fresh DATA_DIR, then the same)',
+  postgres: 'our server, PostgreSQL (fresh database, then the same)',
+}
+
+export const start: Scenario = {
+  name: 'start',
+  title: 'Start: from `tsx server/main.ts` to /api/health 200',
+  run,
+}
+
+interface Round {
+  first: number
+  second: number
+  stop: number
+}
+
+async function run(options: BenchOptions): Promise<ScenarioResult[]> {
+  const { log } = options
+  const loadBefore = loadavg()[0]!
+  const loads: number[] = []
+  const embedded: Round[] = []
+  const postgres: Round[] = []
+  for (let round = 1; round <= options.rounds; round++) {
+    const cleanup = new Cleanup(log)
+    try {
+      const dataDir = await mkdtemp(join(tmpdir(), 'bench-start-'))
+      cleanup.add(`remove ${dataDir}`, () => rm(dataDir, { recursive: true, force: true }))
+      embedded.push(await twoStarts({ DATA_DIR: dataDir }, cleanup))
+      log(`round ${round}: embedded first ${fmt(embedded.at(-1)!.first)}, second ${fmt(embedded.at(-1)!.second)}`)
+
+      const database = await createDatabase()
+      cleanup.add(`drop ${database.name}`, database.drop)
+      postgres.push(await twoStarts({ DATABASE_URL: database.url }, cleanup))
+      loads.push(loadavg()[0]!)
+      log(`round ${round}: PostgreSQL first ${fmt(postgres.at(-1)!.first)}, second ${fmt(postgres.at(-1)!.second)}`)
+    } finally {
+      await cleanup.runAll()
+    }
+  }
+
+  const second = median(embedded.map((r) => r.second))
+  const values = (rounds: Round[]) => ({
+    'first run': rounds.map((r) => r.first),
+    'second run': rounds.map((r) => r.second),
+    stop: rounds.map((r) => r.stop),
+  })
+  return [
+    {
+      scenario: 'start',
+      case: 'time to /api/health 200, first run on an empty store, second run on the same store',
+      units: { 'first run': 'ms', 'second run': 'ms', stop: 'ms, SIGTERM to exit' },
+      rows: [
+        { subject: SUBJECT.embedded, values: values(embedded) },
+        { subject: SUBJECT.postgres, values: values(postgres) },
+      ],
+      ratios: [
+        { label: 'embedded / PostgreSQL, second run', value: second / median(postgres.map((r) => r.second)) },
+        { label: 'embedded first run / second run', value: median(embedded.map((r) => r.first)) / second },
+      ],
+      targets: [{ label: 'embedded second run', value: second, goal: `< ${TARGET_SECOND_RUN_MS} ms`, met: second < TARGET_SECOND_RUN_MS }],
+      notes: [
+        `Timed from just before spawning \`node_modules/.bin/tsx server/main.ts\` (as \`npm start\` runs it, without npm's own start-up) ` +
+          `to the first 200 from /api/health, polled every ${POLL_MS} ms. Each run is stopped with SIGTERM and waited for before the next, ` +
+          'so the second run finds the folder released as after a normal shutdown. tsx compiles on the fly (its cache warms on the first run ever).',
+        machineLoad(loadBefore, loads),
+      ],
+    },
+  ]
+}
+
+/** A first start on an empty store and a second on the same store; each stopped cleanly before the next. */
+async function twoStarts(env: Record<string, string>, cleanup: Cleanup): Promise<Round> {
+  const first = await timedStart(env, cleanup)
+  const stop = await timedStop(first.server)
+  const second = await timedStart(env, cleanup)
+  await timedStop(second.server)
+  return { first: first.ms, second: second.ms, stop }
+}
+
+async function timedStart(env: Record<string, string>, cleanup: Cleanup): Promise<{ server: ServerProcess; ms: number }> {
+  const begin = performance.now()
+  // spawnServer gives the server a fresh port and nothing of our environment but PATH, HOME, TMPDIR, LANG
+  const server = await spawnServer(env)
+  cleanup.add(`stop server ${server.url}`, () => stopServer(server))
+  const deadline = begin + START_TIMEOUT_MS
+  while (performance.now() < deadline) {
+    if (server.child.exitCode !== null) throw new Error(`server exited with ${server.child.exitCode}:\n${server.output()}`)
+    const ok = await fetch(`${server.url}/api/health`, { signal: AbortSignal.timeout(5_000) }).then((r) => r.status === 200, () => false)
+    if (ok) return { server, ms: performance.now() - begin }
+    await sleep(POLL_MS)
+  }
+  throw new Error(`server not healthy after ${START_TIMEOUT_MS} ms:\n${server.output()}`)
+}
+
+async function timedStop(server: ServerProcess): Promise<number> {
+  const begin = performance.now()
+  await stopServer(server)
+  return performance.now() - begin
+}
+
+const fmt = (ms: number) => `${(ms / 1000).toFixed(2)} s`

@@ -1,0 +1,118 @@
+import { test, expect, signedIn, adminApi, screenshot, pointOnMap, type Person } from './fixtures.ts'
+
+// A viewer's network drops for a few seconds while incidents that alert are
+// reported; when it comes back, the dashboard catches up with no gap.
+
+let viewer: Person
+const run = Date.now() % 100000
+
+test.beforeAll(async ({ browser }) => {
+  viewer = await signedIn(browser, 'viewer')
+})
+test.afterAll(async () => {
+  await viewer?.context.close()
+})
+
+test('a viewer offline for a few seconds gets every incident and every alert once back online', async () => {
+  const page = viewer.page
+  const [lon, lat] = [-60, -10]
+  const areaName = `River basin ${run}`
+  const admin = await adminApi()
+  const area = await admin('POST', '/api/areas', {
+    type: 'Feature',
+    properties: { name: areaName, severity: 'medium' },
+    geometry: { type: 'Polygon', coordinates: [[[lon - 1, lat - 1], [lon + 1, lat - 1], [lon + 1, lat + 1], [lon - 1, lat + 1], [lon - 1, lat - 1]]] },
+  })
+  expect(area.status).toBe(201)
+  const areaId = ((await area.json()) as { properties: { id: number } }).properties.id
+  // the viewer has the area live before the network goes
+  await expect(page.locator(`path.area-${areaId}`)).toBeAttached()
+  await page.evaluate(([lon, lat]) => (window as any).__map__.setView([lat, lon], 8, { animate: false }), [lon, lat])
+
+  await viewer.context.setOffline(true)
+  await expect(page.getByTestId('connection-state')).toHaveText('offline')
+  const offlineSince = Date.now()
+
+  // reported while the viewer is offline: all inside the area, all at or above its threshold
+  const spots: [number, number, string][] = [
+    [lon - 0.6, lat - 0.5, 'urgent'], [lon + 0.6, lat - 0.5, 'high'], [lon - 0.6, lat + 0.5, 'medium'], [lon + 0.6, lat + 0.5, 'urgent'], [lon, lat, 'high'],
+  ]
+  const incidents: { id: number; name: string }[] = []
+  for (const [i, [x, y, severity]] of spots.entries()) {
+    const name = `Flooding ${run}-${i + 1}`
+    const response = await admin('POST', '/api/incidents', {
+      type: 'Feature', geometry: { type: 'Point', coordinates: [x, y] }, properties: { name, description: 'while the viewer was offline', severity },
+    })
+    expect(response.status).toBe(201)
+    incidents.push({ id: ((await response.json()) as { properties: { id: number } }).properties.id, name })
+  }
+  // a few seconds offline; nothing arrives meanwhile and the badge says so
+  await page.waitForTimeout(Math.max(0, 3000 - (Date.now() - offlineSince)))
+  await expect(page.getByTestId('connection-state')).toHaveText('offline')
+  for (const { id } of incidents) await expect(page.locator(`[data-incident-id="${id}"]`)).toHaveCount(0)
+
+  await viewer.context.setOffline(false)
+  await expect(page.getByTestId('connection-state')).toHaveText('connected')
+
+  // the alerts panel: one alert-item for every one of them, naming the area
+  const alerts = page.getByTestId('alerts-panel')
+  for (const { id, name } of incidents) {
+    const item = alerts.locator(`[data-testid=alert-item][data-incident-id="${id}"]`)
+    await expect(item).toHaveCount(1)
+    await expect(item).toContainText(name)
+    await expect(item).toContainText(areaName)
+  }
+  // the incidents list and the map have all of them
+  await page.getByTestId('tab-incidents').click()
+  for (const { id, name } of incidents) {
+    await expect(page.getByTestId('incident-list').locator(`[data-testid=incident-item][data-incident-id="${id}"]`)).toHaveText(new RegExp(name))
+  }
+  for (const { id } of incidents) await expect(page.locator(`.incident-pin[data-incident-id="${id}"]`)).toBeVisible()
+  // each pin where it was reported
+  for (const [i, { id }] of incidents.entries()) {
+    const box = (await page.locator(`.incident-pin[data-incident-id="${id}"]`).boundingBox())!
+    const mapBox = (await page.getByTestId('map').boundingBox())!
+    const at = await pointOnMap(page, spots[i]![0], spots[i]![1])
+    expect(Math.abs(box.x + box.width / 2 - (mapBox.x + at.x))).toBeLessThan(3)
+    expect(Math.abs(box.y + box.height / 2 - (mapBox.y + at.y))).toBeLessThan(3)
+  }
+  await screenshot(page, 'offline-caught-up')
+  expect(viewer.errors).toEqual([])
+})
+
+test('a viewer that goes offline before any live update has arrived still catches up once back online', async ({ browser }) => {
+  // the area and everything else exist before this viewer signs in, so its
+  // socket has delivered nothing yet when the network goes
+  const [lon, lat] = [-70, -10]
+  const areaName = `Delta ${run}`
+  const admin = await adminApi()
+  const area = await admin('POST', '/api/areas', {
+    type: 'Feature',
+    properties: { name: areaName, severity: 'low' },
+    geometry: { type: 'Polygon', coordinates: [[[lon - 1, lat - 1], [lon + 1, lat - 1], [lon + 1, lat + 1], [lon - 1, lat + 1], [lon - 1, lat - 1]]] },
+  })
+  expect(area.status).toBe(201)
+  const fresh = await signedIn(browser, 'viewer')
+  try {
+    const page = fresh.page
+    await expect(page.getByTestId('alert-item')).toHaveCount(0)
+    await fresh.context.setOffline(true)
+    await expect(page.getByTestId('connection-state')).toHaveText('offline')
+    const name = `Levee breach ${run}`
+    const response = await admin('POST', '/api/incidents', {
+      type: 'Feature', geometry: { type: 'Point', coordinates: [lon, lat] }, properties: { name, description: '', severity: 'urgent' },
+    })
+    expect(response.status).toBe(201)
+    const id = ((await response.json()) as { properties: { id: number } }).properties.id
+    await page.waitForTimeout(2000)
+    await fresh.context.setOffline(false)
+    await expect(page.getByTestId('connection-state')).toHaveText('connected')
+
+    await expect(page.getByTestId('alerts-panel').locator(`[data-testid=alert-item][data-incident-id="${id}"]`)).toContainText(areaName)
+    await page.getByTestId('tab-incidents').click()
+    await expect(page.getByTestId('incident-list').locator(`[data-testid=incident-item][data-incident-id="${id}"]`)).toContainText(name)
+    expect(fresh.errors).toEqual([])
+  } finally {
+    await fresh.context.close()
+  }
+})
