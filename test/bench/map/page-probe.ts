@@ -13,7 +13,7 @@ export interface Probe {
   markersAt: number | null
   /** the end of the frame after `markersAt`: the markers are on screen */
   paintedAt: number | null
-  /** live frames the dashboard's socket has received */
+  /** notifications (post_save, post_delete, alert) the dashboard's socket has received: not ready or reset frames */
   liveFrames: number
 }
 
@@ -29,11 +29,14 @@ function installProbe(): void {
 
   // The dashboard listens with `onmessage`; one more listener on every socket
   // counts what actually reached the page, independent of what was posted.
+  const counted = new Set(['post_save', 'post_delete', 'alert'])
   const Native = window.WebSocket
   window.WebSocket = class extends Native {
     constructor(url: string | URL, protocols?: string | string[]) {
       super(url, protocols)
-      this.addEventListener('message', () => probe.liveFrames++)
+      this.addEventListener('message', (message) => {
+        if (counted.has((JSON.parse(String(message.data)) as { type?: string }).type ?? '')) probe.liveFrames++
+      })
     }
   }
 
@@ -167,4 +170,27 @@ export async function panAndCount(options: { durationMs: number }): Promise<Fram
     markers: document.querySelectorAll('.cluster, .incident-pin').length,
     liveFrames: w.__mapBench__.liveFrames - liveBefore,
   }
+}
+
+/**
+ * What one re-render of the view costs the main thread: the map fires
+ * `moveend` at the start view of panAndCount, synchronously, as it does after
+ * every pan and zoom, and a forced layout adds the style and layout work it
+ * caused. Median of `times`. Less sensitive to a busy machine than fps (it
+ * counts no frames), so it shows what the incident layer itself costs.
+ */
+export async function rerenderCost(options: { times: number }): Promise<{ ms: number; markers: number }> {
+  const map = (window as unknown as BenchWindow).__map__
+  map.setView([25, 10], 5, { animate: false })
+  await new Promise((resolve) => setTimeout(resolve, 300))
+  const samples: number[] = []
+  for (let i = 0; i < options.times; i++) {
+    const t0 = performance.now()
+    map.fire('moveend')
+    void document.body.offsetHeight
+    samples.push(performance.now() - t0)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  samples.sort((a, b) => a - b)
+  return { ms: samples[Math.floor(samples.length / 2)]!, markers: document.querySelectorAll('.cluster, .incident-pin').length }
 }

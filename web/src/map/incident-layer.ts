@@ -21,8 +21,10 @@ type PointProps = { id: number }
  */
 export class IncidentLayer {
   readonly #group = L.layerGroup()
-  #index = new Supercluster<PointProps, { id?: number }>({ radius: 50, maxZoom: 16 })
+  #index = new Supercluster<PointProps, { id?: number }>({ radius: 50, maxZoom: 14 })
   #rebuildPending = false
+  /** what is on the map now, by a key that changes when its look changes */
+  readonly #shown = new Map<string, L.Marker>()
   /** the incident whose details are open: kept open across re-renders */
   #openPopupId: number | null = null
   #rendering = false
@@ -34,8 +36,16 @@ export class IncidentLayer {
   ) {
     this.#group.addTo(map)
     map.on('moveend', () => this.render())
-    store.on('incidents', () => this.scheduleRebuild())
-    store.on('filters', () => this.scheduleRebuild())
+    // the first load and filter changes show at once; a stream of live
+    // changes rebuilds at most once a second (a rebuild over 50 000 points
+    // costs a good part of a second on a slow machine)
+    let loaded = false
+    store.on('incidents', () => {
+      if (loaded) return this.scheduleRebuild()
+      loaded = true
+      this.rebuild()
+    })
+    store.on('filters', () => this.rebuild())
     this.rebuild()
   }
 
@@ -45,7 +55,7 @@ export class IncidentLayer {
     setTimeout(() => {
       this.#rebuildPending = false
       this.rebuild()
-    }, 150)
+    }, 1000)
   }
 
   rebuild() {
@@ -54,7 +64,7 @@ export class IncidentLayer {
       geometry: f.geometry,
       properties: { id: f.properties.id },
     }))
-    this.#index = new Supercluster<PointProps, { id?: number }>({ radius: 50, maxZoom: 16 })
+    this.#index = new Supercluster<PointProps, { id?: number }>({ radius: 50, maxZoom: 14 })
     this.#index.load(points)
     this.render()
   }
@@ -65,18 +75,31 @@ export class IncidentLayer {
       Math.max(-180, bounds.getWest()), Math.max(-85, bounds.getSouth()), Math.min(180, bounds.getEast()), Math.min(85, bounds.getNorth()),
     ]
     const zoom = Math.round(this.map.getZoom())
-    this.#rendering = true
-    this.#group.clearLayers()
-    this.#rendering = false
+    // Only what changed is touched: recreating every marker on every pan is
+    // what made panning stutter with many incidents.
+    const wanted = new Map<string, () => L.Marker>()
     for (const item of this.#index.getClusters(bbox, zoom)) {
       const [lon, lat] = item.geometry.coordinates as [number, number]
       const props = item.properties as { cluster?: boolean; point_count?: number; cluster_id?: number; id?: number }
       if (props.cluster) {
-        this.#group.addLayer(this.#clusterMarker(lat, lon, props.point_count!, props.cluster_id!))
+        wanted.set(`c:${zoom}:${props.cluster_id}:${props.point_count}`, () => this.#clusterMarker(lat, lon, props.point_count!, props.cluster_id!))
       } else {
         const incident = this.store.incidents.get(props.id!)
-        if (incident) this.#group.addLayer(this.#incidentMarker(incident))
+        if (incident) wanted.set(`i:${incident.properties.id}:${incident.properties.version}`, () => this.#incidentMarker(incident))
       }
+    }
+    this.#rendering = true
+    for (const [key, marker] of this.#shown) {
+      if (wanted.has(key)) continue
+      this.#group.removeLayer(marker)
+      this.#shown.delete(key)
+    }
+    this.#rendering = false
+    for (const [key, make] of wanted) {
+      if (this.#shown.has(key)) continue
+      const marker = make()
+      this.#shown.set(key, marker)
+      this.#group.addLayer(marker)
     }
   }
 
