@@ -10,11 +10,14 @@ export interface Queryable {
  * (thousands of POST /api/areas would take minutes and measure area saves,
  * not incident saves).
  *
- * TopoJSON simplification leaves some rings self-touching, which the table's
- * ST_IsValid check refuses: ST_MakeValid repairs them, and
- * ST_CollectionExtract(…, 3) keeps only the polygonal part when the repair
- * yields a GeometryCollection (the table takes only (Multi)Polygons). Returns
- * how many rows were inserted.
+ * TopoJSON simplification leaves some rings self-touching or collapsed to
+ * too few points, which the table's ST_IsValid check refuses: ST_MakeValid
+ * repairs them. 'method=structure' (GEOS ≥ 3.10) rather than the default
+ * 'linework' because on PGlite (PostGIS 3.6.2 in WASM) 'linework' silently
+ * ends the statement at some of these counties, returning the rows so far
+ * and no error. ST_CollectionExtract(…, 3) keeps only the polygonal part
+ * (the table takes only (Multi)Polygons). Returns how many rows were
+ * inserted: the caller compares it with what it asked for.
  */
 export async function loadAreas(db: Queryable, counties: County[]): Promise<number> {
   const rows = counties.map((c) => ({ name: `${c.name} (${c.fips})`, severity: c.severity, geometry: c.geometry }))
@@ -22,7 +25,7 @@ export async function loadAreas(db: Queryable, counties: County[]): Promise<numb
     `INSERT INTO areas_of_interest (name, severity, polygon)
      SELECT name, severity::severity, polygon
        FROM (SELECT r.name, r.severity,
-                    ST_CollectionExtract(ST_MakeValid(ST_SetSRID(ST_GeomFromGeoJSON(r.geometry), 4326)), 3) AS polygon
+                    ST_CollectionExtract(ST_MakeValid(ST_SetSRID(ST_GeomFromGeoJSON(r.geometry), 4326), 'method=structure'), 3) AS polygon
                FROM json_to_recordset($1::json) AS r (name text, severity text, geometry text)) AS made
       WHERE NOT ST_IsEmpty(polygon)
      RETURNING id`,

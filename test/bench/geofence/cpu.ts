@@ -1,0 +1,62 @@
+import { execFileSync } from 'node:child_process'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import type pg from 'pg'
+
+// CPU time spent by a process group or by PostgreSQL backends, from
+// /proc/<pid>/stat (Linux). Divided by the saves done, it says where a save's
+// cost lies: in the app process, or in the database. Off Linux every reading
+// is NaN and the report says nothing about CPU.
+
+const TICK_MS = (() => {
+  try {
+    return 1000 / Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim())
+  } catch {
+    return 10 // USER_HZ is 100 on every Linux we run on
+  }
+})()
+
+const HAVE_PROC = existsSync('/proc/self/stat')
+
+interface Stat {
+  pid: number
+  pgrp: number
+  cpuMs: number
+}
+
+function stat(pid: number): Stat | undefined {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    // the command name (field 2) may hold spaces and parentheses: split after its closing parenthesis
+    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ')
+    // fields[0] is field 3 (state): pgrp is field 5, utime 14, stime 15
+    return { pid, pgrp: Number(fields[2]), cpuMs: (Number(fields[11]) + Number(fields[12])) * TICK_MS }
+  } catch {
+    return undefined // gone, or no /proc
+  }
+}
+
+/** User + system CPU of every live process in the group (a server started by spawnServer leads its own group). */
+export function groupCpuMs(pgid: number): number {
+  if (!HAVE_PROC) return NaN
+  const pids = readdirSync('/proc').filter((name) => /^\d+$/.test(name))
+  let total = 0
+  for (const pid of pids) {
+    const s = stat(Number(pid))
+    if (s?.pgrp === pgid) total += s.cpuMs
+  }
+  return total
+}
+
+/**
+ * CPU of the backends currently connected to `database`, except the one
+ * asking. Only meaningful while the load's connections are open (a backend's
+ * CPU vanishes with it), so it is read before and after a run with the pool
+ * still open; PostgreSQL must run on this machine.
+ */
+export async function backendsCpuMs(client: pg.Client, database: string): Promise<number> {
+  if (!HAVE_PROC) return NaN
+  const { rows } = await client.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [database])
+  let total = 0
+  for (const { pid } of rows) total += stat(pid)?.cpuMs ?? 0
+  return total
+}
