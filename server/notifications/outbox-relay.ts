@@ -96,14 +96,16 @@ export class OutboxRelay {
         .limit(BATCH)
         .execute()
       this.stats.lagMs = rows.length ? Date.now() - new Date(rows[0]!.created).getTime() : 0
+      // Issued together, not one round trip each: the client pipelines them on
+      // one connection, so Redis still appends them in this order.
+      const outcomes = await Promise.allSettled(rows.map((row) => this.layer.publish(row.payload, row.id)))
       const done: number[] = []
-      try {
-        for (const row of rows) {
-          await this.layer.publish(row.payload, row.id)
-          done.push(row.id)
+      for (const [i, outcome] of outcomes.entries()) {
+        if (outcome.status === 'rejected') {
+          failure = outcome.reason // commit what made it out (the prefix before the failure), then report
+          break
         }
-      } catch (error) {
-        failure = error // commit what made it out, then report
+        done.push(rows[i]!.id)
       }
       if (done.length) {
         await trx.updateTable('notifications').set({ published: new Date() }).where('id', 'in', done).execute()
