@@ -24,12 +24,6 @@ const server = createServer((req, res) => {
     })
   } else if (req.url === '/health') {
     res.writeHead(200, { 'content-type': 'text/plain' }).end('ok')
-  } else if (req.url === '/gc') {
-    // started with --expose-gc for the memory benchmark: collect before RSS is read
-    const gc = (globalThis as { gc?: () => void }).gc
-    gc?.()
-    gc?.()
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ gc: !!gc, ...process.memoryUsage() }))
   } else {
     res.writeHead(404).end()
   }

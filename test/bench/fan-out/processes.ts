@@ -1,5 +1,6 @@
 import { fork, spawn, type ChildProcess } from 'node:child_process'
-import { readdirSync, readFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { loadavg } from 'node:os'
 import { join } from 'node:path'
 import { createClient } from 'redis'
 import { createDatabase } from '../../helpers/postgres.ts'
@@ -43,10 +44,36 @@ export function rssBytes(pid: number): number {
 
 /** User + system CPU time in seconds so far (/proc/<pid>/stat; Linux counts in 1/100 s). */
 export function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  let stat: string
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  } catch {
+    throw new Error(`process ${pid} is gone`)
+  }
   // the command name may hold spaces: fields are counted after its closing parenthesis
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
   return (Number(fields[11]) + Number(fields[12])) / 100
+}
+
+/**
+ * How busy the machine is besides us: the 1-minute load average and the share
+ * of the last minute in which some task waited for a CPU (pressure stall
+ * information; NaN where the kernel has none). Other work on the box shows
+ * up in every number, so the results say how much there was.
+ */
+export function machineLoad(): { load: number; cpuWaiting: number } {
+  let cpuWaiting = NaN
+  try {
+    cpuWaiting = Number(/^some .*avg60=([\d.]+)/m.exec(readFileSync('/proc/pressure/cpu', 'utf8'))?.[1] ?? NaN)
+  } catch {
+    // no PSI on this kernel
+  }
+  return { load: loadavg()[0]!, cpuWaiting }
+}
+
+export function describeLoad(start: ReturnType<typeof machineLoad>, end: ReturnType<typeof machineLoad>): string {
+  const psi = (l: ReturnType<typeof machineLoad>) => (Number.isNaN(l.cpuWaiting) ? '' : `, some task waiting for a CPU ${l.cpuWaiting.toFixed(0)} % of the last minute`)
+  return `Machine load at the start: load average ${start.load.toFixed(1)}${psi(start)}; at the end: ${end.load.toFixed(1)}${psi(end)}. Clients, servers, PostgreSQL and Redis (and whatever else runs) share its cores.`
 }
 
 // ---- Redis ----
@@ -90,7 +117,7 @@ export async function claimRedisDatabase(label: string): Promise<{ url: string; 
 
 // ---- our server ----
 
-export interface OurServer {
+export interface OurServer extends ServedSubject {
   url: string
   /** the node process serving (tsx's child) */
   pid: number
@@ -102,8 +129,12 @@ export interface OurServer {
 
 const ADMIN_PASSWORD = 'bench-admin-password'
 
-/** Environment of our server for these benchmarks; BENCH_SERVER_NODE_OPTIONS passes e.g. --cpu-prof through. */
-function ourEnv(databaseUrl: string, redisUrl: string): Record<string, string> {
+/**
+ * Environment of our server for these benchmarks. `extra` may carry
+ * NODE_OPTIONS of the bench's own (the heap probe); BENCH_SERVER_NODE_OPTIONS
+ * (and CPU_PROFILE_DIR) pass a profiler through (see cpu-profile.mjs).
+ */
+function ourEnv(databaseUrl: string, redisUrl: string, extra: Record<string, string>): Record<string, string> {
   const env: Record<string, string> = {
     DATABASE_URL: databaseUrl,
     REDIS_URL: redisUrl,
@@ -112,8 +143,9 @@ function ourEnv(databaseUrl: string, redisUrl: string): Record<string, string> {
     LOGIN_RATE_LIMIT_PER_MINUTE: '1000',
     LOG_LEVEL: 'warn',
   }
-  if (process.env.BENCH_SERVER_NODE_OPTIONS) env.NODE_OPTIONS = process.env.BENCH_SERVER_NODE_OPTIONS
-  return env
+  const nodeOptions = [extra.NODE_OPTIONS, process.env.BENCH_SERVER_NODE_OPTIONS].filter(Boolean).join(' ')
+  if (process.env.CPU_PROFILE_DIR) env.CPU_PROFILE_DIR = process.env.CPU_PROFILE_DIR
+  return { ...env, ...extra, ...(nodeOptions && { NODE_OPTIONS: nodeOptions }) }
 }
 
 /** A fresh PostgreSQL database and a Redis database of its own for our server; `drop` removes both. */
@@ -136,8 +168,8 @@ export async function ourDatabase(label: string): Promise<{ databaseUrl: string;
 }
 
 /** Our server on that database, as `npm start` runs it, with a poster (operator) and a watcher (viewer) made over the API. */
-export async function startOurServer(databaseUrl: string, redisUrl: string): Promise<OurServer> {
-  const server = await spawnServer(ourEnv(databaseUrl, redisUrl))
+export async function startOurServer(databaseUrl: string, redisUrl: string, extraEnv: Record<string, string> = {}): Promise<OurServer> {
+  const server = await spawnServer(ourEnv(databaseUrl, redisUrl, extraEnv))
   try {
     await server.healthy()
     const adminKey = await signIn(server.url, 'admin', ADMIN_PASSWORD)
@@ -157,6 +189,7 @@ export async function startOurServer(databaseUrl: string, redisUrl: string): Pro
       viewerKey: await signIn(server.url, 'watcher', 'watcher-password'),
       operatorKey: await signIn(server.url, 'poster', 'poster-password'),
       server,
+      output: () => server.output(),
       stop: () => stopServer(server),
     }
   } catch (error) {
@@ -178,7 +211,14 @@ async function stopServer(server: ServerProcess): Promise<void> {
 
 // ---- the peers ----
 
-export interface PeerServer {
+/** What the bench needs of any subject's server: where it listens, which process to read, what it printed. */
+export interface ServedSubject {
+  url: string
+  pid: number
+  output(): string
+}
+
+export interface PeerServer extends ServedSubject {
   url: string
   pid: number
   /** the last few KiB it printed */
@@ -302,6 +342,28 @@ function capture(child: ChildProcess): () => string {
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+// ---- the heap probe (heap-probe.mjs) ----
+
+const PROBE = join(HERE, 'heap-probe.mjs')
+
+/** What a server needs to load the probe: node flags for a peer, environment for ours (tsx passes NODE_OPTIONS on). */
+export function heapProbe(dir: string): { nodeFlags: string[]; env: Record<string, string> } {
+  return { nodeFlags: [`--import=${PROBE}`], env: { HEAP_PROBE_DIR: dir, NODE_OPTIONS: `--import=${PROBE}` } }
+}
+
+/** Makes the process collect its garbage and returns process.memoryUsage() as it was after that. */
+export async function collectAndMeasure(pid: number, dir: string, timeoutMs = 15_000): Promise<NodeJS.MemoryUsage> {
+  const file = join(dir, `${pid}.json`)
+  rmSync(file, { force: true })
+  process.kill(pid, 'SIGUSR2')
+  const deadline = Date.now() + timeoutMs
+  while (!existsSync(file)) {
+    if (Date.now() > deadline) throw new Error(`process ${pid} wrote no heap report within ${timeoutMs} ms (is heap-probe.mjs loaded?)`)
+    await sleep(50)
+  }
+  return JSON.parse(readFileSync(file, 'utf8')) as NodeJS.MemoryUsage
+}
 
 /** Median of a few RSS readings `everyMs` apart: one reading can catch a GC or an allocation burst. */
 export async function steadyRss(pid: number, readings = 5, everyMs = 300): Promise<number> {

@@ -62,6 +62,8 @@ export interface RunReport {
   /** first POST sent to last frame received */
   wallSeconds: number
   latencyMs: { p50: number; p99: number; max: number }
+  /** the longest time no client received anything, between the run's first and last frame: a server's event loop stalls show here */
+  longestGapMs: number
   /** the swarm's own load: if it is near 1 the clients, not the server, set the pace */
   clientEventLoopUtilization: number
   clientCpuSeconds: number

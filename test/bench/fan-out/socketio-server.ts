@@ -17,7 +17,10 @@ const maxLifetimeMs = Number(process.env.MAX_LIFETIME_MS ?? 3_600_000)
 
 const pub = createClient({ url: redisUrl })
 const sub = pub.duplicate()
+// an 'error' without a listener would kill the process; say it and let the client reconnect
+for (const client of [pub, sub]) client.on('error', (error: Error) => console.error(`redis: ${error.message}`))
 await Promise.all([pub.connect(), sub.connect()])
+process.on('exit', (code) => console.error(`socketio-server exiting with ${code}`))
 
 const httpServer = createServer((req, res) => {
   if (req.method === 'POST' && req.url === '/broadcast') {

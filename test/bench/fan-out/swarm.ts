@@ -1,6 +1,6 @@
 import { Agent, request } from 'node:http'
 import { performance } from 'node:perf_hooks'
-import WebSocket from 'ws'
+import { openRawSocket, type RawSocket } from './raw-client.ts'
 import { FEATURE_MARK, DESCRIPTION, locationOf, peerFrame, type ConnectReport, type PostPlan, type RunReport, type SwarmCommand, type SwarmConfig, type SwarmReport } from './protocol.ts'
 
 // The client swarm: one process holding N WebSocket clients of one server,
@@ -8,11 +8,11 @@ import { FEATURE_MARK, DESCRIPTION, locationOf, peerFrame, type ConnectReport, t
 // sends the POSTs, so a POST's send time and every client's receive time of
 // that incident's frame come from one clock (performance.now()).
 //
-// Every subject gets the same client: a bare `ws` socket that only looks for
-// the feature id in the raw bytes. Socket.IO is spoken at the wire level
-// (Engine.IO v4 over a WebSocket) rather than through socket.io-client, so the
-// swarm's cost per frame is the same for all three servers and the numbers
-// compare the servers, not the client libraries.
+// Every subject gets the same client: a minimal WebSocket (raw-client.ts) that
+// only looks for the feature id in the raw bytes. Socket.IO is spoken at the
+// wire level (Engine.IO v4 over a WebSocket) rather than through
+// socket.io-client, so the swarm's cost per frame is the same, and small, for
+// all three servers and the numbers compare the servers, not client libraries.
 
 const config = JSON.parse(process.argv[2]!) as SwarmConfig
 const report = (message: SwarmReport) => process.send!(message)
@@ -22,7 +22,7 @@ process.on('disconnect', () => process.exit(0))
 setTimeout(() => process.exit(3), config.maxLifetimeMs).unref()
 
 const MARK = Buffer.from(FEATURE_MARK)
-const sockets: WebSocket[] = []
+const sockets: RawSocket[] = []
 let collecting: Collector | null = null
 let closedDuringRun = 0
 
@@ -32,6 +32,8 @@ class Collector {
   features: Int32Array
   times: Float64Array
   lastAt = 0
+  /** the longest time no client got any frame, between the run's first and last frame */
+  longestGap = 0
   frameBytes = 0
   constructor(capacity: number) {
     this.features = new Int32Array(capacity)
@@ -39,6 +41,7 @@ class Collector {
   }
   add(feature: number, at: number, bytes: number) {
     if (this.count === this.times.length) this.grow()
+    if (this.count && at - this.lastAt > this.longestGap) this.longestGap = at - this.lastAt
     this.features[this.count] = feature
     this.times[this.count++] = at
     this.lastAt = at
@@ -54,68 +57,67 @@ class Collector {
   }
 }
 
-/** The feature number after `"incident:` without decoding or parsing the frame (that would cost the swarm more than the server). */
-function onFrame(data: Buffer, start = 0) {
+/** The feature number after `"incident:` in data[start..end), without decoding or parsing the frame (that would cost the swarm more than the server). */
+function onFrame(data: Buffer, start: number, end: number): void {
   const at = performance.now()
   if (!collecting) return
   const mark = data.indexOf(MARK, start)
-  if (mark < 0) return
+  if (mark < 0 || mark >= end) return
   let n = 0
-  for (let i = mark + MARK.length; i < data.length; i++) {
+  for (let i = mark + MARK.length; i < end; i++) {
     const digit = data[i]! - 48
     if (digit < 0 || digit > 9) break
     n = n * 10 + digit
   }
-  collecting.add(n, at, data.length)
+  collecting.add(n, at, end - start)
 }
 
 // ---- connecting ----
 
-function openOne(): Promise<WebSocket> {
+const ASCII_0 = 0x30
+const ASCII_2 = 0x32
+const ASCII_4 = 0x34
+
+function openOne(): Promise<RawSocket> {
   const wsBase = config.baseUrl.replace(/^http/, 'ws')
+  const headers: Record<string, string> = config.sessionKey ? { authorization: `Bearer ${config.sessionKey}` } : {}
+  const onClose = () => void (collecting && closedDuringRun++)
+  if (config.kind !== 'socketio') {
+    return openRawSocket(config.kind === 'ours' ? `${wsBase}/ws` : `${wsBase}/`, headers, { message: onFrame, close: onClose })
+  }
+  // Engine.IO v4: "0{…}" open → we join the default namespace ("40") → "40{…}"
+  // connected; "2" ping → "3" pong; "42[event, payload]" is an event.
   return new Promise((resolve, reject) => {
-    const socketio = config.kind === 'socketio'
-    const url = config.kind === 'ours' ? `${wsBase}/ws` : socketio ? `${wsBase}/socket.io/?EIO=4&transport=websocket` : `${wsBase}/`
-    const headers: Record<string, string> = config.sessionKey ? { authorization: `Bearer ${config.sessionKey}` } : {}
-    const socket = new WebSocket(url, { headers, perMessageDeflate: false })
+    const timer = setTimeout(() => settle(new Error('no Socket.IO connect within 30 s')), 30_000)
     let settled = false
-    const settle = (error?: Error) => {
+    let opened: RawSocket | undefined
+    function settle(error: Error | null, socket?: RawSocket) {
       if (settled) return
       settled = true
       clearTimeout(timer)
       if (error) {
-        socket.terminate()
+        ;(socket ?? opened)?.terminate()
         reject(error)
       } else {
-        resolve(socket)
+        resolve(socket!)
       }
     }
-    const timer = setTimeout(() => settle(new Error('no handshake within 30 s')), 30_000)
-    socket.on('unexpected-response', (_req, res) => settle(new Error(`upgrade refused with ${res.statusCode}`)))
-    socket.on('error', (error) => settle(error))
-    socket.on('close', () => {
-      if (settled && collecting) closedDuringRun++
-      settle(new Error('closed during the handshake'))
-    })
-    if (!socketio) {
-      socket.on('open', () => settle())
-      socket.on('message', (data: Buffer) => onFrame(data))
-      return
-    }
-    // Engine.IO v4: "0{…}" open → we join the default namespace ("40") → "40{…}"
-    // connected; "2" ping → "3" pong; "42[event, payload]" is an event.
-    socket.on('message', (data: Buffer) => {
-      const type = data[0]
-      if (type === 0x34 /* 4 */) {
-        if (data[1] === 0x32 /* 2: event */) onFrame(data, 2)
-        else if (data[1] === 0x30 /* 0: namespace connected */) settle()
-        else if (data[1] === 0x34 /* 4: connect error */) settle(new Error(`socket.io refused: ${data.toString()}`))
-      } else if (type === 0x32 /* 2: ping */) {
-        socket.send('3')
-      } else if (type === 0x30 /* 0: engine open */) {
-        socket.send('40')
+    const message = (data: Buffer, start: number, end: number, socket: RawSocket) => {
+      const type = data[start]
+      if (type === ASCII_4) {
+        if (data[start + 1] === ASCII_2) onFrame(data, start + 2, end)
+        else if (data[start + 1] === ASCII_0) settle(null, socket)
+        else if (data[start + 1] === ASCII_4) settle(new Error(`socket.io refused: ${data.toString('utf8', start, end)}`), socket)
+      } else if (type === ASCII_2) {
+        socket.sendText('3')
+      } else if (type === ASCII_0) {
+        socket.sendText('40')
       }
-    })
+    }
+    openRawSocket(`${wsBase}/socket.io/?EIO=4&transport=websocket`, headers, { message, close: onClose }).then(
+      (socket) => void (opened = socket),
+      (error: Error) => settle(error),
+    )
   })
 }
 
@@ -138,7 +140,7 @@ async function connect(total: number, concurrency: number): Promise<ConnectRepor
       }
     }),
   )
-  return { type: 'connected', open: sockets.filter((s) => s.readyState === WebSocket.OPEN).length, failed, error, ms: performance.now() - started }
+  return { type: 'connected', open: sockets.filter((s) => s.open).length, failed, error, ms: performance.now() - started }
 }
 
 // ---- posting ----
@@ -192,7 +194,7 @@ async function sendPost(plan: PostPlan, i: number, sent: Map<number, number>): P
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 async function run(plan: PostPlan): Promise<RunReport> {
-  const open = sockets.filter((s) => s.readyState === WebSocket.OPEN).length
+  const open = sockets.filter((s) => s.open).length
   const collector = new Collector(Math.ceil(plan.posts * open * 1.05) + 1024)
   const sent = new Map<number, number>()
   let postErrors = 0
@@ -278,6 +280,7 @@ async function run(plan: PostPlan): Promise<RunReport> {
     duplicates,
     wallSeconds: (collector.lastAt - firstSent) / 1000,
     latencyMs: { p50: rank(samples, 50), p99: rank(samples, 99), max: samples.length ? samples[samples.length - 1]! : NaN },
+    longestGapMs: collector.longestGap,
     clientEventLoopUtilization: loop.utilization,
     clientCpuSeconds: (usage.user + usage.system) / 1e6,
     closedDuringRun,

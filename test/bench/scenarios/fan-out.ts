@@ -1,6 +1,5 @@
-import { loadavg } from 'node:os'
 import { median, type BenchOptions, type Row, type Scenario, type ScenarioResult, type Target } from '../harness/report.ts'
-import { cpuSeconds, ourDatabase, startOurServer, startPeer, startSwarm, type OurServer, type PeerServer } from '../fan-out/processes.ts'
+import { cpuSeconds, describeLoad, machineLoad, ourDatabase, startOurServer, startPeer, startSwarm, type OurServer, type PeerServer, type ServedSubject } from '../fan-out/processes.ts'
 import type { PostPlan, RunReport, SubjectKind } from '../fan-out/protocol.ts'
 
 // Fan-out: how many notification frames per second one server instance gets
@@ -36,6 +35,8 @@ function sizes(tiny: boolean): number[] {
  * minutes per run without telling more.
  */
 const warmUpPosts = (tiny: boolean) => (tiny ? 3 : 20)
+/** a frame arriving later than this after the one before it counts as lost: a live map has moved on */
+const quietMs = (tiny: boolean) => (tiny ? 5_000 : 30_000)
 const postsFor = (tiny: boolean, sockets: number) => (tiny ? 20 : Math.min(1000, Math.max(20, Math.round(1_000_000 / sockets))))
 
 const UNITS = {
@@ -43,6 +44,7 @@ const UNITS = {
   'p50 POST→frame': 'ms',
   'p99 POST→frame': 'ms',
   'max POST→frame': 'ms',
+  'longest silence': 'ms',
   lost: 'frames',
   'p50 POST answered': 'ms',
   /** only as fast as possible: on a schedule it is the schedule */
@@ -61,12 +63,13 @@ export const fanOut: Scenario = {
   title: 'Fan-out: frames per second and POST→frame latency to N sockets on one instance, beside bare ws and Socket.IO',
   async run(options: BenchOptions): Promise<ScenarioResult[]> {
     const { tiny, rounds, log } = options
-    const load = [loadavg()[0]!]
+    const loadAtStart = machineLoad()
     // case key "size|mode" -> subject -> metric -> one value per round
     const measured = new Map<string, Map<SubjectKind, Series>>()
     const frameBytes = new Map<SubjectKind, number>()
     let clientBound = 0
     let runs = 0
+    let dropped = 0
 
     const database = await ourDatabase('fan-out')
     let ours: OurServer | undefined
@@ -76,7 +79,7 @@ export const fanOut: Scenario = {
       ours = await startOurServer(database.databaseUrl, database.redisUrl)
       bare = await startPeer('bare')
       socketio = await startPeer('socketio', { REDIS_URL: database.redisUrl })
-      const servers: Record<SubjectKind, { url: string; pid: number }> = { ours, bare, socketio }
+      const servers: Record<SubjectKind, ServedSubject> = { ours, bare, socketio }
 
       let idBase = 1_000_000
       for (let round = 0; round < rounds; round++) {
@@ -98,7 +101,7 @@ export const fanOut: Scenario = {
                 concurrency: 16,
                 postKey: kind === 'ours' ? ours!.operatorKey : undefined,
                 idBase: (idBase += 100_000),
-                quietMs: 10_000,
+                quietMs: quietMs(tiny),
                 deadlineMs: 600_000,
               })
               // a short unrecorded run first: JIT, connection pools and buffers warm for every subject alike
@@ -115,6 +118,8 @@ export const fanOut: Scenario = {
                 frameBytes.set(kind, result.frameBytes)
                 runs++
                 if (result.clientEventLoopUtilization > 0.9) clientBound++
+                if (result.closedDuringRun) log(`  ${result.closedDuringRun} sockets were closed by ${label} during the run`)
+                dropped += kind === 'ours' ? result.closedDuringRun : 0
                 log(
                   `  ${mode.label}: ${Math.round(result.received / result.wallSeconds)} frames/s, ` +
                     `p50 ${result.latencyMs.p50.toFixed(1)} ms, p99 ${result.latencyMs.p99.toFixed(1)} ms, ` +
@@ -122,6 +127,9 @@ export const fanOut: Scenario = {
                     `client loop ${(100 * result.clientEventLoopUtilization).toFixed(0)} %`,
                 )
               }
+            } catch (error) {
+              // a server that died says why on its stderr
+              throw new Error(`${label}, ${size} sockets: ${(error as Error).message}\n--- the server's last output:\n${server.output()}`, { cause: error })
             } finally {
               await swarm.close()
             }
@@ -132,7 +140,7 @@ export const fanOut: Scenario = {
       await Promise.allSettled([ours?.stop(), bare?.stop(), socketio?.stop()])
       await database.drop()
     }
-    load.push(loadavg()[0]!)
+    const load = describeLoad(loadAtStart, machineLoad())
 
     const allSizes = sizes(tiny)
     const largest = allSizes.at(-1)!
@@ -170,7 +178,7 @@ export const fanOut: Scenario = {
           targets,
           notes:
             size === largest && mode.rate === null
-              ? notes({ frameBytes, clientBound, runs, load, posts: allSizes.map((s) => postsFor(tiny, s)), sizes: allSizes, warmUp: warmUpPosts(tiny) })
+              ? notes({ frameBytes, clientBound, runs, dropped, load, quietMs: quietMs(tiny), posts: allSizes.map((s) => postsFor(tiny, s)), sizes: allSizes, warmUp: warmUpPosts(tiny) })
               : [],
         })
       }
@@ -185,6 +193,7 @@ function metricsOf(result: RunReport, serverCpuSeconds: number, rate: number | n
     'p50 POST→frame': result.latencyMs.p50,
     'p99 POST→frame': result.latencyMs.p99,
     'max POST→frame': result.latencyMs.max,
+    'longest silence': result.longestGapMs,
     lost: result.expected - result.received,
     'p50 POST answered': result.postLatencyMs.p50,
     'posts accepted': result.posts / result.postSeconds,
@@ -204,15 +213,19 @@ function record(measured: Map<string, Map<SubjectKind, Series>>, key: string, ki
   for (const [metric, value] of Object.entries(values) as [Metric, number][]) (series[metric] ??= []).push(value)
 }
 
-function notes(facts: { frameBytes: Map<SubjectKind, number>; clientBound: number; runs: number; load: number[]; posts: number[]; sizes: number[]; warmUp: number }): string[] {
+function notes(facts: { frameBytes: Map<SubjectKind, number>; clientBound: number; runs: number; dropped: number; load: string; quietMs: number; posts: number[]; sizes: number[]; warmUp: number }): string[] {
   const bytes = SUBJECTS.map(({ kind }) => `${kind} ${facts.frameBytes.get(kind) ?? '?'}`).join(', ')
   return [
-    `One server process per subject; the ${facts.sizes.map(fmtCount).join(' / ')} clients and the poster in one separate process (the same raw \`ws\` client for all three; Socket.IO spoken as Engine.IO v4 frames), so POST send and frame receipt share one clock. ` +
-      `Incidents per run: ${facts.posts.map(fmtCount).join(' / ')} (${facts.sizes.map((s, i) => fmtCount(s * facts.posts[i]!)).join(' / ')} frames), after ${facts.warmUp} unrecorded warm-up posts; as fast as possible means 16 POSTs in flight.`,
+    `One server process per subject; the ${facts.sizes.map(fmtCount).join(' / ')} clients and the poster in one separate process, the same minimal WebSocket client for all three ` +
+      '(fan-out/raw-client.ts; Socket.IO spoken as Engine.IO v4 frames), so POST send and frame receipt share one clock. ' +
+      `Incidents per run: ${facts.posts.map(fmtCount).join(' / ')} (${facts.sizes.map((s, i) => fmtCount(s * facts.posts[i]!)).join(' / ')} frames), after ${facts.warmUp} unrecorded warm-up posts; ` +
+      '200 incidents/s is an open-loop schedule, as fast as possible 16 POSTs in flight.',
     `Frame bytes: ${bytes}. Ours authenticates every socket (one viewer session shared by all) and each POST is a real PostGIS save; the peers authenticate nothing and broadcast the POSTed body.`,
-    `delivered = distinct frames received by all clients / (first POST sent → last frame received); lost = incidents × sockets − distinct frames received (a socket closed mid-run counts its missing frames). ` +
-      `server CPU is the serving process only (not PostgreSQL or Redis), per frame delivered. client loop busy near 100 % means the client swarm, not the server, set the pace: ${facts.clientBound} of ${facts.runs} runs were above 90 %.`,
-    `Load average (1 min) on the machine: ${facts.load.map((l) => l.toFixed(1)).join(' at the start, ')} at the end; the clients, the servers, PostgreSQL and Redis all share its cores.`,
+    'delivered = distinct frames received by all clients / (first POST sent → last frame received). ' +
+      `lost = incidents × sockets − distinct frames received, where a frame arriving more than ${facts.quietMs / 1000} s after the one before it (once every POST was answered) is lost; ` +
+      `sockets the server closed mid-run count their missing frames (ours closed ${facts.dropped}). longest silence = the longest time no client received anything between a run's first and last frame: a blocked event loop shows here.`,
+    `server CPU is the serving process only (not PostgreSQL or Redis), per frame delivered. client loop busy near 100 % would mean the client swarm, not the server, set the pace: ${facts.clientBound} of ${facts.runs} runs were above 90 %.`,
+    facts.load,
   ]
 }
 
