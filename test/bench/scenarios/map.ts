@@ -146,7 +146,10 @@ async function round(browser: Browser, server: ServerProcess, posterKey: string,
     if (!empty) await page.locator('.cluster, .incident-pin').first().waitFor({ state: 'visible', timeout: 10_000 })
     const load = await page.evaluate(loadTimings)
     // the sidebar counts what the store holds: proof the whole set was loaded, not a first page
-    const shown = Number(await page.getByTestId('incident-count').textContent())
+    // (the list renders at most twice a second, so give it a moment to catch up)
+    const count = page.getByTestId('incident-count')
+    await page.waitForFunction(([el, n]) => el?.textContent === String(n), [await count.elementHandle(), expected] as const, { timeout: 5000 }).catch(() => {})
+    const shown = Number(await count.textContent())
     if (shown !== expected) throw new Error(`the dashboard shows ${shown} incidents, expected ${expected}`)
 
     const rerender = await page.evaluate(rerenderCost, { times: 7 })

@@ -68,14 +68,17 @@ export function renderSidebar(aside: HTMLElement, store: Store, focusIncident: (
       : '<li class="empty">No alerts yet. Alerts appear here, newest first.</li>'
   }
 
-  // at most twice a second, however fast live updates come: with 50 000
-  // incidents, filtering them is not free
+  // at most twice a second, however fast live updates come (with 50 000
+  // incidents, filtering them is not free); a change after a quiet spell
+  // shows at once
   let pending = false
+  let last = 0
   const renderIncidents = () => {
     if (pending) return
     pending = true
     setTimeout(() => {
       pending = false
+      last = performance.now()
       const visible = store.visibleIncidents().reverse() // the store keeps id order: newest last
       incidentCount.textContent = String(visible.length)
       incidentList.innerHTML = visible.length
@@ -89,7 +92,7 @@ export function renderSidebar(aside: HTMLElement, store: Store, focusIncident: (
             })
             .join('') + (visible.length > LIST_LIMIT ? `<li class="empty">and ${visible.length - LIST_LIMIT} more: narrow the filters</li>` : '')
         : '<li class="empty">No incidents match the filters.</li>'
-    }, 500)
+    }, Math.max(0, 500 - (performance.now() - last)))
   }
 
   const areaList = aside.querySelector<HTMLElement>('[data-panel=areas]')!
