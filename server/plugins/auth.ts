@@ -20,6 +20,8 @@ declare module 'fastify' {
   }
 }
 
+const API_OR_SOCKET = /^\/(api|ws)(\/|\?|$)/
+
 const RANK: Record<Role, number> = { viewer: 0, operator: 1, admin: 2 }
 
 export function hasRole(session: ActiveSession | null, role: Role): boolean {
@@ -46,14 +48,17 @@ export function sessionKeyOf(
 /**
  * Resolves the session on every request, before the body is read, and turns
  * away callers without the role the route asks for: 401 without a valid
- * session, 403 with too small a role. Routes under /api need a viewer unless
- * they say otherwise.
+ * session, 403 with too small a role. Routes under /api and /ws need a viewer
+ * unless they say otherwise; everything else (the dashboard's files, /docs) is public.
  */
 export default fp(
   async (app) => {
     app.decorateRequest('session', null)
     app.decorateRequest('sessionKeySource', null)
     app.addHook('onRequest', async (request, reply) => {
+      // Only the API and the socket look at sessions: static files and /docs
+      // never cost a session lookup, even when the browser sends the cookie.
+      if (!API_OR_SOCKET.test(request.url)) return
       const found = sessionKeyOf(request)
       const key = found?.key
       // the key is not a query parameter of any route: drop it before validation sees it
@@ -64,7 +69,7 @@ export default fp(
         request.sessionKeySource = found.source
       }
 
-      const access = request.routeOptions.config.access ?? (/^\/(api|ws)(\/|\?|$)/.test(request.url) ? 'viewer' : 'public')
+      const access = request.routeOptions.config.access ?? 'viewer'
       if (access === 'public') return
       if (!request.session) {
         return sendProblem(reply, 401, key ? 'the session has expired or was revoked: sign in again' : 'sign in first: this needs a session')

@@ -10,8 +10,9 @@ export function databaseUrl(name: string): string {
   return url.toString()
 }
 
-async function withAdmin<T>(run: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: TEST_DATABASE_URL })
+/** One short-lived connection for setup and inspection statements. */
+export async function withClient<T>(url: string, run: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url })
   await client.connect()
   try {
     return await run(client)
@@ -23,7 +24,7 @@ async function withAdmin<T>(run: (client: pg.Client) => Promise<T>): Promise<T> 
 export async function assertPostgisAvailable(): Promise<void> {
   const name = `probe_${randomBytes(4).toString('hex')}`
   try {
-    await withAdmin((c) => c.query(`CREATE DATABASE ${name}`))
+    await withClient(TEST_DATABASE_URL, (c) => c.query(`CREATE DATABASE ${name}`))
   } catch (error) {
     throw new Error(`PostgreSQL is not reachable at ${redact(TEST_DATABASE_URL)}: ${(error as Error).message}. Start it (see .ci/run) or set TEST_DATABASE_URL.`)
   }
@@ -44,12 +45,12 @@ export async function assertPostgisAvailable(): Promise<void> {
 
 export async function createDatabase(): Promise<{ name: string; url: string; drop: () => Promise<void> }> {
   const name = `it_${process.pid}_${randomBytes(4).toString('hex')}`
-  await withAdmin((c) => c.query(`CREATE DATABASE ${name}`))
+  await withClient(TEST_DATABASE_URL, (c) => c.query(`CREATE DATABASE ${name}`))
   return { name, url: databaseUrl(name), drop: () => dropDatabase(name) }
 }
 
 export async function dropDatabase(name: string): Promise<void> {
-  await withAdmin((c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`))
+  await withClient(TEST_DATABASE_URL, (c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`))
 }
 
 const redact = (url: string) => url.replace(/:\/\/([^:@/]+):[^@/]*@/, '://$1:***@')

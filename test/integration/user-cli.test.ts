@@ -1,12 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { mkdtemp, readdir, rm } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createDatabase } from '../helpers/postgres.ts'
+import { freePort } from '../helpers/server-process.ts'
 
 // `npm run user -- ...` as an operator runs it, as a child process: on the
 // embedded default with no server (the command opens the data folder itself),
@@ -121,17 +121,6 @@ interface ServerProcess {
   exitCode: () => number | null | undefined
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer()
-    probe.once('error', reject)
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address()
-      if (!address || typeof address === 'string') return reject(new Error('no port'))
-      probe.close(() => resolve(address.port))
-    })
-  })
-}
 
 async function startServer(env: Record<string, string>): Promise<ServerProcess> {
   const port = await freePort()

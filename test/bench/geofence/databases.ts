@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto'
 import pg from 'pg'
-import { TEST_DATABASE_URL, databaseUrl, dropDatabase } from '../../helpers/postgres.ts'
+import { TEST_DATABASE_URL, databaseUrl, dropDatabase, withClient } from '../../helpers/postgres.ts'
+
+export { withClient }
 
 /**
  * A copy of a loaded database (CREATE DATABASE … TEMPLATE: a file copy, far
@@ -21,13 +23,3 @@ export async function copyDatabase(template: string): Promise<{ name: string; ur
   return { name, url: databaseUrl(name), drop: () => dropDatabase(name) }
 }
 
-/** One short-lived connection for setup and inspection statements. */
-export async function withClient<T>(url: string, run: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url })
-  await client.connect()
-  try {
-    return await run(client)
-  } finally {
-    await client.end()
-  }
-}

@@ -1,17 +1,8 @@
-import pg from 'pg'
+import { withClient } from '../../helpers/postgres.ts'
 
 /** Names of the incidents the live poster reports, so a round can remove them again. */
 export const LIVE_PREFIX = 'live '
 
-async function withClient<T>(url: string, run: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url })
-  await client.connect()
-  try {
-    return await run(client)
-  } finally {
-    await client.end()
-  }
-}
 
 /**
  * Adds `count` incidents straight into the table in one statement: going
