@@ -1,9 +1,16 @@
 import type { Notification, NotificationBody } from '../../contracts/notifications.ts'
+import { streamPosition, type StreamPosition } from './stream-ids.ts'
 
-/** A notification as delivered, with its frame serialized once for every socket. */
+/**
+ * A notification as delivered: serialized and UTF-8 encoded once per
+ * instance, so writing it to 10 000 sockets copies no string, and its id
+ * parsed once, so checking it against each socket's last one is two number
+ * comparisons.
+ */
 export interface Delivery {
   notification: Notification
-  frame: string
+  frame: Buffer
+  position: StreamPosition
 }
 
 export type ReplayResult = { reset: true } | { reset: false; deliveries: Delivery[] }
@@ -29,5 +36,5 @@ export interface NotificationLayer {
 
 export function toDelivery(id: string, event: number, body: NotificationBody): Delivery {
   const notification = { id, event, ...body } as Notification
-  return { notification, frame: JSON.stringify(notification) }
+  return { notification, frame: Buffer.from(JSON.stringify(notification)), position: streamPosition(id) }
 }

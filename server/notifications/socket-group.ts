@@ -1,6 +1,7 @@
+import type { Socket } from 'node:net'
 import type { WebSocket } from 'ws'
 import type { Delivery } from './notification-layer.ts'
-import { compareStreamIds } from './stream-ids.ts'
+import { isAfter, streamPosition, type StreamPosition } from './stream-ids.ts'
 
 export interface GroupMember {
   socket: WebSocket
@@ -9,7 +10,8 @@ export interface GroupMember {
   absoluteExpires: Date
   /** while a reconnecting client is being replayed to, live deliveries wait here */
   pending: Delivery[] | null
-  lastSentId: string | null
+  /** the newest notification this socket has, or was told (by `ready`) it needn't have */
+  seenThrough: { id: string; position: StreamPosition } | null
   /** since when its unsent output has been over the cap; null while under */
   overCapSince?: number | null
 }
@@ -20,17 +22,32 @@ export interface GroupStats {
 }
 
 /**
- * This instance's open, authenticated sockets. A notification is serialized
- * once (by the layer) and the same frame is written to every member; a member
- * that stops reading is cut off once its unsent output has stayed over the
- * cap for `slowGraceMs`, so it can't hold memory hostage or slow the others.
- * (The grace matters: a burst is written to every socket within one tick,
- * before even the fastest reader could take any of it.)
+ * How long one slice of a broadcast may hold the event loop. A batch read
+ * from Redis under load can be hundreds of notifications for 10 000 sockets:
+ * written in one go that is seconds in which no POST is answered and no pong
+ * read. In slices, the rest waits for the next turn of the loop instead.
+ */
+const SLICE_MS = 8
+
+/**
+ * This instance's open, authenticated sockets. Notifications are queued as
+ * they arrive and fanned out in order, batch by batch: each socket gets the
+ * whole batch in one corked write (one syscall, however many frames), and
+ * each frame is bytes encoded once for everyone.
+ *
+ * A member that stops reading is cut off once its unsent output has stayed
+ * over the cap for `slowGraceMs`, so it can't hold memory hostage or slow the
+ * others. (The grace matters: a burst is written to every socket within a few
+ * ticks, before even the fastest reader could take any of it.)
  */
 export class SocketGroup {
   readonly members = new Set<GroupMember>()
   readonly stats: GroupStats = { framesSent: 0, droppedSlow: 0 }
   readonly #timer: NodeJS.Timeout
+  /** deliveries not yet fanned out, oldest first */
+  #queue: Delivery[] = []
+  #draining = false
+  #stopped = false
 
   constructor(
     private readonly maxBufferedBytes: number,
@@ -41,6 +58,8 @@ export class SocketGroup {
   }
 
   stop(): void {
+    this.#stopped = true
+    this.#queue = []
     clearInterval(this.#timer)
   }
 
@@ -67,22 +86,46 @@ export class SocketGroup {
     this.members.delete(member)
   }
 
+  /**
+   * Queues a delivery for every member. The fan-out starts on the next turn
+   * of the loop, so the notifications of one Redis read (or one relay batch)
+   * go out together.
+   */
   broadcast(delivery: Delivery): void {
-    for (const member of this.members) {
-      if (member.pending) member.pending.push(delivery)
-      else this.send(member, delivery)
+    if (this.#stopped) return
+    this.#queue.push(delivery)
+    if (!this.#draining) {
+      this.#draining = true
+      setImmediate(() => this.#drain())
     }
   }
 
-  /** Writes one delivery unless the member already has it (replay and live can overlap). */
-  send(member: GroupMember, delivery: Delivery): void {
-    const id = delivery.notification.id
-    if (member.lastSentId && compareStreamIds(id, member.lastSentId) <= 0) return
-    if (member.socket.readyState !== member.socket.OPEN) return
-    if (member.socket.bufferedAmount > this.maxBufferedBytes) member.overCapSince ??= Date.now()
-    member.socket.send(delivery.frame)
-    member.lastSentId = id
-    this.stats.framesSent++
+  /** Marks everything up to `id` as had: a socket joining now is told (`ready`) to start after it. */
+  skipThrough(member: GroupMember, id: string): void {
+    const position = streamPosition(id)
+    if (!member.seenThrough || isAfter(position, member.seenThrough.position)) member.seenThrough = { id, position }
+  }
+
+  /** Writes deliveries to one member, in one corked write, skipping what it already has (replay and live can overlap). */
+  send(member: GroupMember, deliveries: readonly Delivery[]): void {
+    const socket = member.socket
+    if (socket.readyState !== socket.OPEN) return
+    if (socket.bufferedAmount > this.maxBufferedBytes) member.overCapSince ??= Date.now()
+    // ws writes each frame as its own writev; corking the TCP socket around
+    // the batch lets Node hand the kernel all of them at once. `_socket` is
+    // ws's (undocumented but long-stable) underlying net.Socket.
+    const raw = (socket as unknown as { _socket?: Socket })._socket
+    raw?.cork()
+    try {
+      for (const delivery of deliveries) {
+        if (member.seenThrough && !isAfter(delivery.position, member.seenThrough.position)) continue
+        socket.send(delivery.frame, TEXT_FRAME)
+        member.seenThrough = { id: delivery.notification.id, position: delivery.position }
+        this.stats.framesSent++
+      }
+    } finally {
+      raw?.uncork()
+    }
   }
 
   /** Closes the sockets whose session matches; returns how many. */
@@ -96,4 +139,36 @@ export class SocketGroup {
     }
     return closed
   }
+
+  /**
+   * Fans the queue out, one batch at a time and each batch in slices of
+   * members. A member that joins mid-batch is not in the batch's list; it was
+   * told its position when it joined (`skipThrough`), which covers the batch.
+   */
+  async #drain(): Promise<void> {
+    try {
+      while (this.#queue.length > 0 && !this.#stopped) {
+        const batch = this.#queue
+        this.#queue = []
+        const members = [...this.members]
+        let sliceStart = performance.now()
+        for (let i = 0; i < members.length; i++) {
+          const member = members[i]!
+          if (member.pending) member.pending.push(...batch)
+          else this.send(member, batch)
+          if ((i & 63) === 63 && performance.now() - sliceStart > SLICE_MS) {
+            await nextTurn()
+            sliceStart = performance.now()
+          }
+        }
+      }
+    } finally {
+      this.#draining = false
+    }
+  }
 }
+
+/** the frames are JSON text, already UTF-8 encoded: ws must send them as text, not binary */
+const TEXT_FRAME = { binary: false } as const
+
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve))

@@ -51,7 +51,7 @@ const ws: FastifyPluginAsyncTypebox<WsRouteOptions> = async (app, options) => {
       userId: session.user.id,
       absoluteExpires: session.absoluteExpires,
       pending: since ? [] : null,
-      lastSentId: null,
+      seenThrough: null,
     }
     let alive = true
     socket.on('pong', () => (alive = true))
@@ -73,6 +73,7 @@ const ws: FastifyPluginAsyncTypebox<WsRouteOptions> = async (app, options) => {
     // read in the same tick as joining: everything after this id reaches the socket live
     const joinedAt = app.notifications.position()
     if (!since) {
+      group.skipThrough(member, joinedAt)
       socket.send(JSON.stringify({ type: 'ready', id: joinedAt } satisfies ReadyFrame))
       return
     }
@@ -83,20 +84,22 @@ const ws: FastifyPluginAsyncTypebox<WsRouteOptions> = async (app, options) => {
         reset = true
         socket.send(JSON.stringify({ type: 'reset' } satisfies ResetFrame))
       } else {
-        for (const delivery of replay.deliveries) group.send(member, delivery)
+        group.send(member, replay.deliveries)
       }
     } catch (error) {
       request.log.warn({ err: error }, 'replay failed; asking the client to reload')
       reset = true
       socket.send(JSON.stringify({ type: 'reset' } satisfies ResetFrame))
     }
-    // after a reset the client reloads from now on, so it resumes from where it joined
-    const position = member.lastSentId ?? (reset ? joinedAt : since)
-    socket.send(JSON.stringify({ type: 'ready', id: position } satisfies ReadyFrame))
-    // then the live ones that arrived meanwhile; `send` skips what the replay already gave
+    // after a reset the client reloads from now on, so it resumes from where
+    // it joined; otherwise from the last replayed notification, or `since`
+    // (which the replay proved is within the history, so a real id)
+    group.skipThrough(member, reset ? joinedAt : since)
+    socket.send(JSON.stringify({ type: 'ready', id: member.seenThrough!.id } satisfies ReadyFrame))
+    // then the live ones that arrived meanwhile; `send` skips what the client already has
     const waiting = member.pending ?? []
     member.pending = null
-    for (const delivery of waiting) group.send(member, delivery)
+    group.send(member, waiting)
   })
 
   // Sign-out and user changes on this instance close their sockets at once.
