@@ -1,6 +1,9 @@
+import type { ServerResponse } from 'node:http'
+import type { Socket } from 'node:net'
 import type {} from '@fastify/websocket'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
+import type { WebSocket } from 'ws'
 import { Type } from 'typebox'
 import type { ReadyFrame, ResetFrame } from '../../contracts/notifications.ts'
 import { sendProblem } from '../plugins/errors.ts'
@@ -65,7 +68,7 @@ const ws: FastifyPluginAsyncTypebox<WsRouteOptions> = async (app, options) => {
       clearInterval(ping)
       group.remove(member)
     })
-    socket.on('error', () => socket.terminate())
+    releaseUpgrade(socket, request)
     // clients have nothing to say but pongs; anything over maxPayload closes with 1009 (ws does that)
     socket.on('message', () => {})
 
@@ -137,6 +140,21 @@ const ws: FastifyPluginAsyncTypebox<WsRouteOptions> = async (app, options) => {
     clearInterval(check)
     offRevoked()
   })
+}
+
+/**
+ * An idle socket lives for hours, and what each one holds is multiplied by
+ * thousands. @fastify/websocket's 'error' listener closes over the request
+ * and reply, and Node leaves the upgrade's ServerResponse (and through it the
+ * request) on the TCP socket; none of it is used once the socket is open. Our
+ * own listener is all a socket needs: an error (a client's malformed frame,
+ * a reset connection) ends it, and a client's mistake is not worth a log line.
+ */
+function releaseUpgrade(socket: WebSocket, request: FastifyRequest): void {
+  socket.removeAllListeners('error')
+  socket.on('error', () => socket.terminate())
+  const raw = request.raw.socket as Socket & { _httpMessage?: ServerResponse | null }
+  raw._httpMessage?.detachSocket(raw)
 }
 
 function originAllowed(request: FastifyRequest, origin: string, allowed: string[]): boolean {
