@@ -1,6 +1,8 @@
 import { Kysely, PostgresDialect } from 'kysely'
 import type { Database } from './schema.ts'
 import { pglitePool } from './dialects/pglite-pool.ts'
+import { registerPipeliner, settle, StatementNames } from './pipeline.ts'
+import { postgisExtension } from './dialects/postgis-bundle.ts'
 
 export type DatabaseKind = 'postgres' | 'pglite'
 
@@ -25,22 +27,48 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
 
 async function openPostgres(connectionString: string, max: number): Promise<DatabaseHandle> {
   const { default: pg } = await import('pg')
-  const pool = new pg.Pool({ connectionString, max })
+  // Pipeline mode writes a query without waiting for the answer to the one
+  // before it, so a transaction whose statements are all known up front (a
+  // save) costs one round trip instead of one per statement. Code that awaits
+  // each query in turn behaves exactly as without it.
+  const pool = new pg.Pool({ connectionString, max, pipeline: true })
   // an idle client that loses its server emits 'error' on the pool; without a
   // listener that would crash the process instead of failing the next query
   pool.on('error', () => {})
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
+  const names = new StatementNames()
+  registerPipeliner(db, {
+    async acquire() {
+      const client = await pool.connect()
+      return {
+        send: (statements) =>
+          settle(statements.map(({ sql, parameters }) => {
+            // parameterless statements (begin, commit) go as simple queries: nothing to plan
+            const name = parameters.length ? names.nameOf(sql) : undefined
+            return client.query({ text: sql, values: [...parameters], ...(name && { name }) })
+          })),
+        release: () => client.release(),
+      }
+    },
+  })
   return { db, kind: 'postgres', close: () => db.destroy() }
 }
 
 async function openPGlite(dataDir: string): Promise<DatabaseHandle> {
   // loaded lazily: the WASM build is large and a PostgreSQL deployment never needs it
-  const [{ PGlite }, { postgis }] = await Promise.all([
-    import('@electric-sql/pglite'),
-    import('@electric-sql/pglite-postgis'),
-  ])
+  const [{ PGlite }, postgis] = await Promise.all([import('@electric-sql/pglite'), postgisExtension()])
   const pg = await PGlite.create(dataDir, { extensions: { postgis } })
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: pglitePool(pg) }) })
+  const pool = pglitePool(pg)
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
+  registerPipeliner(db, {
+    async acquire() {
+      const client = await pool.connect()
+      return {
+        send: (statements) => settle(statements.map(({ sql, parameters }) => client.query(sql, parameters))),
+        release: () => client.release(),
+      }
+    },
+  })
   return {
     db,
     kind: 'pglite',

@@ -69,7 +69,8 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
     adminPassword: config.adminPassword,
     announce: options.announce ?? ((text) => process.stdout.write(text)),
   })
-  await app.register(auth)
+  // revocations made on another instance reach HTTP and sockets within the same bound
+  await app.register(auth, { sessionCacheMs: config.ws.sessionCheckMs })
   await app.register(notifications, {
     redisUrl: config.redisUrl,
     historyLength: config.notificationHistory,

@@ -1,4 +1,3 @@
-import { buildApp } from './app.ts'
 import { ConfigError, loadConfig, type AppConfig } from './config.ts'
 import { DataDirInUseError, openEmbeddedDatabase, type EmbeddedDatabase } from './embedded/data-dir.ts'
 
@@ -16,14 +15,25 @@ try {
   throw error
 }
 
+// The embedded database opens while the app's modules load: PGlite compiles
+// its WebAssembly on background threads and the modules wait on tsx's loader
+// thread, so each fills the other's waits. A folder in use still fails at
+// once, before the app is built.
 let embedded: EmbeddedDatabase | undefined
+let buildApp: typeof import('./app.ts').buildApp
+const opening = config.databaseUrl ? Promise.resolve(undefined) : openEmbeddedDatabase(config.dataDir)
 try {
-  embedded = config.databaseUrl ? undefined : await openEmbeddedDatabase(config.dataDir)
+  ;[{ buildApp }, embedded] = await Promise.all([import('./app.ts'), opening])
 } catch (error) {
   if (error instanceof DataDirInUseError) {
     console.error(error.message)
     process.exit(1)
   }
+  // the app's code failed to load: close the folder cleanly rather than exit with PGlite half open
+  await opening.then(async (database) => {
+    await database?.handle.close()
+    await database?.release()
+  }, () => {})
   throw error
 }
 const app = await buildApp(config, { database: embedded?.handle })

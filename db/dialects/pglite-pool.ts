@@ -20,11 +20,18 @@ export function pglitePool(pg: PGlite): PostgresPool {
       tail = new Promise<void>((resolve) => (release = resolve))
       await turn
       let released = false
+      // Queries sent together (a pipelined transaction) run in the order sent,
+      // as they would on a pipelined PostgreSQL connection.
+      let previous: Promise<unknown> = Promise.resolve()
       return {
-        async query<R>(sqlText: string, parameters: readonly unknown[]): Promise<PostgresQueryResult<R>> {
-          const result = await pg.query<R>(sqlText, parameters as unknown[])
-          const command = (result as { command?: string }).command as PostgresQueryResult<R>['command']
-          return { command, rowCount: result.affectedRows ?? result.rows.length, rows: result.rows }
+        query<R>(sqlText: string, parameters: readonly unknown[]): Promise<PostgresQueryResult<R>> {
+          const run = previous.catch(() => {}).then(async () => {
+            const result = await pg.query<R>(sqlText, parameters as unknown[])
+            const command = (result as { command?: string }).command as PostgresQueryResult<R>['command']
+            return { command, rowCount: result.affectedRows ?? result.rows.length, rows: result.rows }
+          })
+          previous = run
+          return run
         },
         release() {
           if (!released) {

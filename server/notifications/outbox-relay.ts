@@ -1,5 +1,6 @@
-import { sql, type Kysely } from 'kysely'
-import type { Database } from '../../db/schema.ts'
+import { sql, type CompiledQuery, type Kysely } from 'kysely'
+import type { Database, NotificationRow } from '../../db/schema.ts'
+import { BEGIN, COMMIT, ROLLBACK, withPipeline } from '../../db/pipeline.ts'
 import type { NotificationLayer } from './notification-layer.ts'
 
 // One relay publishes at a time per database: the sweep runs in a transaction
@@ -33,12 +34,16 @@ export class OutboxRelay {
   #stopped = false
   #timer: NodeJS.Timeout
   #failures = 0
+  readonly #tryLock: CompiledQuery
+  readonly #unpublished: CompiledQuery
 
   constructor(
     private readonly db: Kysely<Database>,
     private readonly layer: NotificationLayer,
     private readonly options: RelayOptions,
   ) {
+    this.#tryLock = sql`SELECT pg_try_advisory_xact_lock(${RELAY_LOCK}) AS locked`.compile(db)
+    this.#unpublished = db.selectFrom('notifications').select(['id', 'payload', 'created']).where('published', 'is', null).orderBy('id').limit(BATCH).compile()
     this.#timer = setInterval(() => this.wake(), options.sweepIntervalMs)
     this.#timer.unref()
   }
@@ -78,40 +83,45 @@ export class OutboxRelay {
     } while (this.#again && !this.#stopped)
   }
 
-  /** Publishes one batch; true when there may be more. */
+  /**
+   * Publishes one batch; true when there may be more. Two round trips to the
+   * database (db/pipeline.ts): begin, the lock and the read sent together
+   * (the read runs after the lock, so it sees what the last holder
+   * committed), then the mark and the commit.
+   */
   async #sweep(): Promise<boolean> {
     let failure: unknown
-    const more = await this.db.transaction().execute(async (trx) => {
-      const { locked } = (await sql<{ locked: boolean }>`SELECT pg_try_advisory_xact_lock(${RELAY_LOCK}) AS locked`.execute(trx)).rows[0]!
-      if (!locked) {
-        // another instance is sweeping and may have read before our commit: look again soon
-        setTimeout(() => void this.wake(), 50).unref()
-        return false
-      }
-      const rows = await trx
-        .selectFrom('notifications')
-        .select(['id', 'payload', 'created'])
-        .where('published', 'is', null)
-        .orderBy('id')
-        .limit(BATCH)
-        .execute()
-      this.stats.lagMs = rows.length ? Date.now() - new Date(rows[0]!.created).getTime() : 0
-      // Issued together, not one round trip each: the client pipelines them on
-      // one connection, so Redis still appends them in this order.
-      const outcomes = await Promise.allSettled(rows.map((row) => this.layer.publish(row.payload, row.id)))
-      const done: number[] = []
-      for (const [i, outcome] of outcomes.entries()) {
-        if (outcome.status === 'rejected') {
-          failure = outcome.reason // commit what made it out (the prefix before the failure), then report
-          break
+    const more = await withPipeline(this.db, async (connection) => {
+      try {
+        const [, lock, batch] = await connection.send([BEGIN, this.#tryLock, this.#unpublished])
+        if (!(lock!.rows[0] as { locked: boolean }).locked) {
+          await connection.send([ROLLBACK])
+          // another instance is sweeping and may have read before our commit: look again soon
+          setTimeout(() => void this.wake(), 50).unref()
+          return false
         }
-        done.push(rows[i]!.id)
-      }
-      if (done.length) {
-        await trx.updateTable('notifications').set({ published: new Date() }).where('id', 'in', done).execute()
+        const rows = batch!.rows as Pick<NotificationRow, 'id' | 'payload' | 'created'>[]
+        this.stats.lagMs = rows.length ? Date.now() - new Date(rows[0]!.created).getTime() : 0
+        // Issued together, not one round trip each: the client pipelines them on
+        // one connection, so Redis still appends them in this order.
+        const outcomes = await Promise.allSettled(rows.map((row) => this.layer.publish(row.payload, row.id)))
+        const done: number[] = []
+        for (const [i, outcome] of outcomes.entries()) {
+          if (outcome.status === 'rejected') {
+            failure = outcome.reason // commit what made it out (the prefix before the failure), then report
+            break
+          }
+          done.push(rows[i]!.id)
+        }
+        // one array parameter, not one per row: the same statement text every time, so it is prepared once
+        const mark = this.db.updateTable('notifications').set({ published: new Date() }).where('id', '=', sql<number>`any(${done})`).compile()
+        await connection.send(done.length ? [mark, COMMIT] : [COMMIT])
         this.stats.published += done.length
+        return rows.length === BATCH
+      } catch (error) {
+        await connection.send([ROLLBACK]).catch(() => {})
+        throw error
       }
-      return rows.length === BATCH
     })
     if (failure) throw failure
     return more

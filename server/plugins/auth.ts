@@ -2,9 +2,24 @@ import fp from 'fastify-plugin'
 import type { FastifyRequest } from 'fastify'
 import type { Role } from '../../db/schema.ts'
 import type { ActiveSession } from '../repositories/sessions.ts'
+import { SessionCache } from '../auth/session-cache.ts'
 import { sendProblem } from './errors.ts'
 
 export const SESSION_COOKIE = 'session'
+
+export interface AuthOptions {
+  /**
+   * How long a resolved session is reused without asking the database again
+   * (0: never). A revocation on this instance takes effect at once whatever
+   * this is; one made elsewhere within this long. The default matches the
+   * default SESSION_CHECK_MS, the bound that open sockets already have.
+   */
+  sessionCacheMs?: number
+}
+
+const SESSION_CACHE_MS = 500
+/** one entry per signed-in client that was active in the last `sessionCacheMs` */
+const SESSION_CACHE_ENTRIES = 10_000
 
 /** Who may call a route: anyone, or a signed-in user with at least this role. */
 export type Access = 'public' | Role
@@ -46,15 +61,22 @@ export function sessionKeyOf(
 }
 
 /**
- * Resolves the session on every request, before the body is read, and turns
+ * Resolves the session on every request (reusing a lookup for up to
+ * `sessionCacheMs`: session-cache.ts), before the body is read, and turns
  * away callers without the role the route asks for: 401 without a valid
  * session, 403 with too small a role. Routes under /api and /ws need a viewer
  * unless they say otherwise; everything else (the dashboard's files, /docs) is public.
  */
-export default fp(
-  async (app) => {
+export default fp<AuthOptions>(
+  async (app, options) => {
     app.decorateRequest('session', null)
     app.decorateRequest('sessionKeySource', null)
+    const sessions = new SessionCache((key) => app.sessions.resolve(key), {
+      ttlMs: options.sessionCacheMs ?? SESSION_CACHE_MS,
+      maxEntries: SESSION_CACHE_ENTRIES,
+    })
+    const offRevoked = app.sessionEvents.onRevoked((revocation) => sessions.forget(revocation))
+    app.addHook('onClose', async () => offRevoked())
     app.addHook('onRequest', async (request, reply) => {
       // Only the API and the socket look at sessions: static files and /docs
       // never cost a session lookup, even when the browser sends the cookie.
@@ -65,7 +87,7 @@ export default fp(
       const query = request.query as Record<string, unknown> | undefined
       if (query && 'session_key' in query) delete query.session_key
       if (found) {
-        request.session = (await app.sessions.resolve(found.key)) ?? null
+        request.session = (await sessions.resolve(found.key)) ?? null
         request.sessionKeySource = found.source
       }
 

@@ -1,8 +1,7 @@
-import { sql, type Transaction } from 'kysely'
+import { sql, type RawBuilder, type Transaction } from 'kysely'
 import type { Database } from '../../db/schema.ts'
-import type { AreaRef } from '../../contracts/notifications.ts'
 import { covers } from '../../db/postgis.ts'
-import { areaUrl, selectIncidents, type IncidentSelection } from './feature-rows.ts'
+import { selectIncidents, type IncidentSelection } from './feature-rows.ts'
 
 // The alert rule (DESIGN.md): an open incident alerts an area when it lies in
 // the area's polygon (boundary included) and its severity is at or above the
@@ -13,18 +12,20 @@ import { areaUrl, selectIncidents, type IncidentSelection } from './feature-rows
 // save: so a text edit alerts nothing, a move into a new area alerts just that
 // area, and a new or redrawn area alerts just the incidents newly inside it.
 
-/** Areas the incident alerts as it stands in the database now (inside `trx`). */
-export async function areasAlertedByIncident(trx: Transaction<Database>, incidentId: number): Promise<AreaRef[]> {
-  const rows = await trx
-    .selectFrom('incidents as i')
-    .innerJoin('areas_of_interest as a', (join) => join.on(covers('a.polygon', 'i.location')))
-    .select(['a.id', 'a.name', 'a.severity'])
-    .where('i.id', '=', incidentId)
-    .where('i.closed', '=', false)
-    .where(sql<boolean>`i.severity >= a.severity`)
-    .orderBy('a.id')
-    .execute()
-  return rows.map((a) => ({ id: a.id, name: a.name, severity: a.severity, url: areaUrl(a.id) }))
+/**
+ * The rule as a join condition between an incident row and an area row, named
+ * by alias; the incident side needs `closed`, `location` and `severity`.
+ * Every query of the rule uses this, so there is one definition of it.
+ */
+export function alertRule(incident: string, area: string): RawBuilder<boolean> {
+  return sql<boolean>`NOT ${sql.ref(`${incident}.closed`)}
+    AND ${covers(`${area}.polygon`, `${incident}.location`)}
+    AND ${sql.ref(`${incident}.severity`)} >= ${sql.ref(`${area}.severity`)}`
+}
+
+/** Ids of the areas the incident alerts as it stands in the statement's snapshot. */
+export function areaIdsAlertedByIncident(incidentId: number): RawBuilder<{ id: number }> {
+  return sql`SELECT a.id FROM incidents AS i JOIN areas_of_interest AS a ON ${alertRule('i', 'a')} WHERE i.id = ${incidentId}`
 }
 
 /** Ids of the incidents that alert the area as it stands in the database now. */
@@ -34,15 +35,8 @@ export async function incidentIdsAlertingArea(trx: Transaction<Database>, areaId
 
 export async function incidentsAlertingArea(trx: Transaction<Database>, areaId: number): Promise<IncidentSelection[]> {
   return (await selectIncidents(trx)
-    .innerJoin('areas_of_interest as a', (join) => join.on(covers('a.polygon', 'i.location')))
+    .innerJoin('areas_of_interest as a', (join) => join.on(alertRule('i', 'a')))
     .where('a.id', '=', areaId)
-    .where('i.closed', '=', false)
-    .where(sql<boolean>`i.severity >= a.severity`)
     .orderBy('i.id')
     .execute()) as IncidentSelection[]
-}
-
-export function newlyAlerted(before: AreaRef[], after: AreaRef[]): AreaRef[] {
-  const seen = new Set(before.map((a) => a.id))
-  return after.filter((a) => !seen.has(a.id))
 }

@@ -369,11 +369,13 @@ function report(input: ReportInput): ScenarioResult[] {
         { label: `p99 of ours at ${ours.toFixed(0)} saves/s`, value: oursP99, goal: `< ${TARGET_P99_MS} ms`, met: oursP99 < TARGET_P99_MS },
       ],
       notes: [
-        'Every save is the full POST /api/incidents: session lookup, validation, one transaction (shared advisory lock, insert, feature select, ' +
-          'alert query, outbox insert), then the post-save hook waking the outbox relay, which publishes to Redis. Closed loop: each connection ' +
+        'Every save is the full POST /api/incidents: session (looked up at most every 500 ms per key), validation, one transaction sent in one ' +
+          'round trip (begin, the shared advisory lock, one statement that inserts the incident, builds its feature, runs the alert query and ' +
+          'writes the outbox rows, commit), then the post-save hook waking the outbox relay, which publishes to Redis. Closed loop: each connection ' +
           'sends its next request when the last is answered; latency is per request as the client sees it.',
-        `Bare SQL runs the same statements (as Kysely compiles them) in the same transaction from a pg Pool of ${CONNECTIONS}, on a copy of the ` +
-          'same database; the no-GiST copy has areas_polygon dropped. Load generator, server and PostgreSQL share the machine.',
+        `Bare SQL sends the same statements (compiled from the repository's own builders, prepared per connection as the server's are) in the ` +
+          `same one-round-trip transaction from a pipelining pg Pool of ${CONNECTIONS}, on a copy of the same database; the no-GiST copy has ` +
+          'areas_polygon dropped. Load generator, server and PostgreSQL share the machine.',
         `Saves by the server: ${input.outcome.saves}, of which ${alertShare.toFixed(0)}% alerted at least one county ` +
           '(thresholds cycle through all severities). Outbox after each server run: ' + input.outbox.join('; ') + '.',
         `EXPLAIN ANALYZE of the alert query (${gist.incidents} saved incidents): ${gist.areasAccess}, mean ${gist.meanMs.toFixed(3)} ms, ` +

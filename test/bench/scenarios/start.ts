@@ -10,6 +10,7 @@ import { median } from '../harness/report.ts'
 import { Cleanup, stopServer } from '../geofence/cleanup.ts'
 import { machineLoad } from '../geofence/machine.ts'
 import { prepareEmbedded } from '../geofence/prepare-embedded.ts'
+import { validSlimBundle } from '../../../db/dialects/postgis-bundle.ts'
 
 // Start: how long `npm start` keeps a user waiting. Timed from spawning
 // `tsx server/main.ts` to the first 200 from /api/health: the first run
@@ -100,6 +101,9 @@ async function run(options: BenchOptions): Promise<ScenarioResult[]> {
         'The "alone" row is the embedded folder after those runs opened by a tsx script that imports only the database layer ' +
           '(PGlite with the PostGIS extension, the migrations, close), timed from spawn to exit: the database\'s share of a second run; ' +
           'the PostgreSQL second run is roughly the app\'s share.',
+        validSlimBundle()
+          ? 'PGlite loaded the slim PostGIS bundle (node_modules/.cache/incident-tracker, built by `npm install`: no raster, no topology).'
+          : 'PGlite loaded the full PostGIS bundle: there was no valid slim one (run `npm install`, or `tsx db/slim-postgis-bundle.ts`).',
         machineLoad(loadBefore, loads),
       ],
     },
