@@ -33,6 +33,8 @@ const ROUTES: Route[] = [
   { name: 'GET /api/auth/session', allowed: 'public', success: 200, request: async () => ({ method: 'GET', url: '/api/auth/session' }) },
   { name: 'GET /api/me', allowed: 'viewer', success: 200, request: async () => ({ method: 'GET', url: '/api/me' }) },
   { name: 'GET /api/incidents', allowed: 'viewer', success: 200, request: async () => ({ method: 'GET', url: '/api/incidents' }) },
+  { name: 'GET /api/incidents/rows', allowed: 'viewer', success: 200, request: async () => ({ method: 'GET', url: '/api/incidents/rows' }) },
+  { name: 'GET /api/incidents/cursors', allowed: 'viewer', success: 200, request: async () => ({ method: 'GET', url: '/api/incidents/cursors' }) },
   { name: 'GET /api/incidents/:id', allowed: 'viewer', success: 200, request: async (s) => ({ method: 'GET', url: `/api/incidents/${await newIncident(s)}` }) },
   { name: 'POST /api/incidents', allowed: 'operator', success: 201, request: async () => ({ method: 'POST', url: '/api/incidents', payload: incidentBody }) },
   {

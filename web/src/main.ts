@@ -9,8 +9,7 @@ import { startDashboard } from './dashboard.ts'
 // dashboard; otherwise the sign-in form first.
 async function main() {
   const root = document.getElementById('app')!
-  const config = await api.config()
-  const { user } = await api.session()
+  const [config, { user }] = await Promise.all([api.config(), api.session()])
   void startDashboard(root, user ?? (await showLogin(root)), config)
 }
 

@@ -1,9 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { Type } from 'typebox'
+import { Type, type Static } from 'typebox'
 import {
   IncidentCreate, IncidentFeature, IncidentPatch, featureCollection, type IncidentCreate as IncidentCreateBody,
 } from '../../../contracts/features.ts'
-import type { IncidentInput } from '../../repositories/incidents.ts'
+import { INCIDENT_ROW_COLUMNS, IncidentRowsPage, PageCursors, type IncidentRowsPage as IncidentRowsPageBody } from '../../../contracts/incident-rows.ts'
+import type { IncidentFilter, IncidentInput } from '../../repositories/incidents.ts'
 import { problemResponses } from '../../http/problem.ts'
 import { etag, expectedVersion, IdParams, IfMatchHeaders, ListQuery, parseBBox, parseSince } from '../../http/request-parsing.ts'
 
@@ -14,25 +15,38 @@ const incidents: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       tags: ['incidents'],
       summary: 'Incidents as a GeoJSON FeatureCollection, oldest first, paged by cursor',
-      querystring: Type.Object({
-        ...ListQuery,
-        closed: Type.Optional(Type.Boolean()),
-        since: Type.Optional(Type.String({ format: 'date-time', description: 'only incidents updated at or after this instant' })),
-      }, { additionalProperties: false }),
+      querystring: IncidentListQuery,
       response: { 200: featureCollection(IncidentFeature), ...problemResponses(400, 401) },
     },
   }, async (request) => {
-    const q = request.query
-    const page = await app.incidents.list({
-      bbox: parseBBox(q.bbox),
-      severity: q.severity,
-      closed: q.closed,
-      since: parseSince(q.since),
-      cursor: q.cursor,
-      limit: q.limit,
-    })
+    const page = await app.incidents.list(incidentFilter(request.query))
     return { type: 'FeatureCollection' as const, features: page.features, next_cursor: page.nextCursor }
   })
+
+  // The dashboard's first load: the same list as compact rows, every page at once.
+  app.get('/api/incidents/rows', {
+    schema: {
+      tags: ['incidents'],
+      summary: 'The incidents of GET /api/incidents (same filters, order and paging) as compact rows: one array of values per incident',
+      querystring: IncidentListQuery,
+      response: { 200: IncidentRowsPage, ...problemResponses(400, 401) },
+    },
+  }, async (request, reply) => {
+    const page = await app.incidents.listRows(incidentFilter(request.query))
+    // PostgreSQL wrote each row's JSON: joined as they are, not parsed and serialized again
+    const body = `{"columns":${JSON.stringify(INCIDENT_ROW_COLUMNS)},"rows":[${page.features.join(',')}],"next_cursor":${page.nextCursor}}`
+    // (already JSON text: Fastify sends a string as it is, and the type provider cannot know that it matches the schema)
+    return reply.type('application/json; charset=utf-8').send(body as unknown as IncidentRowsPageBody)
+  })
+
+  app.get('/api/incidents/cursors', {
+    schema: {
+      tags: ['incidents'],
+      summary: 'Where each page of GET /api/incidents (or /rows) starts, for the same filters and limit: to ask for all pages at once',
+      querystring: PageCursorsQuery,
+      response: { 200: PageCursors, ...problemResponses(400, 401) },
+    },
+  }, async (request) => ({ cursors: await app.incidents.pageCursors(incidentFilter(request.query), request.query.pages) }))
 
   app.post('/api/incidents', {
     config: write,
@@ -87,6 +101,21 @@ const incidents: FastifyPluginAsyncTypebox = async (app) => {
     await app.incidents.remove(request.params.id, expectedVersion(undefined, request.headers['if-match']))
     return reply.code(204).send(null)
   })
+}
+
+const { cursor: CursorQuery, ...IncidentFilterQuery } = {
+  ...ListQuery,
+  closed: Type.Optional(Type.Boolean()),
+  since: Type.Optional(Type.String({ format: 'date-time', description: 'only incidents updated at or after this instant' })),
+}
+const IncidentListQuery = Type.Object({ ...IncidentFilterQuery, cursor: CursorQuery }, { additionalProperties: false })
+const PageCursorsQuery = Type.Object({
+  ...IncidentFilterQuery,
+  pages: Type.Integer({ minimum: 1, maximum: 1000, default: 1000, description: 'at most this many cursors (those of the first pages)' }),
+}, { additionalProperties: false })
+
+function incidentFilter(q: Static<typeof IncidentListQuery>): IncidentFilter {
+  return { bbox: parseBBox(q.bbox), severity: q.severity, closed: q.closed, since: parseSince(q.since), cursor: q.cursor, limit: q.limit }
 }
 
 function incidentInput(body: IncidentCreateBody): IncidentInput {

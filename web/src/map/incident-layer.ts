@@ -1,8 +1,8 @@
 import L from 'leaflet'
-import Supercluster from 'supercluster'
 import type { IncidentFeature } from '../../../contracts/features.ts'
 import type { Store } from '../store.ts'
 import { SEVERITY_COLOR, escapeHtml } from '../severity-style.ts'
+import { ClusterIndex } from './cluster-index.ts'
 
 export interface IncidentActions {
   canEdit: boolean
@@ -11,23 +11,28 @@ export interface IncidentActions {
   moved(incident: IncidentFeature, lon: number, lat: number): void
 }
 
-type PointProps = { id: number }
+/** Live changes rebuild the clusters at most this often (each rebuild clusters every point again, in a worker). */
+const REBUILD_EVERY_MS = 1000
 
 /**
  * Incidents as markers coloured by severity, clustered with supercluster so
  * 50 000 stay smooth: only the clusters and points in view are ever on the
- * map. The index is rebuilt when the visible set changes, at most a few times
- * a second however fast live updates arrive.
+ * map. The index is built and queried in Web Workers (cluster-index.ts),
+ * rebuilt when the visible set changes, at most once a second however fast
+ * live updates arrive.
  */
 export class IncidentLayer {
   readonly #group = L.layerGroup()
-  #index = new Supercluster<PointProps, { id?: number }>({ radius: 50, maxZoom: 14 })
-  #rebuildPending = false
+  readonly #index = new ClusterIndex(() => this.render())
+  #rebuildTimer: ReturnType<typeof setTimeout> | undefined
+  #lastRebuild = -Infinity
   /** what is on the map now, by a key that changes when its look changes */
   readonly #shown = new Map<string, L.Marker>()
   /** the incident whose details are open: kept open across re-renders */
   #openPopupId: number | null = null
   #rendering = false
+  /** the newest view asked of the index: answers for older views are dropped */
+  #view = 0
 
   constructor(
     private readonly map: L.Map,
@@ -36,9 +41,8 @@ export class IncidentLayer {
   ) {
     this.#group.addTo(map)
     map.on('moveend', () => this.render())
-    // the first load and filter changes show at once; a stream of live
-    // changes rebuilds at most once a second (a rebuild over 50 000 points
-    // costs a good part of a second on a slow machine)
+    // the first load, filter changes and a change after a quiet second show
+    // at once; a stream of live changes rebuilds at most once a second
     let loaded = false
     store.on('incidents', () => {
       if (loaded) return this.scheduleRebuild()
@@ -46,45 +50,45 @@ export class IncidentLayer {
       this.rebuild()
     })
     store.on('filters', () => this.rebuild())
-    this.rebuild()
   }
 
   scheduleRebuild() {
-    if (this.#rebuildPending) return
-    this.#rebuildPending = true
-    setTimeout(() => {
-      this.#rebuildPending = false
-      this.rebuild()
-    }, 1000)
+    if (this.#rebuildTimer !== undefined) return
+    this.#rebuildTimer = setTimeout(() => this.rebuild(), Math.max(0, this.#lastRebuild + REBUILD_EVERY_MS - performance.now()))
   }
 
   rebuild() {
-    const points = this.store.visibleIncidents().map((f) => ({
-      type: 'Feature' as const,
-      geometry: f.geometry,
-      properties: { id: f.properties.id },
-    }))
-    this.#index = new Supercluster<PointProps, { id?: number }>({ radius: 50, maxZoom: 14 })
-    this.#index.load(points)
-    this.render()
+    clearTimeout(this.#rebuildTimer)
+    this.#rebuildTimer = undefined
+    this.#lastRebuild = performance.now()
+    const visible = this.store.visibleIncidents()
+    const ids = new Int32Array(visible.length)
+    const coordinates = new Float64Array(2 * visible.length)
+    visible.forEach((f, i) => {
+      ids[i] = f.properties.id
+      coordinates[2 * i] = f.geometry.coordinates[0]
+      coordinates[2 * i + 1] = f.geometry.coordinates[1]
+    })
+    this.#index.load(ids, coordinates)
   }
 
-  render() {
+  async render() {
+    const view = ++this.#view
     const bounds = this.map.getBounds()
     const bbox: [number, number, number, number] = [
       Math.max(-180, bounds.getWest()), Math.max(-85, bounds.getSouth()), Math.min(180, bounds.getEast()), Math.min(85, bounds.getNorth()),
     ]
     const zoom = Math.round(this.map.getZoom())
+    const items = await this.#index.clusters(bbox, zoom)
+    if (!items || view !== this.#view) return
     // Only what changed is touched: recreating every marker on every pan is
     // what made panning stutter with many incidents.
     const wanted = new Map<string, () => L.Marker>()
-    for (const item of this.#index.getClusters(bbox, zoom)) {
-      const [lon, lat] = item.geometry.coordinates as [number, number]
-      const props = item.properties as { cluster?: boolean; point_count?: number; cluster_id?: number; id?: number }
-      if (props.cluster) {
-        wanted.set(`c:${zoom}:${props.cluster_id}:${props.point_count}`, () => this.#clusterMarker(lat, lon, props.point_count!, props.cluster_id!))
+    for (const item of items) {
+      if (item.kind === 'cluster') {
+        wanted.set(`c:${zoom}:${item.id}:${item.count}`, () => this.#clusterMarker(item.lat, item.lon, item.count, item.id))
       } else {
-        const incident = this.store.incidents.get(props.id!)
+        const incident = this.store.incidents.get(item.id)
         if (incident) wanted.set(`i:${incident.properties.id}:${incident.properties.version}`, () => this.#incidentMarker(incident))
       }
     }
@@ -101,6 +105,7 @@ export class IncidentLayer {
       this.#shown.set(key, marker)
       this.#group.addLayer(marker)
     }
+    this.map.fire('incidents:rendered')
   }
 
   /** Zooms to an incident and opens its details. */
@@ -123,7 +128,10 @@ export class IncidentLayer {
       keyboard: true,
       title: `${count} incidents`,
     })
-    marker.on('click', () => this.map.setView([lat, lon], Math.min(this.#index.getClusterExpansionZoom(clusterId), 18)))
+    marker.on('click', async () => {
+      const zoom = (await this.#index.expansionZoom(clusterId)) ?? this.map.getZoom() + 1
+      this.map.setView([lat, lon], Math.min(zoom, 18))
+    })
     return marker
   }
 

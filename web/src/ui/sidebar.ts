@@ -1,8 +1,15 @@
 import { SEVERITIES, type Severity } from '../../../contracts/severity.ts'
+import type { IncidentFeature } from '../../../contracts/features.ts'
 import type { Store, TimeWindow } from '../store.ts'
 import { SEVERITY_COLOR, escapeHtml } from '../severity-style.ts'
 
 const LIST_LIMIT = 300
+
+// What toLocaleString() and toLocaleTimeString() write, with the formatter
+// made once: those methods build a new one on every call, which made
+// rendering the 300 list items take a few hundred ms on a slow machine.
+const DATE_TIME = new Intl.DateTimeFormat(undefined, { year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric' })
+const TIME = new Intl.DateTimeFormat(undefined, { hour: 'numeric', minute: 'numeric', second: 'numeric' })
 
 /** Filters, then the alerts panel and the incident list (the same incidents the map shows). */
 export function renderSidebar(aside: HTMLElement, store: Store, focusIncident: (id: number) => void, focusArea: (id: number) => void): void {
@@ -62,10 +69,29 @@ export function renderSidebar(aside: HTMLElement, store: Store, focusIncident: (
             return `<li data-testid="alert-item" data-incident-id="${p.id}">
               <button class="linklike" data-focus="${p.id}"><span class="sev-dot" style="background:${SEVERITY_COLOR[p.severity]}"></span>${escapeHtml(p.name)}</button>
               <span>${escapeHtml(p.severity)} in ${a.areas.map((x) => escapeHtml(x.name)).join(', ')}</span>
-              <span class="meta"><time datetime="${a.at.toISOString()}">${a.at.toLocaleTimeString()}</time></span></li>`
+              <span class="meta"><time datetime="${a.at.toISOString()}">${TIME.format(a.at)}</time></span></li>`
           })
           .join('')
       : '<li class="empty">No alerts yet. Alerts appear here, newest first.</li>'
+  }
+
+  // Filled only while it can be seen: under a stream of live updates it
+  // would otherwise be rebuilt twice a second behind the Alerts tab. The
+  // count is always kept current.
+  let listStale = false
+  const fillIncidentList = (visible: IncidentFeature[]) => {
+    listStale = false
+    const newest = visible.slice(-LIST_LIMIT).reverse() // the store keeps id order: newest last
+    incidentList.innerHTML = visible.length
+      ? newest
+          .map((f) => {
+            const p = f.properties
+            return `<li data-testid="incident-item" data-incident-id="${p.id}" data-closed="${p.closed}" class="${p.closed ? 'closed' : ''}">
+              <button class="linklike" data-focus="${p.id}"><span class="sev-dot" style="background:${SEVERITY_COLOR[p.severity]}"></span>${escapeHtml(p.name)}</button>
+              <span class="meta">${escapeHtml(p.severity)}${p.closed ? ' · closed' : ''} · ${DATE_TIME.format(Date.parse(p.created))}</span></li>`
+          })
+          .join('') + (visible.length > LIST_LIMIT ? `<li class="empty">and ${visible.length - LIST_LIMIT} more: narrow the filters</li>` : '')
+      : '<li class="empty">No incidents match the filters.</li>'
   }
 
   // at most twice a second, however fast live updates come (with 50 000
@@ -79,21 +105,15 @@ export function renderSidebar(aside: HTMLElement, store: Store, focusIncident: (
     setTimeout(() => {
       pending = false
       last = performance.now()
-      const visible = store.visibleIncidents().reverse() // the store keeps id order: newest last
+      const visible = store.visibleIncidents()
       incidentCount.textContent = String(visible.length)
-      incidentList.innerHTML = visible.length
-        ? visible
-            .slice(0, LIST_LIMIT)
-            .map((f) => {
-              const p = f.properties
-              return `<li data-testid="incident-item" data-incident-id="${p.id}" data-closed="${p.closed}" class="${p.closed ? 'closed' : ''}">
-                <button class="linklike" data-focus="${p.id}"><span class="sev-dot" style="background:${SEVERITY_COLOR[p.severity]}"></span>${escapeHtml(p.name)}</button>
-                <span class="meta">${escapeHtml(p.severity)}${p.closed ? ' · closed' : ''} · ${new Date(p.created).toLocaleString()}</span></li>`
-            })
-            .join('') + (visible.length > LIST_LIMIT ? `<li class="empty">and ${visible.length - LIST_LIMIT} more: narrow the filters</li>` : '')
-        : '<li class="empty">No incidents match the filters.</li>'
+      if (incidentList.hidden) listStale = true
+      else fillIncidentList(visible)
     }, Math.max(0, 500 - (performance.now() - last)))
   }
+  aside.querySelector('[data-tab=incidents]')!.addEventListener('click', () => {
+    if (listStale) fillIncidentList(store.visibleIncidents())
+  })
 
   const areaList = aside.querySelector<HTMLElement>('[data-panel=areas]')!
   const renderAreas = () => {
