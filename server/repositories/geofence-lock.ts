@@ -12,7 +12,7 @@ import type { Database } from '../../db/schema.ts'
 // through one would come too late for what that statement reads.
 const GEOFENCE_LOCK = 7_734_001
 
-/** The shared lock as a statement, for a pipelined transaction (pipelined-transaction.ts). */
+/** The shared lock as a statement, for a pipelined transaction (db/pipeline.ts). */
 export const geofenceSharedLock: RawBuilder<unknown> = sql`SELECT pg_advisory_xact_lock_shared(${GEOFENCE_LOCK})`
 
 export async function lockGeofenceExclusive(trx: Transaction<Database>): Promise<void> {

@@ -4,7 +4,7 @@ import type { BBox, Point } from '../../contracts/geojson.ts'
 import type { IncidentFeature } from '../../contracts/features.ts'
 import type { Severity } from '../../contracts/severity.ts'
 import { asGeoJSON, envelope, geomFromGeoJSON, intersects } from '../../db/postgis.ts'
-import { selectIncidents, toIncidentFeature, toPage, type IncidentSelection } from './feature-rows.ts'
+import { incidentsWithReporter, isoTimestamp, selectIncidents, toIncidentFeature, toPage, type IncidentSelection } from './feature-rows.ts'
 import { areaIdsAlertedByIncident } from './alert-rule.ts'
 import { geofenceSharedLock } from './geofence-lock.ts'
 import { incidentDeleteStatement, incidentSaveStatement, SAVED_COLUMNS } from './incident-save.ts'
@@ -40,9 +40,7 @@ export interface Page<T> {
 
 export type IncidentRepository = ReturnType<typeof incidentRepository>
 
-/** Incidents with their reporter, as every list reads them (PostgreSQL drops the join where nothing of `u` is used). */
-const incidentsFrom = (db: Kysely<Database>) => db.selectFrom('incidents as i').leftJoin('users as u', 'u.id', 'i.reporter_id')
-type IncidentQuery<O> = ReturnType<typeof incidentsFrom> extends SelectQueryBuilder<infer DB, infer TB, infer _> ? SelectQueryBuilder<DB, TB, O> : never
+type IncidentQuery<O> = ReturnType<typeof incidentsWithReporter> extends SelectQueryBuilder<infer DB, infer TB, infer _> ? SelectQueryBuilder<DB, TB, O> : never
 
 /** The only way incidents are created, changed and deleted. */
 export function incidentRepository(db: Kysely<Database>, hooks: SaveHooks) {
@@ -74,18 +72,17 @@ export function incidentRepository(db: Kysely<Database>, hooks: SaveHooks) {
    * few hundred ms a page. Dates are written as `toISOString` writes them.
    */
   async function listRows(filter: IncidentFilter): Promise<Page<string>> {
-    const iso = (column: 'i.created' | 'i.updated') => sql`to_char(${sql.ref(column)} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`
     const row = sql<string>`json_build_array(
       i.id, ${asGeoJSON('i.location')} -> 'coordinates', i.name, i.description, i.severity, i.closed,
-      ${iso('i.created')}, ${iso('i.updated')}, u.username, i.version)::text`
-    const query = matching(incidentsFrom(db).select(['i.id', row.as('row')]), filter).limit(filter.limit + 1)
+      ${isoTimestamp(sql.ref('i.created'))}, ${isoTimestamp(sql.ref('i.updated'))}, u.username, i.version)::text`
+    const query = matching(incidentsWithReporter(db).select(['i.id', row.as('row')]), filter).limit(filter.limit + 1)
     return toPage(await query.execute(), filter.limit, (r) => r.row)
   }
 
   /** The cursor each page of `limit` starts after (null for the first), at most `pages` of them. */
   async function pageCursors(filter: Omit<IncidentFilter, 'cursor'>, pages: number): Promise<(number | null)[]> {
     const ranked = matching(
-      incidentsFrom(db).select(['i.id', sql<number>`row_number() OVER (ORDER BY i.id)`.as('n'), sql<number>`count(*) OVER ()`.as('total')]),
+      incidentsWithReporter(db).select(['i.id', sql<number>`row_number() OVER (ORDER BY i.id)`.as('n'), sql<number>`count(*) OVER ()`.as('total')]),
       filter,
     )
     const rows = await db
