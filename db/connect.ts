@@ -1,7 +1,7 @@
 import { Kysely, PostgresDialect } from 'kysely'
 import type { Database } from './schema.ts'
 import { pglitePool } from './dialects/pglite-pool.ts'
-import { registerPipeliner, settle, StatementNames } from './pipeline.ts'
+import { registerPipeliner, sendPipelined, settle, StatementNames } from './pipeline.ts'
 import { postgisExtension } from './dialects/postgis-bundle.ts'
 
 export type DatabaseKind = 'postgres' | 'pglite'
@@ -41,12 +41,7 @@ async function openPostgres(connectionString: string, max: number): Promise<Data
     async acquire() {
       const client = await pool.connect()
       return {
-        send: (statements) =>
-          settle(statements.map(({ sql, parameters }) => {
-            // parameterless statements (begin, commit) go as simple queries: nothing to plan
-            const name = parameters.length ? names.nameOf(sql) : undefined
-            return client.query({ text: sql, values: [...parameters], ...(name && { name }) })
-          })),
+        send: (statements) => sendPipelined(client, statements, names),
         release: () => client.release(),
       }
     },
