@@ -10,7 +10,12 @@ const ref = (g: GeometryRef) => (typeof g === 'string' ? sql.ref(g) : g)
 
 /** A GeoJSON geometry object as a PostGIS geometry in SRID 4326. */
 export function geomFromGeoJSON(geometry: object): RawBuilder<unknown> {
-  return sql`ST_SetSRID(ST_GeomFromGeoJSON(${JSON.stringify(geometry)}), 4326)`
+  return geomFromGeoJSONText(JSON.stringify(geometry))
+}
+
+/** The same from the geometry's JSON text: one parameter, passed as is (db/statement-template.ts). */
+export function geomFromGeoJSONText(json: string): RawBuilder<unknown> {
+  return sql`ST_SetSRID(ST_GeomFromGeoJSON(${json}), 4326)`
 }
 
 /** A geometry column as a parsed GeoJSON geometry (nine decimals: ~0.1 mm). */

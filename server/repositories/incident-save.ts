@@ -1,5 +1,9 @@
-import { sql, type Compilable, type RawBuilder } from 'kysely'
+import { sql, type Compilable, type CompiledQuery, type Kysely, type RawBuilder } from 'kysely'
 import type { IncidentFeature } from '../../contracts/features.ts'
+import type { Severity } from '../../contracts/severity.ts'
+import type { Database } from '../../db/schema.ts'
+import { geomFromGeoJSONText } from '../../db/postgis.ts'
+import { statementTemplate } from '../../db/statement-template.ts'
 import { alertRule } from './alert-rule.ts'
 import { areaRefJson, incidentFeatureJson } from './feature-rows.ts'
 
@@ -66,4 +70,37 @@ export function incidentDeleteStatement(write: Compilable): RawBuilder<{ feature
       SELECT 'post_delete', jsonb_build_object('type', 'post_delete', 'feature', feature) FROM feature
     )
     SELECT feature FROM feature`
+}
+
+/** A new incident's values, every one given (no column left to its default): what the insert template binds. */
+export interface IncidentInsertValues {
+  name: string
+  description: string
+  severity: Severity
+  closed: boolean
+  /** the Point as GeoJSON text */
+  geometry: string
+  reporterId: number | null
+}
+
+/**
+ * The save statement of a new incident, compiled once per database handle
+ * (db/statement-template.ts): `create` binds only the values. The bare-SQL
+ * benchmark compiles the same template, so its SQL cannot drift from ours.
+ */
+export function incidentInsertTemplate(db: Kysely<Database>): (values: IncidentInsertValues) => CompiledQuery {
+  return statementTemplate<IncidentInsertValues>(['name', 'description', 'severity', 'closed', 'geometry', 'reporterId'], (v) => {
+    const insert = db
+      .insertInto('incidents')
+      .values({
+        name: v.name,
+        description: v.description,
+        severity: v.severity,
+        closed: v.closed,
+        location: geomFromGeoJSONText(v.geometry),
+        reporter_id: v.reporterId,
+      })
+      .returning(SAVED_COLUMNS)
+    return incidentSaveStatement(insert, { created: true }).compile(db)
+  })
 }

@@ -2,12 +2,12 @@ import { sql, type Kysely, type SelectQueryBuilder } from 'kysely'
 import type { Database } from '../../db/schema.ts'
 import type { BBox, Point } from '../../contracts/geojson.ts'
 import type { IncidentFeature } from '../../contracts/features.ts'
-import type { Severity } from '../../contracts/severity.ts'
+import { DEFAULT_SEVERITY, type Severity } from '../../contracts/severity.ts'
 import { asGeoJSON, envelope, geomFromGeoJSON, intersects } from '../../db/postgis.ts'
 import { incidentsWithReporter, isoTimestamp, selectIncidents, toIncidentFeature, toPage, type IncidentSelection } from './feature-rows.ts'
 import { areaIdsAlertedByIncident } from './alert-rule.ts'
 import { geofenceSharedLock } from './geofence-lock.ts'
-import { incidentDeleteStatement, incidentSaveStatement, SAVED_COLUMNS } from './incident-save.ts'
+import { incidentDeleteStatement, incidentInsertTemplate, incidentSaveStatement, SAVED_COLUMNS } from './incident-save.ts'
 import { pipelinedTransaction } from '../../db/pipeline.ts'
 import { NotFoundError, VersionConflictError } from './errors.ts'
 import type { SaveHooks } from './hooks.ts'
@@ -102,22 +102,21 @@ export function incidentRepository(db: Kysely<Database>, hooks: SaveHooks) {
   // feature (incident-save.ts). The version check is in the write's WHERE, so
   // a stale version writes nothing and is reported after the commit.
 
+  // built once: the statements a create sends are the same every time but for its values
+  const sharedLock = geofenceSharedLock.compile(db)
+  const insertIncident = incidentInsertTemplate(db)
+
   async function create(input: IncidentInput, reporterId: number | null): Promise<IncidentFeature> {
-    const insert = db
-      .insertInto('incidents')
-      .values({
-        name: input.name,
-        description: input.description ?? '',
-        severity: input.severity,
-        closed: input.closed,
-        location: geomFromGeoJSON(input.geometry),
-        reporter_id: reporterId,
-      })
-      .returning(SAVED_COLUMNS)
-    const [, saved] = await pipelinedTransaction(db, [
-      geofenceSharedLock.compile(db),
-      incidentSaveStatement(insert, { created: true }).compile(db),
-    ])
+    const insert = insertIncident({
+      name: input.name,
+      description: input.description ?? '',
+      // the columns' defaults, written out: the template binds every column
+      severity: input.severity ?? DEFAULT_SEVERITY,
+      closed: input.closed ?? false,
+      geometry: JSON.stringify(input.geometry),
+      reporterId,
+    })
+    const [, saved] = await pipelinedTransaction(db, [sharedLock, insert])
     const feature = (saved!.rows[0] as { feature: IncidentFeature }).feature
     await hooks.postSave(feature, true)
     return feature
@@ -138,7 +137,7 @@ export function incidentRepository(db: Kysely<Database>, hooks: SaveHooks) {
       .where('id', '=', id)
     if (expectedVersion !== undefined) write = write.where('version', '=', expectedVersion)
     const [, current, saved] = await pipelinedTransaction(db, [
-      geofenceSharedLock.compile(db),
+      sharedLock,
       lockedVersion(id),
       incidentSaveStatement(write.returning(SAVED_COLUMNS), { created: false, alertedBefore: areaIdsAlertedByIncident(id) }).compile(db),
     ])

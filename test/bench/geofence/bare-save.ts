@@ -1,22 +1,23 @@
 import pg from 'pg'
-import { DummyDriver, Kysely, PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler, type CompiledQuery } from 'kysely'
+import { DummyDriver, Kysely, PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler } from 'kysely'
+import { BEGIN, COMMIT, sendPipelined, StatementNames } from '../../../db/pipeline.ts'
 import type { Database } from '../../../db/schema.ts'
-import { geomFromGeoJSON } from '../../../db/postgis.ts'
 import { geofenceSharedLock } from '../../../server/repositories/geofence-lock.ts'
-import { incidentSaveStatement, SAVED_COLUMNS } from '../../../server/repositories/incident-save.ts'
+import { incidentInsertTemplate } from '../../../server/repositories/incident-save.ts'
 import type { Place } from './data.ts'
 import { backendsCpuMs } from './cpu.ts'
 import { closedLoop, type ClosedLoopOptions, type LoadResult } from './load.ts'
 
 // The limit for POST /api/incidents: the very statements that
-// incidentRepository.create() sends (compiled here once from the
-// repository's own builders, so the text cannot drift from the app's), in
-// the same one-round-trip transaction (begin, the shared geofence lock, the
-// save statement, commit, written together on a pipelining connection, the
-// two statements with parameters prepared once per connection as the app's
-// are: db/connect.ts), from a plain pg Pool with no HTTP, no validation, no
-// session lookup, no query building per save and no outbox relay. If the server's rate is close to
-// this, the app adds little; if not, the gap is what the app costs.
+// incidentRepository.create() sends (from the repository's own compiled
+// template, so the text cannot drift from the app's), in the same
+// one-round-trip transaction (begin, the shared geofence lock, the save
+// statement, commit, written together in one write on a pipelining
+// connection by the app's own sendPipelined, the statements with parameters
+// prepared once per connection as the app's are: db/connect.ts), from a
+// plain pg Pool with no HTTP, no validation, no session lookup and no outbox
+// relay. If the server's rate is close to this, the app adds little; if not,
+// the gap is what the app costs.
 
 /** The alert rule's check for a saved incident, by itself (what the save statement's `alerted` part does for the new row). */
 export const ALERT_QUERY =
@@ -32,68 +33,33 @@ const compiler = new Kysely<Database>({
   },
 })
 
-/**
- * The statements of one save with placeholders where a save's own values go:
- * compiled once, with sentinel values to find which parameters they are.
- */
+/** The statements of one save, compiled once from the repository's own template (server/repositories/incident-save.ts). */
 function compileSave() {
-  const sentinels = { name: '\u0000name', description: '\u0000description', severity: 'urgent', geometry: '\u0000geometry', reporter: -7_734_001 } as const
-  const insert = compiler
-    .insertInto('incidents')
-    .values({
-      name: sentinels.name,
-      description: sentinels.description,
-      severity: sentinels.severity,
-      location: geomFromGeoJSON({ sentinel: sentinels.geometry }),
-      reporter_id: sentinels.reporter,
-    })
-    .returning(SAVED_COLUMNS)
-  const save = incidentSaveStatement(insert, { created: true }).compile(compiler)
-  const position = (value: unknown) => {
-    const i = save.parameters.indexOf(value)
-    if (i < 0 || save.parameters.lastIndexOf(value) !== i) throw new Error(`the save statement no longer takes ${String(value)} once`)
-    return i
-  }
-  const at = {
-    name: position(sentinels.name),
-    description: position(sentinels.description),
-    severity: position(sentinels.severity),
-    geometry: position(JSON.stringify({ sentinel: sentinels.geometry })),
-    reporter: position(sentinels.reporter),
-  }
-  const lock = geofenceSharedLock.compile(compiler)
+  const insert = incidentInsertTemplate(compiler)
   return {
-    lock,
-    parameters(place: Place, description: string, reporterId: number | null): unknown[] {
-      const values = [...save.parameters]
-      values[at.name] = place.name
-      values[at.description] = description
-      values[at.severity] = place.severity
-      values[at.geometry] = JSON.stringify({ type: 'Point', coordinates: [place.lon, place.lat] })
-      values[at.reporter] = reporterId
-      return values
-    },
-    sql: save.sql,
+    lock: geofenceSharedLock.compile(compiler),
+    statement: (place: Place, description: string, reporterId: number | null) =>
+      insert({
+        name: place.name,
+        description,
+        severity: place.severity,
+        closed: false,
+        geometry: JSON.stringify({ type: 'Point', coordinates: [place.lon, place.lat] }),
+        reporterId,
+      }),
   }
 }
 
 const SAVE = compileSave()
-const prepared = (name: string, statement: Pick<CompiledQuery, 'sql'>, values: readonly unknown[]) => ({ name, text: statement.sql, values: [...values] })
+/** prepared once per connection under these names, as the app's pool does */
+const names = new StatementNames()
 
 /** One save of `place` exactly as the repository does it; resolves when it is committed. */
 export async function bareSave(pool: pg.Pool, place: Place, description: string, reporterId: number | null): Promise<void> {
   const client = await pool.connect()
   try {
-    // written together, answered together: one round trip (see db/pipeline.ts)
-    const sent = [
-      client.query('begin'),
-      client.query(prepared('bare_lock', SAVE.lock, SAVE.lock.parameters)),
-      client.query(prepared('bare_save', SAVE, SAVE.parameters(place, description, reporterId))),
-      client.query('commit'),
-    ]
-    const settled = await Promise.allSettled(sent)
-    const failed = settled.find((outcome) => outcome.status === 'rejected')
-    if (failed) throw failed.reason
+    // written together in one write, answered together: one round trip, sent by the app's own code (db/pipeline.ts)
+    await sendPipelined(client, [BEGIN, SAVE.lock, SAVE.statement(place, description, reporterId), COMMIT], names)
   } finally {
     client.release()
   }
