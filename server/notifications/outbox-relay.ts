@@ -12,6 +12,8 @@ const BATCH = 500
 export interface RelayOptions {
   /** the timer that catches a wake-up that was lost, or rows left by a crash */
   sweepIntervalMs: number
+  /** a batch the notification layer has not acknowledged in this time fails: rolled back, published again later (default 5 s) */
+  publishTimeoutMs?: number
   onError: (error: unknown) => void
 }
 
@@ -104,7 +106,7 @@ export class OutboxRelay {
         this.stats.lagMs = rows.length ? Date.now() - new Date(rows[0]!.created).getTime() : 0
         // Issued together, not one round trip each: the client pipelines them on
         // one connection, so Redis still appends them in this order.
-        const outcomes = await Promise.allSettled(rows.map((row) => this.layer.publish(row.payload, row.id)))
+        const outcomes = await withinTime(Promise.allSettled(rows.map((row) => this.layer.publish(row.payload, row.id))), this.options.publishTimeoutMs ?? 5_000)
         const done: number[] = []
         for (const [i, outcome] of outcomes.entries()) {
           if (outcome.status === 'rejected') {
@@ -125,5 +127,22 @@ export class OutboxRelay {
     })
     if (failure) throw failure
     return more
+  }
+}
+
+/**
+ * `work`, or a failure after `ms`: a Redis that accepts a connection but
+ * never answers must not hold the relay's transaction and lock open for good.
+ * One timer per batch, cleared when the batch is answered.
+ */
+async function withinTime<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`the notification layer did not acknowledge a batch within ${ms} ms`)), ms)
+  })
+  try {
+    return await Promise.race([work, late])
+  } finally {
+    clearTimeout(timer)
   }
 }

@@ -1,0 +1,91 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createClient } from 'redis'
+import { openDatabase, type DatabaseHandle } from '../../db/connect.ts'
+import { migrateToLatest } from '../../db/migrate.ts'
+import { OutboxRelay } from '../../server/notifications/outbox-relay.ts'
+import { redisLayer, STREAM } from '../../server/notifications/redis-layer.ts'
+import type { NotificationLayer } from '../../server/notifications/notification-layer.ts'
+import { createDatabase } from '../helpers/postgres.ts'
+import { freePort } from '../helpers/server-process.ts'
+
+// A Redis that keeps its connections open but answers nothing (stopped with
+// SIGSTOP: a frozen host, a full disk on an appendfsync Redis). Publishing
+// has no timer per entry; the relay bounds each batch with one. A batch
+// left unanswered fails, its transaction rolls back and the rows stay in the
+// outbox, and they are published once Redis answers again. A private
+// redis-server, since freezing the shared one would stall every other test.
+
+describe('the outbox relay when Redis stops answering', () => {
+  let redis: ChildProcess
+  let redisUrl: string
+  let database: Awaited<ReturnType<typeof createDatabase>>
+  let handle: DatabaseHandle
+  let layer: NotificationLayer
+
+  beforeAll(async () => {
+    const port = await freePort()
+    redisUrl = `redis://127.0.0.1:${port}`
+    redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' })
+    for (let i = 0; ; i++) {
+      const probe = createClient({ url: redisUrl, socket: { reconnectStrategy: false } })
+      probe.on('error', () => {})
+      const up = await probe.connect().then(() => true, () => false)
+      if (up) {
+        await probe.close()
+        break
+      }
+      if (i > 50) throw new Error('redis-server did not start')
+      await new Promise((r) => setTimeout(r, 100))
+    }
+    database = await createDatabase()
+    handle = await openDatabase({ databaseUrl: database.url, dataDir: '', poolSize: 2 })
+    await migrateToLatest(handle.db)
+    layer = await redisLayer({ url: redisUrl, maxLength: 1000, onError: () => {} })
+  })
+
+  afterAll(async () => {
+    if (redis?.pid) process.kill(redis.pid, 'SIGCONT')
+    await layer?.close()
+    await handle?.close()
+    await database?.drop()
+    redis?.kill('SIGKILL')
+  })
+
+  it('fails the batch after its timeout, keeps the rows, and publishes them when Redis answers again', async () => {
+    const errors: unknown[] = []
+    const relay = new OutboxRelay(handle.db, layer, { sweepIntervalMs: 60_000, publishTimeoutMs: 300, onError: (error) => errors.push(error) })
+    const [row] = await handle.db
+      .insertInto('notifications')
+      .values({ type: 'post_delete', payload: { type: 'post_delete', feature: { type: 'Feature', id: 1, geometry: { type: 'Point', coordinates: [0, 0] }, properties: {} } } as never })
+      .returning('id')
+      .execute()
+
+    process.kill(redis.pid!, 'SIGSTOP')
+    try {
+      await relay.wake()
+      expect(errors).toHaveLength(1)
+      expect((errors[0] as Error).message).toBe('the notification layer did not acknowledge a batch within 300 ms')
+      const unpublished = await handle.db.selectFrom('notifications').select('published').where('id', '=', row!.id).executeTakeFirstOrThrow()
+      expect(unpublished.published).toBeNull()
+    } finally {
+      process.kill(redis.pid!, 'SIGCONT')
+    }
+
+    await relay.wake()
+    const published = await handle.db.selectFrom('notifications').select('published').where('id', '=', row!.id).executeTakeFirstOrThrow()
+    expect(published.published).toBeInstanceOf(Date)
+    // at least once: the entry written while Redis was frozen lands when it thaws, beside the one published again;
+    // both carry the row's id as their event, and clients drop the second (see outbox-relay.ts)
+    const reader = createClient({ url: redisUrl })
+    await reader.connect()
+    try {
+      const entries = (await reader.sendCommand(['XRANGE', STREAM, '-', '+'])) as [string, string[]][]
+      expect(entries.length).toBeGreaterThanOrEqual(1)
+      for (const [, fields] of entries) expect(fields[fields.indexOf('event') + 1]).toBe(String(row!.id))
+    } finally {
+      await reader.close()
+    }
+    await relay.stop()
+  })
+})
