@@ -3,6 +3,7 @@ import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import type { Extension } from '@electric-sql/pglite'
+import { PROJECT_ROOT } from '../project-root.ts'
 
 /**
  * The PostGIS extension for the embedded PGlite, loaded from the slim bundle
@@ -17,8 +18,7 @@ import type { Extension } from '@electric-sql/pglite'
  * the very bundle installed now, and the full one otherwise.
  */
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url))
-const SLIM_DIR = join(ROOT, 'node_modules', '.cache', 'incident-tracker')
+const SLIM_DIR = join(PROJECT_ROOT, 'node_modules', '.cache', 'incident-tracker')
 
 export interface BundlePaths {
   /** the bundle pglite-postgis ships */
@@ -29,6 +29,7 @@ export interface BundlePaths {
 }
 
 export const BUNDLE_PATHS: BundlePaths = {
+  // from the source tree or the server bundle alike: both are inside the project, above the same node_modules
   full: join(dirname(createRequire(import.meta.url).resolve('@electric-sql/pglite-postgis')), 'postgis.tar.gz'),
   slim: join(SLIM_DIR, 'postgis-core.tar.gz'),
   manifest: join(SLIM_DIR, 'postgis-core.json'),

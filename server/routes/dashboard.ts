@@ -1,15 +1,17 @@
 import { existsSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import fastifyStatic from '@fastify/static'
 import { Type } from 'typebox'
+import { PROJECT_ROOT } from '../../db/project-root.ts'
 import { sendProblem } from '../plugins/errors.ts'
 
 export interface DashboardOptions {
   tiles: { url: string; attribution: string }
 }
 
-const DIST = fileURLToPath(new URL('../../web/dist', import.meta.url))
+// from the project root, not import.meta.url: `npm start` runs this file bundled elsewhere (db/project-root.ts)
+const DIST = join(PROJECT_ROOT, 'web', 'dist')
 
 /**
  * The built dashboard (web/dist, made by `npm install`) at /, and the little
