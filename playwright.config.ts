@@ -46,7 +46,7 @@ export default defineConfig({
   },
   webServer: {
     // build first, so the tests always drive the dashboard as the source is now
-    command: 'node_modules/.bin/vite build --logLevel warn && node_modules/.bin/tsx server/main.ts',
+    command: 'node_modules/.bin/vite build --logLevel warn && node server/start.mjs',
     url: `${baseURL}/api/health`,
     timeout: 120_000,
     reuseExistingServer: false,

@@ -1,8 +1,9 @@
 import { ConfigError, loadConfig, type AppConfig } from './config.ts'
 import { DataDirInUseError, openEmbeddedDatabase, type EmbeddedDatabase } from './embedded/data-dir.ts'
 
-// `npm start`: read the configuration, build the app, listen, and shut down
-// gracefully on SIGTERM/SIGINT.
+// The server: read the configuration, build the app, listen, and shut down
+// gracefully on SIGTERM/SIGINT. `npm start` runs it bundled, with plain node
+// (server/start.mjs); `tsx server/main.ts` runs it from the sources.
 
 let config: AppConfig
 try {
@@ -16,9 +17,11 @@ try {
 }
 
 // The embedded database opens while the app's modules load: PGlite compiles
-// its WebAssembly on background threads and the modules wait on tsx's loader
-// thread, so each fills the other's waits. A folder in use still fails at
-// once, before the app is built.
+// its WebAssembly on background threads meanwhile. (That is most of the
+// loading under tsx; in the bundle `npm start` runs, the packages load before
+// this line and only our modules' evaluation is left to overlap, which
+// measured as fast as splitting the app into a chunk of its own.) A folder in
+// use still fails at once, before the app is built.
 let embedded: EmbeddedDatabase | undefined
 let buildApp: typeof import('./app.ts').buildApp
 const opening = config.databaseUrl ? Promise.resolve(undefined) : openEmbeddedDatabase(config.dataDir)
@@ -41,7 +44,8 @@ embedded?.serveAdminCommands(app)
 
 let closing = false
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-  // `on`, not `once`: a second signal (tsx relays the one the process group got) must not kill a graceful shutdown
+  // `on`, not `once`: a second signal (Ctrl-C twice, a supervisor repeating itself; under tsx, its relay of the
+  // one the process group got) must not kill a graceful shutdown
   process.on(signal, () => {
     if (closing) return
     closing = true

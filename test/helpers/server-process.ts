@@ -3,7 +3,8 @@ import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-// Real server processes, started the way `npm start` starts them.
+// Real server processes: `tsx server/main.ts` on the sources, or what
+// `npm start` runs (`node server/start.mjs`, the prebuilt server bundle).
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const TSX = join(ROOT, 'node_modules', '.bin', 'tsx')
@@ -31,11 +32,21 @@ export interface ServerProcess {
   kill(): void
 }
 
-/** Starts `tsx server/main.ts` with only the given configuration (nothing inherited from the test's environment). */
-export async function spawnServer(env: Record<string, string>): Promise<ServerProcess> {
+export interface SpawnOptions {
+  /**
+   * 'tsx' (the default): `tsx server/main.ts`, compiling the sources as they
+   * load. 'npm start': `node server/start.mjs`, exactly what `npm start` runs
+   * (the server bundle, rebuilt first if a source is newer).
+   */
+  via?: 'tsx' | 'npm start'
+}
+
+/** Starts the server with only the given configuration (nothing inherited from the test's environment but PATH, HOME, TMPDIR, LANG). */
+export async function spawnServer(env: Record<string, string>, options: SpawnOptions = {}): Promise<ServerProcess> {
   const port = await freePort()
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([key]) => ['PATH', 'HOME', 'TMPDIR', 'LANG'].includes(key)))
-  const child = spawn(TSX, ['server/main.ts'], {
+  const [command, args]: [string, string[]] = options.via === 'npm start' ? [process.execPath, ['server/start.mjs']] : [TSX, ['server/main.ts']]
+  const child = spawn(command, args, {
     cwd: ROOT,
     env: { ...inherited, HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -12,7 +12,6 @@ import { freePort } from '../helpers/server-process.ts'
 // embedded default (a fresh data folder) and on PostgreSQL (a fresh database).
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
-const TSX = join(ROOT, 'node_modules', '.bin', 'tsx')
 /** the first PGlite start runs initdb and loads PostGIS: tens of seconds on a busy 2-core machine */
 const START_TIMEOUT = 90_000
 const PASSWORD_LINE = /created user "admin" with password: (\S+)/g
@@ -57,7 +56,7 @@ class ServerProcess {
     return `http://127.0.0.1:${this.port}`
   }
 
-  /** tsx runs the server in a child process: kill the whole process group */
+  /** kill the whole process group: whatever the server started goes with it */
   kill() {
     try {
       process.kill(-this.child.pid!, 'SIGKILL')
@@ -76,11 +75,12 @@ function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
 }
 
 function startServer(port: number, env: Record<string, string>, keep = false): ServerProcess {
-  const child = spawn(TSX, ['server/main.ts'], {
+  // what `npm start` runs: the launcher and the prebuilt server bundle (server/start.mjs)
+  const child = spawn(process.execPath, ['server/start.mjs'], {
     cwd: ROOT,
     env: childEnv({ PORT: String(port), ...env }),
     stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true, // its own process group, so cleanup reaches the node process tsx starts
+    detached: true, // its own process group, so cleanup reaches whatever it starts
   })
   const server = new ServerProcess(child, port, keep)
   spawned.push(server)
@@ -259,7 +259,7 @@ describe('npm start on the embedded default (PGlite in DATA_DIR)', () => {
   it('starts again after a crash left its lock and socket behind', async () => {
     const crashed = startServer(await freePort(), { DATA_DIR: dataDir })
     await waitForHealth(crashed)
-    crashed.kill() // SIGKILL to tsx and the server: no cleanup runs
+    crashed.kill() // SIGKILL: no cleanup runs
     await waitForExit(crashed, 10_000)
     expect(existsSync(join(dataDir, 'owner.lock')), 'the crash should leave owner.lock behind').toBe(true)
 
