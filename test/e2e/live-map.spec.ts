@@ -1,4 +1,6 @@
 import { test, expect, signedIn, adminApi, screenshot, pointOnMap, type Person } from './fixtures.ts'
+import { ALERT_HISTORY } from '../../web/src/store.ts'
+import { MAX_TOASTS } from '../../web/src/ui/notifier.ts'
 
 // An operator and a viewer, each in their own browser context, on one server.
 
@@ -53,5 +55,30 @@ test('an operator reports inside an area; the viewer sees the marker and the ale
   await expect(viewer.page.locator(`.incident-pin[data-incident-id="${id}"]`)).toHaveAttribute('data-closed', 'true')
   await screenshot(operator.page, 'operator-map')
   expect(operator.errors).toEqual([])
+  expect(viewer.errors).toEqual([])
+})
+
+test('a burst of alerts: the panel keeps the newest and counts them all, and a few notices stay on screen', async () => {
+  await areaAround(-60, -30, 1, 'Burst zone', 'low')
+  const admin = await adminApi()
+  const before = Number(await viewer.page.getByTestId('alert-count').textContent())
+  const burst = ALERT_HISTORY + 30
+  for (let i = 1; i <= burst; i++) {
+    const response = await admin('POST', '/api/incidents', {
+      type: 'Feature',
+      geometry: { type: 'Point', coordinates: [-60 + (i % 10) / 20, -30] },
+      properties: { name: `Burst ${i}`, severity: 'medium' },
+    })
+    expect(response.status).toBe(201)
+  }
+
+  const panel = viewer.page.getByTestId('alerts-panel')
+  await expect(viewer.page.getByTestId('alert-count')).toHaveText(String(before + burst))
+  await expect(panel.getByTestId('alert-item')).toHaveCount(ALERT_HISTORY)
+  await expect(panel.getByTestId('alert-item').first()).toContainText(`Burst ${burst}`)
+  await expect(panel.getByTestId('alert-item').last()).toContainText(`Burst ${burst - ALERT_HISTORY + 1}`)
+  await expect(panel.getByTestId('alerts-older')).toHaveText(`Showing the newest ${ALERT_HISTORY} of ${before + burst} alerts.`)
+  expect(await viewer.page.getByTestId('alert-toast').count()).toBeLessThanOrEqual(MAX_TOASTS)
+  await expect(viewer.page.getByTestId('alert-toast').first()).toContainText(`Burst ${burst}`)
   expect(viewer.errors).toEqual([])
 })

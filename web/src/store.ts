@@ -21,6 +21,20 @@ export interface AlertEntry {
 type Change = 'incidents' | 'areas' | 'alerts' | 'filters'
 
 /**
+ * Alerts kept for the panel, newest first. An operations room leaves the
+ * dashboard open for days: the list must not grow (nor its rendering slow
+ * down) without end. The count of all alerts received is kept apart.
+ */
+export const ALERT_HISTORY = 200
+
+/**
+ * Events remembered to drop a second delivery of one. A duplicate comes from
+ * a replay after a reconnect overlapping what had arrived live, or from the
+ * relay publishing again after a failure: recent events, never days old.
+ */
+export const DEDUPE_WINDOW = 10_000
+
+/**
  * What the dashboard knows: incidents and areas by id, the alerts received,
  * and the filters. The map and the list both read `visibleIncidents()`, so
  * they always agree.
@@ -28,9 +42,12 @@ type Change = 'incidents' | 'areas' | 'alerts' | 'filters'
 export class Store extends EventTarget {
   readonly incidents = new Map<number, IncidentFeature>()
   readonly areas = new Map<number, AreaFeature>()
+  /** the newest ALERT_HISTORY alerts, newest first */
   readonly alerts: AlertEntry[] = []
+  /** every alert received since the page loaded, including those no longer kept */
+  alertsReceived = 0
   readonly filters: Filters = { severities: new Set(SEVERITIES), showClosed: true, window: 'all' }
-  /** events already applied: delivery is at-least-once */
+  /** the last DEDUPE_WINDOW events applied (a Set iterates in insertion order: the first is the oldest); delivery is at-least-once */
   readonly #applied = new Set<number>()
 
   on(change: Change, listener: () => void): void {
@@ -53,9 +70,12 @@ export class Store extends EventTarget {
   apply(n: Notification): AlertEntry | undefined {
     if (this.#applied.has(n.event)) return undefined
     this.#applied.add(n.event)
+    if (this.#applied.size > DEDUPE_WINDOW) this.#applied.delete(this.#applied.values().next().value!)
     if (n.type === 'alert') {
       const entry = { event: n.event, at: new Date(), incident: n.feature, areas: n.areas_of_interest }
       this.alerts.unshift(entry)
+      if (this.alerts.length > ALERT_HISTORY) this.alerts.length = ALERT_HISTORY
+      this.alertsReceived++
       this.#emit('alerts')
       return entry
     }

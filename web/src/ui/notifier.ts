@@ -6,10 +6,16 @@ import { escapeHtml, SEVERITY_COLOR } from '../severity-style.ts'
  * they turned sound on; a desktop notification while the tab is hidden, if
  * they allowed it (asked for by a button, never on load).
  */
+/** Notices on screen at once: a burst of alerts must not bury the map (the alerts panel keeps them all). */
+export const MAX_TOASTS = 5
+/** at most one tone this often, however many alerts come at once */
+const BEEP_GAP_MS = 1000
+
 export class Notifier {
   readonly #box: HTMLElement
   sound = false
   #audio: AudioContext | undefined
+  #lastBeep = 0
 
   constructor() {
     this.#box = document.createElement('div')
@@ -26,7 +32,10 @@ export class Notifier {
       'alert-toast',
       SEVERITY_COLOR[p.severity],
     )
-    if (this.sound) this.#beep()
+    if (this.sound && performance.now() - this.#lastBeep >= BEEP_GAP_MS) {
+      this.#lastBeep = performance.now()
+      this.#beep()
+    }
     if (document.hidden && 'Notification' in window && Notification.permission === 'granted') {
       new Notification(`${p.severity.toUpperCase()}: ${p.name}`, { body: `in ${areas}`, tag: `alert-${entry.event}` })
     }
@@ -43,6 +52,8 @@ export class Notifier {
     toast.setAttribute('data-testid', testId)
     toast.innerHTML = html
     this.#box.prepend(toast)
+    // the oldest go first (toasts are newest on top)
+    while (this.#box.children.length > MAX_TOASTS) this.#box.lastElementChild!.remove()
     setTimeout(() => toast.remove(), ms)
   }
 

@@ -1,6 +1,6 @@
 import { SEVERITIES, type Severity } from '../../../contracts/severity.ts'
 import type { IncidentFeature } from '../../../contracts/features.ts'
-import type { Store, TimeWindow } from '../store.ts'
+import type { AlertEntry, Store, TimeWindow } from '../store.ts'
 import { SEVERITY_COLOR, escapeHtml } from '../severity-style.ts'
 
 const LIST_LIMIT = 300
@@ -60,19 +60,37 @@ export function renderSidebar(aside: HTMLElement, store: Store, focusIncident: (
   const alertCount = aside.querySelector<HTMLElement>('[data-testid=alert-count]')!
   const incidentCount = aside.querySelector<HTMLElement>('[data-testid=incident-count]')!
 
+  // Alerts arrive one at a time and only the newest ALERT_HISTORY are kept
+  // (store.ts): each new one is added at the top and the oldest item dropped,
+  // rather than the whole list rebuilt for every alert.
+  const alertItem = (a: AlertEntry) => {
+    const p = a.incident.properties
+    return `<li data-testid="alert-item" data-incident-id="${p.id}">
+      <button class="linklike" data-focus="${p.id}"><span class="sev-dot" style="background:${SEVERITY_COLOR[p.severity]}"></span>${escapeHtml(p.name)}</button>
+      <span>${escapeHtml(p.severity)} in ${a.areas.map((x) => escapeHtml(x.name)).join(', ')}</span>
+      <span class="meta"><time datetime="${a.at.toISOString()}">${TIME.format(a.at)}</time></span></li>`
+  }
+  let newestShown: number | undefined
   const renderAlerts = () => {
-    alertCount.textContent = String(store.alerts.length)
-    alertsList.innerHTML = store.alerts.length
-      ? store.alerts
-          .map((a) => {
-            const p = a.incident.properties
-            return `<li data-testid="alert-item" data-incident-id="${p.id}">
-              <button class="linklike" data-focus="${p.id}"><span class="sev-dot" style="background:${SEVERITY_COLOR[p.severity]}"></span>${escapeHtml(p.name)}</button>
-              <span>${escapeHtml(p.severity)} in ${a.areas.map((x) => escapeHtml(x.name)).join(', ')}</span>
-              <span class="meta"><time datetime="${a.at.toISOString()}">${TIME.format(a.at)}</time></span></li>`
-          })
-          .join('')
-      : '<li class="empty">No alerts yet. Alerts appear here, newest first.</li>'
+    alertCount.textContent = String(store.alertsReceived)
+    if (!store.alerts.length) {
+      alertsList.innerHTML = '<li class="empty">No alerts yet. Alerts appear here, newest first.</li>'
+      return
+    }
+    if (newestShown === undefined) alertsList.innerHTML = ''
+    const fresh = store.alerts.findIndex((a) => a.event === newestShown)
+    const added = store.alerts.slice(0, fresh < 0 ? store.alerts.length : fresh)
+    if (added.length) alertsList.insertAdjacentHTML('afterbegin', added.map(alertItem).join(''))
+    newestShown = store.alerts[0]!.event
+    const items = alertsList.querySelectorAll('[data-testid=alert-item]')
+    for (let i = items.length - 1; i >= store.alerts.length; i--) items[i]!.remove()
+    const older = store.alertsReceived - store.alerts.length
+    let note = alertsList.querySelector<HTMLElement>('[data-testid=alerts-older]')
+    if (older > 0) {
+      note ??= alertsList.appendChild(Object.assign(document.createElement('li'), { className: 'empty' }))
+      note.dataset.testid = 'alerts-older'
+      note.textContent = `Showing the newest ${store.alerts.length} of ${store.alertsReceived} alerts.`
+    }
   }
 
   // Filled only while it can be seen: under a stream of live updates it
