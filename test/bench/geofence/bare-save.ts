@@ -1,7 +1,6 @@
 import pg from 'pg'
-import { DummyDriver, Kysely, PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler } from 'kysely'
 import { BEGIN, COMMIT, sendPipelined, StatementNames } from '../../../db/pipeline.ts'
-import type { Database } from '../../../db/schema.ts'
+import { sqlCompiler } from '../../helpers/sql-compiler.ts'
 import { geofenceSharedLock } from '../../../server/repositories/geofence-lock.ts'
 import { incidentInsertTemplate } from '../../../server/repositories/incident-save.ts'
 import type { Place } from './data.ts'
@@ -23,21 +22,11 @@ import { closedLoop, type ClosedLoopOptions, type LoadResult } from './load.ts'
 export const ALERT_QUERY =
   'select "a"."id", "a"."name", "a"."severity" from "incidents" as "i" inner join "areas_of_interest" as "a" on ST_Covers("a"."polygon", "i"."location") where "i"."id" = $1 and "i"."closed" = $2 and i.severity >= a.severity order by "a"."id"'
 
-/** Compiles without a database: only the SQL text and parameters are wanted. */
-const compiler = new Kysely<Database>({
-  dialect: {
-    createAdapter: () => new PostgresAdapter(),
-    createDriver: () => new DummyDriver(),
-    createIntrospector: (db) => new PostgresIntrospector(db),
-    createQueryCompiler: () => new PostgresQueryCompiler(),
-  },
-})
-
 /** The statements of one save, compiled once from the repository's own template (server/repositories/incident-save.ts). */
 function compileSave() {
-  const insert = incidentInsertTemplate(compiler)
+  const insert = incidentInsertTemplate(sqlCompiler)
   return {
-    lock: geofenceSharedLock.compile(compiler),
+    lock: geofenceSharedLock.compile(sqlCompiler),
     statement: (place: Place, description: string, reporterId: number | null) =>
       insert({
         name: place.name,

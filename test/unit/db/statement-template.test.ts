@@ -1,20 +1,13 @@
 import { describe, expect, it } from 'vitest'
-import { DummyDriver, Kysely, PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler, sql } from 'kysely'
-import type { Database } from '../../../db/schema.ts'
+import { sql } from 'kysely'
 import { statementTemplate } from '../../../db/statement-template.ts'
 import { incidentInsertTemplate } from '../../../server/repositories/incident-save.ts'
+import { sqlCompiler } from '../../helpers/sql-compiler.ts'
 
 // A template is compiled once and bound per call: what a call yields must be
 // exactly what compiling the same builder with those values yields.
 
-const db = new Kysely<Database>({
-  dialect: {
-    createAdapter: () => new PostgresAdapter(),
-    createDriver: () => new DummyDriver(),
-    createIntrospector: (k) => new PostgresIntrospector(k),
-    createQueryCompiler: () => new PostgresQueryCompiler(),
-  },
-})
+const db = sqlCompiler // compiles without a database
 
 interface Values {
   name: string
