@@ -35,6 +35,12 @@ async function openPostgres(connectionString: string, max: number): Promise<Data
   // an idle client that loses its server emits 'error' on the pool; without a
   // listener that would crash the process instead of failing the next query
   pool.on('error', () => {})
+  // ...and a checked-out client has no listener at all (the pool removes its
+  // own while a client is lent): PostgreSQL ending that connection (a restart,
+  // pg_terminate_backend) would be an uncaught 'error' that kills the server.
+  // Its statements fail with the error anyway, and the pool drops the client
+  // when it is released.
+  pool.on('connect', (client) => client.on('error', () => {}))
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
   const names = new StatementNames()
   registerPipeliner(db, {
