@@ -64,7 +64,7 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
   await app.register(openapi)
 
   await app.register(database, { databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize, handle: options.database })
-  await app.register(repositories, { session: config.session })
+  await app.register(repositories, { session: config.session, saveConcurrency: config.dbSaveConcurrency })
   await app.register(firstAdmin, {
     adminPassword: config.adminPassword,
     announce: options.announce ?? ((text) => process.stdout.write(text)),

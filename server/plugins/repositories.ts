@@ -17,11 +17,17 @@ declare module 'fastify' {
   }
 }
 
-export default fp<{ session: SessionLifetimes }>(
+export interface RepositoriesOptions {
+  session: SessionLifetimes
+  /** incident creates committed at once (DB_SAVE_CONCURRENCY); default 3 */
+  saveConcurrency?: number
+}
+
+export default fp<RepositoriesOptions>(
   async (app, options) => {
     const hooks = new SaveHooks((error) => app.log.error({ err: error }, 'a post-save hook failed'))
     app.decorate('saveHooks', hooks)
-    app.decorate('incidents', incidentRepository(app.db, hooks))
+    app.decorate('incidents', incidentRepository(app.db, hooks, { saveConcurrency: options.saveConcurrency }))
     app.decorate('areas', areaRepository(app.db, hooks))
     app.decorate('users', userRepository(app.db))
     app.decorate('sessions', sessionRepository(app.db, options.session))

@@ -9,6 +9,7 @@ import { areaIdsAlertedByIncident } from './alert-rule.ts'
 import { geofenceSharedLock } from './geofence-lock.ts'
 import { incidentDeleteStatement, incidentInsertTemplate, incidentSaveStatement, SAVED_COLUMNS } from './incident-save.ts'
 import { pipelinedTransaction } from '../../db/pipeline.ts'
+import { GroupCommit } from '../../db/group-commit.ts'
 import { NotFoundError, VersionConflictError } from './errors.ts'
 import type { SaveHooks } from './hooks.ts'
 
@@ -42,8 +43,16 @@ export type IncidentRepository = ReturnType<typeof incidentRepository>
 
 type IncidentQuery<O> = ReturnType<typeof incidentsWithReporter> extends SelectQueryBuilder<infer DB, infer TB, infer _> ? SelectQueryBuilder<DB, TB, O> : never
 
+export interface IncidentRepositoryOptions {
+  /** creates committed at once; the rest wait and are committed together (default 3) */
+  saveConcurrency?: number | undefined
+}
+
+/** At most this many creates in one transaction: a group's saves run one after another in one backend. */
+const MAX_CREATE_GROUP = 32
+
 /** The only way incidents are created, changed and deleted. */
-export function incidentRepository(db: Kysely<Database>, hooks: SaveHooks) {
+export function incidentRepository(db: Kysely<Database>, hooks: SaveHooks, options: IncidentRepositoryOptions = {}) {
   async function get(id: number): Promise<IncidentFeature> {
     const row = await selectIncidents(db).where('i.id', '=', id).executeTakeFirst()
     if (!row) throw new NotFoundError('incident', id)
@@ -105,6 +114,11 @@ export function incidentRepository(db: Kysely<Database>, hooks: SaveHooks) {
   // built once: the statements a create sends are the same every time but for its values
   const sharedLock = geofenceSharedLock.compile(db)
   const insertIncident = incidentInsertTemplate(db)
+  // Creates are independent of one another, so those that arrive while
+  // `saveConcurrency` are being committed go out together in the next
+  // transaction (db/group-commit.ts): under load PostgreSQL pays for one
+  // begin, lock and commit per group, not per save. Alone, a create is sent at once.
+  const creates = new GroupCommit(db, { prefix: [sharedLock], inFlight: options.saveConcurrency ?? 3, maxGroup: MAX_CREATE_GROUP })
 
   async function create(input: IncidentInput, reporterId: number | null): Promise<IncidentFeature> {
     const insert = insertIncident({
@@ -116,8 +130,8 @@ export function incidentRepository(db: Kysely<Database>, hooks: SaveHooks) {
       geometry: JSON.stringify(input.geometry),
       reporterId,
     })
-    const [, saved] = await pipelinedTransaction(db, [sharedLock, insert])
-    const feature = (saved!.rows[0] as { feature: IncidentFeature }).feature
+    const saved = await creates.submit(insert)
+    const feature = (saved.rows[0] as { feature: IncidentFeature }).feature
     await hooks.postSave(feature, true)
     return feature
   }

@@ -127,6 +127,8 @@ describe('loadConfig refuses bad values, naming the variable and the value', () 
     ['SESSION_ABSOLUTE_SECONDS', '999999999'],
     ['LOG_LEVEL', 'verbose'],
     ['DB_POOL_SIZE', '0'],
+    ['DB_SAVE_CONCURRENCY', '0'],
+    ['DB_SAVE_CONCURRENCY', 'many'],
     ['TRUST_PROXY', 'maybe'],
     ['ALLOWED_ORIGINS', 'example.com'],
   ])('%s=%s', (name, value) => {
@@ -149,6 +151,18 @@ describe('loadConfig refuses bad values, naming the variable and the value', () 
     expect(error.message).toContain('7200')
     expect(error.message).toContain('SESSION_ABSOLUTE_SECONDS')
     expect(error.message).toContain('3600')
+  })
+
+  it('refuses more creates at once than the pool has connections', () => {
+    const error = configError({ DB_POOL_SIZE: '4', DB_SAVE_CONCURRENCY: '5' })
+    expect(error.message).toContain('DB_SAVE_CONCURRENCY (5)')
+    expect(error.message).toContain('DB_POOL_SIZE (4)')
+  })
+
+  it('defaults the creates at once to 3, or to a smaller pool', () => {
+    expect(loadConfig({}).dbSaveConcurrency).toBe(3)
+    expect(loadConfig({ DB_POOL_SIZE: '2' }).dbSaveConcurrency).toBe(2)
+    expect(loadConfig({ DB_POOL_SIZE: '20', DB_SAVE_CONCURRENCY: '8' }).dbSaveConcurrency).toBe(8)
   })
 
   it('accepts an idle timeout equal to the absolute lifetime', () => {
