@@ -1,6 +1,5 @@
-import type { NotificationBody } from '../../contracts/notifications.ts'
 import { compareStreamIds } from './stream-ids.ts'
-import { toDelivery, type Delivery, type NotificationLayer, type ReplayResult } from './notification-layer.ts'
+import { toDelivery, type Delivery, type NotificationLayer, type Publication, type ReplayResult } from './notification-layer.ts'
 
 /**
  * The embedded default's notification group: one process, so the group is
@@ -27,12 +26,13 @@ export function memoryLayer(maxLength: number): NotificationLayer {
 
   return {
     kind: 'memory',
-    async publish(body: NotificationBody, event: number) {
-      const delivery = toDelivery(nextId(), event, body)
-      history.push(delivery)
-      if (history.length > maxLength) maxDeletedId = history.splice(0, history.length - maxLength).at(-1)!.notification.id
-      for (const listener of listeners) listener(delivery)
-      return delivery.notification.id
+    async publish(batch: readonly Publication[]) {
+      for (const { event, body } of batch) {
+        const delivery = toDelivery(nextId(), event, body)
+        history.push(delivery)
+        if (history.length > maxLength) maxDeletedId = history.splice(0, history.length - maxLength).at(-1)!.notification.id
+        for (const listener of listeners) listener(delivery)
+      }
     },
     subscribe(listener) {
       listeners.add(listener)

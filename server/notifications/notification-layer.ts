@@ -13,6 +13,12 @@ export interface Delivery {
   position: StreamPosition
 }
 
+/** One outbox row to publish: its body, and its outbox id, kept with it so a client can drop the same event published twice. */
+export interface Publication {
+  event: number
+  body: NotificationBody
+}
+
 export type ReplayResult = { reset: true } | { reset: false; deliveries: Delivery[] }
 
 /**
@@ -23,8 +29,8 @@ export type ReplayResult = { reset: true } | { reset: false; deliveries: Deliver
  */
 export interface NotificationLayer {
   readonly kind: 'redis' | 'memory'
-  /** appends to the group; resolves with the notification's stream id */
-  publish(body: NotificationBody, event: number): Promise<string>
+  /** appends the batch to the group, in its order and all or nothing; resolves once the group holds it */
+  publish(batch: readonly Publication[]): Promise<void>
   subscribe(listener: (delivery: Delivery) => void): () => void
   /** the id of the newest notification this instance has fanned out: a socket added now gets everything after it */
   position(): string

@@ -71,6 +71,7 @@ export class OutboxRelay {
 
   async #loop(): Promise<void> {
     do {
+      if (process.env.EXP_SPACING) await new Promise((r) => setTimeout(r, Number(process.env.EXP_SPACING)))
       this.#again = false
       let more: boolean
       try {
@@ -92,8 +93,7 @@ export class OutboxRelay {
    * committed), then the mark and the commit.
    */
   async #sweep(): Promise<boolean> {
-    let failure: unknown
-    const more = await withPipeline(this.db, async (connection) => {
+    return withPipeline(this.db, async (connection) => {
       try {
         const [, lock, batch] = await connection.send([BEGIN, this.#tryLock, this.#unpublished])
         if (!(lock!.rows[0] as { locked: boolean }).locked) {
@@ -104,29 +104,22 @@ export class OutboxRelay {
         }
         const rows = batch!.rows as Pick<NotificationRow, 'id' | 'payload' | 'created'>[]
         this.stats.lagMs = rows.length ? Date.now() - new Date(rows[0]!.created).getTime() : 0
-        // Issued together, not one round trip each: the client pipelines them on
-        // one connection, so Redis still appends them in this order.
-        const outcomes = await withinTime(Promise.allSettled(rows.map((row) => this.layer.publish(row.payload, row.id))), this.options.publishTimeoutMs ?? 5_000)
-        const done: number[] = []
-        for (const [i, outcome] of outcomes.entries()) {
-          if (outcome.status === 'rejected') {
-            failure = outcome.reason // commit what made it out (the prefix before the failure), then report
-            break
-          }
-          done.push(rows[i]!.id)
+        if (rows.length === 0) {
+          await connection.send([COMMIT])
+          return false
         }
+        // one command for the batch, all or nothing (redis-layer.ts); failing, nothing is marked and the batch is tried again later
+        await withinTime(this.layer.publish(rows.map((row) => ({ event: row.id, body: row.payload }))), this.options.publishTimeoutMs ?? 5_000)
         // one array parameter, not one per row: the same statement text every time, so it is prepared once
-        const mark = this.db.updateTable('notifications').set({ published: new Date() }).where('id', '=', sql<number>`any(${done})`).compile()
-        await connection.send(done.length ? [mark, COMMIT] : [COMMIT])
-        this.stats.published += done.length
+        const mark = this.db.updateTable('notifications').set({ published: new Date() }).where('id', '=', sql<number>`any(${rows.map((row) => row.id)})`).compile()
+        await connection.send([mark, COMMIT])
+        this.stats.published += rows.length
         return rows.length === BATCH
       } catch (error) {
         await connection.send([ROLLBACK]).catch(() => {})
         throw error
       }
     })
-    if (failure) throw failure
-    return more
   }
 }
 

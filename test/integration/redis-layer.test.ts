@@ -1,0 +1,60 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createClient } from 'redis'
+import { redisLayer, STREAM } from '../../server/notifications/redis-layer.ts'
+import type { Delivery, NotificationLayer } from '../../server/notifications/notification-layer.ts'
+import type { NotificationBody } from '../../contracts/notifications.ts'
+import { freshRedisUrl } from '../helpers/redis.ts'
+
+// The relay publishes a batch in one command (redis-layer.ts): the stream
+// must hold every entry of it, in the batch's order, each with its event id
+// and body, trimmed to the history length; and every instance following the
+// stream must deliver them in that order.
+
+const body = (n: number): NotificationBody => ({
+  type: 'post_delete',
+  feature: { type: 'Feature', id: `incident:${n}`, geometry: { type: 'Point', coordinates: [n, 0] }, properties: {} },
+} as unknown as NotificationBody)
+
+describe('publishing a batch to the Redis stream', () => {
+  let url: string
+  let layer: NotificationLayer
+  let reader: ReturnType<typeof createClient>
+
+  beforeAll(async () => {
+    url = await freshRedisUrl()
+    layer = await redisLayer({ url, maxLength: 10, onError: () => {} })
+    reader = createClient({ url })
+    await reader.connect()
+  })
+  afterAll(async () => {
+    await reader?.close()
+    await layer?.close()
+  })
+
+  const entries = async () => (await reader.sendCommand(['XRANGE', STREAM, '-', '+'])) as [string, string[]][]
+
+  it('appends every entry of the batch in order, and the follower delivers them in that order', async () => {
+    const delivered: Delivery[] = []
+    const unsubscribe = layer.subscribe((delivery) => delivered.push(delivery))
+    await layer.publish([1, 2, 3].map((n) => ({ event: n, body: body(n) })))
+    const stored = await entries()
+    expect(stored.map(([, fields]) => fields)).toEqual([1, 2, 3].map((n) => ['event', String(n), 'body', JSON.stringify(body(n))]))
+    for (let i = 0; i < 100 && delivered.length < 3; i++) await new Promise((resolve) => setTimeout(resolve, 20))
+    unsubscribe()
+    expect(delivered.map((d) => d.notification.event)).toEqual([1, 2, 3])
+    expect(delivered.map((d) => d.notification.id)).toEqual(stored.map(([id]) => id))
+    expect(JSON.parse(delivered[0]!.frame.toString())).toEqual({ id: stored[0]![0], event: 1, ...body(1) })
+  })
+
+  it('sends nothing for an empty batch', async () => {
+    const before = (await entries()).length
+    await layer.publish([])
+    expect(await entries()).toHaveLength(before)
+  })
+
+  it('trims the stream to about the history length', async () => {
+    for (let round = 0; round < 20; round++) await layer.publish(Array.from({ length: 50 }, (_, i) => ({ event: 100 + round * 50 + i, body: body(i) })))
+    // MAXLEN ~ trims whole radix-tree nodes (100 entries each by default): about, not exactly
+    expect((await entries()).length).toBeLessThanOrEqual(200)
+  })
+})
