@@ -29,7 +29,7 @@ export type ReplayResult = { reset: true } | { reset: false; deliveries: Deliver
  */
 export interface NotificationLayer {
   readonly kind: 'redis' | 'memory'
-  /** appends the batch to the group, in its order and all or nothing; resolves once the group holds it */
+  /** appends the batch to the group, in its order; resolves once the group holds all of it (failing, the caller publishes it all again) */
   publish(batch: readonly Publication[]): Promise<void>
   subscribe(listener: (delivery: Delivery) => void): () => void
   /** the id of the newest notification this instance has fanned out: a socket added now gets everything after it */

@@ -108,7 +108,7 @@ export class OutboxRelay {
           await connection.send([COMMIT])
           return false
         }
-        // one command for the batch, all or nothing (redis-layer.ts); failing, nothing is marked and the batch is tried again later
+        // one command for the batch (redis-layer.ts); failing, nothing is marked and the whole batch is published again later
         await withinTime(this.layer.publish(rows.map((row) => ({ event: row.id, body: row.payload }))), this.options.publishTimeoutMs ?? 5_000)
         // one array parameter, not one per row: the same statement text every time, so it is prepared once
         const mark = this.db.updateTable('notifications').set({ published: new Date() }).where('id', '=', sql<number>`any(${rows.map((row) => row.id)})`).compile()
