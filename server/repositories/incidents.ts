@@ -49,7 +49,7 @@ export interface IncidentRepositoryOptions {
 }
 
 /** At most this many creates in one transaction: a group's saves run one after another in one backend. */
-const MAX_CREATE_GROUP = 32
+export const MAX_CREATE_GROUP = 32
 
 /** The only way incidents are created, changed and deleted. */
 export function incidentRepository(db: Kysely<Database>, hooks: SaveHooks, options: IncidentRepositoryOptions = {}) {

@@ -48,15 +48,42 @@ export function groupCpuMs(pgid: number): number {
 }
 
 /**
- * CPU of the backends currently connected to `database`, except the one
- * asking. Only meaningful while the load's connections are open (a backend's
- * CPU vanishes with it), so it is read before and after a run with the pool
- * still open; PostgreSQL must run on this machine.
+ * CPU of the whole PostgreSQL server on this machine: every process the
+ * postmaster runs now (backends, WAL writer, checkpointer, autovacuum), plus
+ * what its ended children used (cutime/cstime: the postmaster reaps them), so
+ * a pooled connection that closes mid-run, idle, does not take its CPU with
+ * it. Other databases' work counts too: nothing else runs during a benchmark.
  */
-export async function backendsCpuMs(client: pg.Client, database: string): Promise<number> {
+export async function postgresCpuMs(client: pg.Client): Promise<number> {
   if (!HAVE_PROC) return NaN
-  const { rows } = await client.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [database])
-  let total = 0
-  for (const { pid } of rows) total += stat(pid)?.cpuMs ?? 0
+  const { rows: [row] } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')
+  const postmaster = parentOf(row!.pid)
+  if (postmaster === undefined) return NaN
+  let total = withChildren(postmaster) ?? NaN
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue
+    if (parentOf(Number(name)) === postmaster) total += stat(Number(name))?.cpuMs ?? 0
+  }
   return total
+}
+
+/** field 4 of /proc/<pid>/stat */
+function parentOf(pid: number): number | undefined {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return Number(text.slice(text.lastIndexOf(')') + 2).split(' ')[1])
+  } catch {
+    return undefined
+  }
+}
+
+/** utime + stime + cutime + cstime (fields 14-17): the process and its children that have ended */
+function withChildren(pid: number): number | undefined {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ')
+    return (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) * TICK_MS
+  } catch {
+    return undefined
+  }
 }
