@@ -71,7 +71,6 @@ export class OutboxRelay {
 
   async #loop(): Promise<void> {
     do {
-      if (process.env.EXP_SPACING) await new Promise((r) => setTimeout(r, Number(process.env.EXP_SPACING)))
       this.#again = false
       let more: boolean
       try {
