@@ -14,6 +14,10 @@ export interface RelayOptions {
   sweepIntervalMs: number
   /** a batch the notification layer has not acknowledged in this time fails: rolled back, published again later (default 5 s) */
   publishTimeoutMs?: number
+  /** published rows are deleted about this long after they were published (default 1 h) */
+  keepPublishedMs?: number
+  /** how often the published rows that are old enough are deleted (default 1 min) */
+  pruneEveryMs?: number
   onError: (error: unknown) => void
 }
 
@@ -28,6 +32,14 @@ export interface RelayStats {
  * each row published. At-least-once: a crash between publishing and the
  * commit publishes the row again, with the same `event` id, and clients drop
  * the duplicate.
+ *
+ * Published rows are kept for `keepPublishedMs` (what was sent, for whoever
+ * looks into an incident), then deleted, so the table holds about an hour of
+ * saves rather than every save ever made. The relay remembers, once a
+ * minute, the highest id it has published; an hour later every published row
+ * up to that id goes, one range of the primary key at a time. (An instance
+ * that restarts forgets: its rows go with the next hour's prune, or another
+ * instance's.)
  */
 export class OutboxRelay {
   readonly stats: RelayStats = { published: 0, lagMs: 0 }
@@ -36,6 +48,8 @@ export class OutboxRelay {
   #stopped = false
   #timer: NodeJS.Timeout
   #failures = 0
+  /** the highest id published by then, one mark per `pruneEveryMs`, oldest first */
+  #marks: { at: number; id: number }[] = []
   readonly #tryLock: CompiledQuery
   readonly #unpublished: CompiledQuery
 
@@ -83,6 +97,23 @@ export class OutboxRelay {
       }
       if (more) this.#again = true
     } while (this.#again && !this.#stopped)
+    await this.#prune().catch((error: unknown) => this.options.onError(error))
+  }
+
+  #remember(id: number): void {
+    const now = Date.now()
+    const last = this.#marks.at(-1)
+    if (last && now - last.at < (this.options.pruneEveryMs ?? 60_000)) last.id = Math.max(last.id, id)
+    else this.#marks.push({ at: now, id })
+  }
+
+  /** Deletes the published rows up to the newest mark older than `keepPublishedMs`. */
+  async #prune(): Promise<void> {
+    const cutoff = Date.now() - (this.options.keepPublishedMs ?? 3_600_000)
+    let upTo: number | undefined
+    while (this.#marks.length && this.#marks[0]!.at <= cutoff) upTo = this.#marks.shift()!.id
+    if (upTo === undefined) return
+    await this.db.deleteFrom('notifications').where('id', '<=', upTo).where('published', 'is not', null).execute()
   }
 
   /**
@@ -113,6 +144,7 @@ export class OutboxRelay {
         const mark = this.db.updateTable('notifications').set({ published: new Date() }).where('id', '=', sql<number>`any(${rows.map((row) => row.id)})`).compile()
         await connection.send([mark, COMMIT])
         this.stats.published += rows.length
+        this.#remember(rows.at(-1)!.id)
         return rows.length === BATCH
       } catch (error) {
         await connection.send([ROLLBACK]).catch(() => {})
