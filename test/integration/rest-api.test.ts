@@ -97,6 +97,30 @@ describe.each(BACKENDS)('REST API on %s', (backend) => {
     await server.app.db.deleteFrom('areas_of_interest').execute()
   })
 
+  it('saves each of many reports sent at once exactly once, each with its own feature and outbox rows (group commit)', async () => {
+    // 25 at once: all but the first few wait for a free transaction and are committed in groups (db/group-commit.ts)
+    await createArea(areaFeature('the whole test area', square(0, 0, 10), { severity: 'info' }))
+    const before = await server.app.db.selectFrom('notifications').select((eb) => eb.fn.max('id').as('id')).executeTakeFirstOrThrow()
+    const names = Array.from({ length: 25 }, (_, i) => `burst ${i}`)
+    const responses = await Promise.all(names.map((name, i) => post('/api/incidents', incidentFeature(name, point(1 + i / 10, 1), { severity: 'high' }))))
+    const created = responses.map((response) => {
+      expect(response.statusCode, response.body).toBe(201)
+      return response.json<IncidentFeature>()
+    })
+    expect(created.map((f) => f.properties.name)).toEqual(names)
+    expect(created.map((f) => f.geometry.coordinates)).toEqual(names.map((_, i) => [1 + i / 10, 1]))
+    expect(new Set(created.map((f) => f.properties.id)).size).toBe(25)
+    for (const feature of created) expect(responses[created.indexOf(feature)]!.headers.location).toBe(feature.properties.url)
+
+    // one post_save and one alert per report, nothing more, each naming its own incident
+    const rows = await server.app.db.selectFrom('notifications').select(['type', 'payload']).where('id', '>', Number(before.id ?? 0)).orderBy('id').execute()
+    const featureIds = (type: string) => rows.filter((r) => r.type === type).map((r) => (r.payload as { feature: IncidentFeature }).feature.id).sort()
+    const expected = created.map((f) => f.id).sort()
+    expect(featureIds('post_save')).toEqual(expected)
+    expect(featureIds('alert')).toEqual(expected)
+    expect(rows).toHaveLength(50)
+  })
+
   // -------------------------------------------------------------------------
 
   describe('incidents', () => {
