@@ -129,19 +129,20 @@ function parseEntry([id, fields]: Entry): Delivery | undefined {
 }
 
 /**
- * XADDs a whole relay batch in one command: Redis runs a script without
+ * XADDs a whole relay batch in one command, where one XADD per row cost the
+ * server a command, a promise and a reply to decode each: several percent of
+ * its CPU under the geofence benchmark. Redis runs a script without
  * interleaving other commands, so the batch lands in order and in one piece.
  * (Should one XADD fail, say Redis out of memory, the entries before it stay;
  * the relay publishes the whole batch again and clients drop the repeats by
- * their event id.) One command for the batch, where one XADD per row cost the server a
- * command, a promise and a reply to decode each: several percent of its CPU
- * under the geofence benchmark.
- * ARGV: the MAXLEN (~) to trim to, then event and body of each entry.
+ * their event id.) ARGV: the MAXLEN (~) to trim to, then event and body of
+ * each entry.
  */
 const PUBLISH_BATCH = `
 for i = 2, #ARGV, 2 do
   redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'event', ARGV[i], 'body', ARGV[i + 1])
 end
 return (#ARGV - 1) / 2`
+
 const retry = (attempt: number) => Math.min(100 * 2 ** attempt, 2000)
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))

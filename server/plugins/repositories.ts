@@ -19,8 +19,8 @@ declare module 'fastify' {
 
 export interface RepositoriesOptions {
   session: SessionLifetimes
-  /** incident creates committed at once (DB_SAVE_CONCURRENCY); default 3 */
-  saveConcurrency?: number
+  /** incident creates committed at once (DB_SAVE_CONCURRENCY) */
+  saveConcurrency: number
 }
 
 export default fp<RepositoriesOptions>(

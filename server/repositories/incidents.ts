@@ -44,15 +44,15 @@ export type IncidentRepository = ReturnType<typeof incidentRepository>
 type IncidentQuery<O> = ReturnType<typeof incidentsWithReporter> extends SelectQueryBuilder<infer DB, infer TB, infer _> ? SelectQueryBuilder<DB, TB, O> : never
 
 export interface IncidentRepositoryOptions {
-  /** creates committed at once; the rest wait and are committed together (default 3) */
-  saveConcurrency?: number | undefined
+  /** creates committed at once; the rest wait and are committed together (DB_SAVE_CONCURRENCY) */
+  saveConcurrency: number
 }
 
 /** At most this many creates in one transaction: a group's saves run one after another in one backend. */
 export const MAX_CREATE_GROUP = 32
 
 /** The only way incidents are created, changed and deleted. */
-export function incidentRepository(db: Kysely<Database>, hooks: SaveHooks, options: IncidentRepositoryOptions = {}) {
+export function incidentRepository(db: Kysely<Database>, hooks: SaveHooks, options: IncidentRepositoryOptions) {
   async function get(id: number): Promise<IncidentFeature> {
     const row = await selectIncidents(db).where('i.id', '=', id).executeTakeFirst()
     if (!row) throw new NotFoundError('incident', id)
@@ -118,7 +118,7 @@ export function incidentRepository(db: Kysely<Database>, hooks: SaveHooks, optio
   // `saveConcurrency` are being committed go out together in the next
   // transaction (db/group-commit.ts): under load PostgreSQL pays for one
   // begin, lock and commit per group, not per save. Alone, a create is sent at once.
-  const creates = new GroupCommit(db, { prefix: [sharedLock], inFlight: options.saveConcurrency ?? 3, maxGroup: MAX_CREATE_GROUP })
+  const creates = new GroupCommit(db, { prefix: [sharedLock], inFlight: options.saveConcurrency, maxGroup: MAX_CREATE_GROUP })
 
   async function create(input: IncidentInput, reporterId: number | null): Promise<IncidentFeature> {
     const insert = insertIncident({

@@ -8,6 +8,7 @@ import type { FastifyInstance } from 'fastify'
 import { buildApp } from '../../server/app.ts'
 import { loadConfig } from '../../server/config.ts'
 import type { Role } from '../../db/schema.ts'
+import { openDatabase, type DatabaseHandle } from '../../db/connect.ts'
 import { createDatabase } from './postgres.ts'
 
 export const BACKENDS = ['pglite', 'postgres'] as const
@@ -37,6 +38,27 @@ export interface TestServer {
   user(role: Role): Promise<TestUser>
   admin(): Promise<TestUser>
   close(): Promise<void>
+}
+
+/**
+ * A database handle of its own on a backend, without a server: a fresh
+ * PostgreSQL database, or an in-memory PGlite. `close` closes it and drops
+ * the PostgreSQL database.
+ */
+export async function openTestDatabase(backend: Backend, poolSize = 2): Promise<{ handle: DatabaseHandle; close: () => Promise<void> }> {
+  if (backend === 'pglite') {
+    const handle = await openDatabase({ dataDir: 'memory://' })
+    return { handle, close: () => handle.close() }
+  }
+  const database = await createDatabase()
+  const handle = await openDatabase({ databaseUrl: database.url, dataDir: 'unused', poolSize })
+  return {
+    handle,
+    async close() {
+      await handle.close()
+      await database.drop()
+    },
+  }
 }
 
 /** Where a backend keeps its data for one test file: a fresh PostgreSQL database or a fresh PGlite folder. */

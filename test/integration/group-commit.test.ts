@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CompiledQuery } from 'kysely'
-import { openDatabase, type DatabaseHandle } from '../../db/connect.ts'
+import type { DatabaseHandle } from '../../db/connect.ts'
 import { GroupCommit } from '../../db/group-commit.ts'
-import { BACKENDS, type Backend } from '../helpers/test-server.ts'
-import { createDatabase } from '../helpers/postgres.ts'
+import { BACKENDS, openTestDatabase, type Backend } from '../helpers/test-server.ts'
 
 // Group commit on both backends: statements that arrive while the slots are
 // taken share the next transaction (each statement reports the transaction
@@ -17,22 +16,13 @@ const saved = (rows: { rows: unknown[] }) => rows.rows[0] as Saved
 
 describe.each(BACKENDS)('group commit on %s', (backend: Backend) => {
   let handle: DatabaseHandle
-  let drop = async () => {}
+  let close = async () => {}
 
   beforeAll(async () => {
-    if (backend === 'postgres') {
-      const database = await createDatabase()
-      drop = database.drop
-      handle = await openDatabase({ databaseUrl: database.url, dataDir: 'unused', poolSize: 4 })
-    } else {
-      handle = await openDatabase({ dataDir: 'memory://' })
-    }
+    ;({ handle, close } = await openTestDatabase(backend, 4))
     await handle.db.executeQuery(CompiledQuery.raw('CREATE TABLE things (id serial PRIMARY KEY, name text NOT NULL UNIQUE)'))
   }, 120_000)
-  afterAll(async () => {
-    await handle?.close()
-    await drop()
-  })
+  afterAll(() => close())
 
   const names = async () => (await handle.db.executeQuery<{ name: string }>(CompiledQuery.raw('SELECT name FROM things ORDER BY id'))).rows.map((r) => r.name)
 
@@ -75,8 +65,7 @@ describe.each(BACKENDS)('group commit on %s', (backend: Backend) => {
 
 describe('group commit when the outcome is unknown (PostgreSQL)', () => {
   it('fails every statement of the group and sends none of them again', async () => {
-    const database = await createDatabase()
-    const handle = await openDatabase({ databaseUrl: database.url, dataDir: 'unused', poolSize: 2 })
+    const { handle, close } = await openTestDatabase('postgres')
     try {
       await handle.db.executeQuery(CompiledQuery.raw('CREATE TABLE things (id serial PRIMARY KEY, name text NOT NULL UNIQUE)'))
       const group = new GroupCommit(handle.db, { prefix: [], inFlight: 1, maxGroup: 32 })
@@ -90,8 +79,7 @@ describe('group commit when the outcome is unknown (PostgreSQL)', () => {
       const { rows } = await handle.db.executeQuery<{ name: string }>(CompiledQuery.raw('SELECT name FROM things ORDER BY id'))
       expect(rows.map((r) => r.name)).toEqual(['e1'])
     } finally {
-      await handle.close()
-      await database.drop()
+      await close()
     }
   })
 })

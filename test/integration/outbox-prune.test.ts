@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { openDatabase, type DatabaseHandle } from '../../db/connect.ts'
+import type { DatabaseHandle } from '../../db/connect.ts'
 import { migrateToLatest } from '../../db/migrate.ts'
 import { OutboxRelay } from '../../server/notifications/outbox-relay.ts'
 import { memoryLayer } from '../../server/notifications/memory-layer.ts'
-import { BACKENDS, type Backend } from '../helpers/test-server.ts'
-import { createDatabase } from '../helpers/postgres.ts'
+import { BACKENDS, openTestDatabase, type Backend } from '../helpers/test-server.ts'
 
 // Published outbox rows are kept for a while and then deleted, so the table
 // does not grow with every save ever made. Scaled down here: kept 400 ms,
@@ -12,22 +11,13 @@ import { createDatabase } from '../helpers/postgres.ts'
 
 describe.each(BACKENDS)('pruning the published outbox on %s', (backend: Backend) => {
   let handle: DatabaseHandle
-  let drop = async () => {}
+  let close = async () => {}
 
   beforeAll(async () => {
-    if (backend === 'postgres') {
-      const database = await createDatabase()
-      drop = database.drop
-      handle = await openDatabase({ databaseUrl: database.url, dataDir: 'unused', poolSize: 2 })
-    } else {
-      handle = await openDatabase({ dataDir: 'memory://' })
-    }
+    ;({ handle, close } = await openTestDatabase(backend))
     await migrateToLatest(handle.db)
   }, 120_000)
-  afterAll(async () => {
-    await handle?.close()
-    await drop()
-  })
+  afterAll(() => close())
 
   const write = async (n: number) =>
     (await handle.db

@@ -19,8 +19,12 @@ const HAVE_PROC = existsSync('/proc/self/stat')
 
 interface Stat {
   pid: number
+  ppid: number
   pgrp: number
+  /** user + system */
   cpuMs: number
+  /** user + system of its children that have ended and been waited for */
+  endedChildrenCpuMs: number
 }
 
 function stat(pid: number): Stat | undefined {
@@ -28,8 +32,14 @@ function stat(pid: number): Stat | undefined {
     const text = readFileSync(`/proc/${pid}/stat`, 'utf8')
     // the command name (field 2) may hold spaces and parentheses: split after its closing parenthesis
     const fields = text.slice(text.lastIndexOf(')') + 2).split(' ')
-    // fields[0] is field 3 (state): pgrp is field 5, utime 14, stime 15
-    return { pid, pgrp: Number(fields[2]), cpuMs: (Number(fields[11]) + Number(fields[12])) * TICK_MS }
+    // fields[0] is field 3 (state): ppid is field 4, pgrp 5, utime 14, stime 15, cutime 16, cstime 17
+    return {
+      pid,
+      ppid: Number(fields[1]),
+      pgrp: Number(fields[2]),
+      cpuMs: (Number(fields[11]) + Number(fields[12])) * TICK_MS,
+      endedChildrenCpuMs: (Number(fields[13]) + Number(fields[14])) * TICK_MS,
+    }
   } catch {
     return undefined // gone, or no /proc
   }
@@ -57,33 +67,14 @@ export function groupCpuMs(pgid: number): number {
 export async function postgresCpuMs(client: pg.Client): Promise<number> {
   if (!HAVE_PROC) return NaN
   const { rows: [row] } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')
-  const postmaster = parentOf(row!.pid)
-  if (postmaster === undefined) return NaN
-  let total = withChildren(postmaster) ?? NaN
+  const postmaster = stat(row!.pid)?.ppid
+  const server = postmaster === undefined ? undefined : stat(postmaster)
+  if (!server) return NaN
+  let total = server.cpuMs + server.endedChildrenCpuMs
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue
-    if (parentOf(Number(name)) === postmaster) total += stat(Number(name))?.cpuMs ?? 0
+    const child = stat(Number(name))
+    if (child?.ppid === server.pid) total += child.cpuMs
   }
   return total
-}
-
-/** field 4 of /proc/<pid>/stat */
-function parentOf(pid: number): number | undefined {
-  try {
-    const text = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    return Number(text.slice(text.lastIndexOf(')') + 2).split(' ')[1])
-  } catch {
-    return undefined
-  }
-}
-
-/** utime + stime + cutime + cstime (fields 14-17): the process and its children that have ended */
-function withChildren(pid: number): number | undefined {
-  try {
-    const text = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ')
-    return (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) * TICK_MS
-  } catch {
-    return undefined
-  }
 }
