@@ -1,17 +1,31 @@
 import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely'
 import * as m0001 from './migrations/0001-init.ts'
+import * as m0002 from './migrations/0002-outbox-queue.ts'
 
 // A static list rather than a folder scan: tsx, vitest and a bundler all agree
 // on it, and a migration can't be skipped because a file failed to load.
-const migrations: Record<string, Migration> = {
+const migrations = {
   '0001-init': m0001,
-}
+  '0002-outbox-queue': m0002,
+} satisfies Record<string, Migration>
 
 const provider: MigrationProvider = { getMigrations: async () => migrations }
 
-export async function migrateToLatest(db: Kysely<any>): Promise<void> {
+export type MigrationName = keyof typeof migrations
+
+/** Brings the schema up to date: what the server does on every start. */
+export function migrateToLatest(db: Kysely<any>): Promise<void> {
+  return migrate(db, (migrator) => migrator.migrateToLatest())
+}
+
+/** Brings the schema to `name`, up or down: for testing a migration against the data the one before it left. */
+export function migrateTo(db: Kysely<any>, name: MigrationName): Promise<void> {
+  return migrate(db, (migrator) => migrator.migrateTo(name))
+}
+
+async function migrate(db: Kysely<any>, run: (migrator: Migrator) => ReturnType<Migrator['migrateToLatest']>): Promise<void> {
   const migrator = new Migrator({ db, provider })
-  const { error, results } = await migrator.migrateToLatest()
+  const { error, results } = await run(migrator)
   const failed = results?.find((r) => r.status === 'Error')
   if (error) {
     const cause = error instanceof Error ? error.message : String(error)

@@ -59,8 +59,6 @@ export interface NotificationsTable {
   type: NotificationType
   payload: ColumnType<NotificationBody, string, never>
   created: CreatedAt
-  /** null until the relay has published it */
-  published: ColumnType<Date | null, never, Date | null>
 }
 
 export interface Database {

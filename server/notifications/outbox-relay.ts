@@ -14,10 +14,6 @@ export interface RelayOptions {
   sweepIntervalMs: number
   /** a batch the notification layer has not acknowledged in this time fails: rolled back, published again later (default 5 s) */
   publishTimeoutMs?: number
-  /** published rows are deleted about this long after they were published (default 1 h) */
-  keepPublishedMs?: number
-  /** how often the published rows that are old enough are deleted (default 1 min) */
-  pruneEveryMs?: number
   onError: (error: unknown) => void
 }
 
@@ -28,18 +24,13 @@ export interface RelayStats {
 }
 
 /**
- * Publishes the outbox to the notification layer, oldest first, and marks
- * each row published. At-least-once: a crash between publishing and the
- * commit publishes the row again, with the same `event` id, and clients drop
- * the duplicate.
- *
- * Published rows are kept for `keepPublishedMs` (what was sent, for whoever
- * looks into an incident), then deleted, so the table holds about an hour of
- * saves rather than every save ever made. The relay remembers, once a
- * minute, the highest id it has published; an hour later every published row
- * up to that id goes, one range of the primary key at a time. (An instance
- * that restarts forgets: its rows go with the next hour's prune, or another
- * instance's.)
+ * Publishes the outbox to the notification layer, oldest first. The outbox
+ * is a queue: a sweep deletes the rows it takes and commits the deletion
+ * only once the layer has acknowledged them, so a batch that fails is rolled
+ * back into the outbox and published again later. At-least-once: a crash
+ * between publishing and the commit publishes the rows again, with the same
+ * `event` ids, and clients drop the duplicates. (What was published stays in
+ * the Redis stream's bounded history, for replay.)
  */
 export class OutboxRelay {
   readonly stats: RelayStats = { published: 0, lagMs: 0 }
@@ -48,10 +39,8 @@ export class OutboxRelay {
   #stopped = false
   #timer: NodeJS.Timeout
   #failures = 0
-  /** the highest id published by then, one mark per `pruneEveryMs`, oldest first */
-  #marks: { at: number; id: number }[] = []
   readonly #tryLock: CompiledQuery
-  readonly #unpublished: CompiledQuery
+  readonly #take: CompiledQuery
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -59,7 +48,14 @@ export class OutboxRelay {
     private readonly options: RelayOptions,
   ) {
     this.#tryLock = sql`SELECT pg_try_advisory_xact_lock(${RELAY_LOCK}) AS locked`.compile(db)
-    this.#unpublished = db.selectFrom('notifications').select(['id', 'payload', 'created']).where('published', 'is', null).orderBy('id').limit(BATCH).compile()
+    // The oldest BATCH rows, deleted and returned in one statement (RETURNING has no order: sorted below).
+    // `= any(array(…))`, not `in (…)`: with IN the planner hash-joins the ids against a scan of the whole table.
+    const oldest = db.selectFrom('notifications').select('id').orderBy('id').limit(BATCH)
+    this.#take = db
+      .deleteFrom('notifications')
+      .where('id', '=', sql<number>`any(array(${oldest}))`)
+      .returning(['id', 'payload', 'created'])
+      .compile()
     this.#timer = setInterval(() => this.wake(), options.sweepIntervalMs)
     this.#timer.unref()
   }
@@ -97,54 +93,34 @@ export class OutboxRelay {
       }
       if (more) this.#again = true
     } while (this.#again && !this.#stopped)
-    await this.#prune().catch((error: unknown) => this.options.onError(error))
-  }
-
-  #remember(id: number): void {
-    const now = Date.now()
-    const last = this.#marks.at(-1)
-    if (last && now - last.at < (this.options.pruneEveryMs ?? 60_000)) last.id = Math.max(last.id, id)
-    else this.#marks.push({ at: now, id })
-  }
-
-  /** Deletes the published rows up to the newest mark older than `keepPublishedMs`. */
-  async #prune(): Promise<void> {
-    const cutoff = Date.now() - (this.options.keepPublishedMs ?? 3_600_000)
-    let upTo: number | undefined
-    while (this.#marks.length && this.#marks[0]!.at <= cutoff) upTo = this.#marks.shift()!.id
-    if (upTo === undefined) return
-    await this.db.deleteFrom('notifications').where('id', '<=', upTo).where('published', 'is not', null).execute()
   }
 
   /**
    * Publishes one batch; true when there may be more. Two round trips to the
-   * database (db/pipeline.ts): begin, the lock and the read sent together
-   * (the read runs after the lock, so it sees what the last holder
-   * committed), then the mark and the commit.
+   * database (db/pipeline.ts): begin, the lock and the taking of the batch
+   * sent together (the delete runs after the lock, so it sees what the last
+   * holder committed), then the commit once the layer has acknowledged it.
    */
   async #sweep(): Promise<boolean> {
     return withPipeline(this.db, async (connection) => {
       try {
-        const [, lock, batch] = await connection.send([BEGIN, this.#tryLock, this.#unpublished])
+        const [, lock, batch] = await connection.send([BEGIN, this.#tryLock, this.#take])
         if (!(lock!.rows[0] as { locked: boolean }).locked) {
           await connection.send([ROLLBACK])
           // another instance is sweeping and may have read before our commit: look again soon
           setTimeout(() => void this.wake(), 50).unref()
           return false
         }
-        const rows = batch!.rows as Pick<NotificationRow, 'id' | 'payload' | 'created'>[]
+        const rows = (batch!.rows as Pick<NotificationRow, 'id' | 'payload' | 'created'>[]).sort((a, b) => a.id - b.id)
         this.stats.lagMs = rows.length ? Date.now() - new Date(rows[0]!.created).getTime() : 0
         if (rows.length === 0) {
           await connection.send([COMMIT])
           return false
         }
-        // one command for the batch (redis-layer.ts); failing, nothing is marked and the whole batch is published again later
+        // one command for the batch (redis-layer.ts); failing, the delete is rolled back and the whole batch is published again later
         await withinTime(this.layer.publish(rows.map((row) => ({ event: row.id, body: row.payload }))), this.options.publishTimeoutMs ?? 5_000)
-        // one array parameter, not one per row: the same statement text every time, so it is prepared once
-        const mark = this.db.updateTable('notifications').set({ published: new Date() }).where('id', '=', sql<number>`any(${rows.map((row) => row.id)})`).compile()
-        await connection.send([mark, COMMIT])
+        await connection.send([COMMIT])
         this.stats.published += rows.length
-        this.#remember(rows.at(-1)!.id)
         return rows.length === BATCH
       } catch (error) {
         await connection.send([ROLLBACK]).catch(() => {})

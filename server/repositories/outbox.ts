@@ -1,5 +1,5 @@
-import type { Kysely, Transaction } from 'kysely'
-import type { Database, NotificationRow } from '../../db/schema.ts'
+import type { Transaction } from 'kysely'
+import type { Database } from '../../db/schema.ts'
 import type { NotificationBody } from '../../contracts/notifications.ts'
 
 /** Written inside the saving transaction, so the notification exists exactly when the change does. */
@@ -9,8 +9,4 @@ export async function writeNotifications(trx: Transaction<Database>, bodies: Not
     .insertInto('notifications')
     .values(bodies.map((body) => ({ type: body.type, payload: JSON.stringify(body) })))
     .execute()
-}
-
-export async function unpublishedNotifications(db: Kysely<Database>, limit = 500): Promise<NotificationRow[]> {
-  return db.selectFrom('notifications').selectAll().where('published', 'is', null).orderBy('id').limit(limit).execute()
 }

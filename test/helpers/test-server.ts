@@ -8,6 +8,7 @@ import type { FastifyInstance } from 'fastify'
 import { buildApp } from '../../server/app.ts'
 import { loadConfig } from '../../server/config.ts'
 import type { Role } from '../../db/schema.ts'
+import type { Notification, NotificationBody } from '../../contracts/notifications.ts'
 import { openDatabase, type DatabaseHandle } from '../../db/connect.ts'
 import { createDatabase } from './postgres.ts'
 
@@ -37,6 +38,15 @@ export interface TestServer {
   /** creates a user with this role and signs it in */
   user(role: Role): Promise<TestUser>
   admin(): Promise<TestUser>
+  /**
+   * Every notification this instance's group has received, oldest first,
+   * once the relay has published what was committed before the call: what
+   * the saves so far told the live map. (The outbox table holds only what
+   * is not yet published.)
+   */
+  published(): Promise<Notification[]>
+  /** The bodies `published` added since the previous call (what the saves in between said), without the ids the group gave them. */
+  newlyPublished(): Promise<NotificationBody[]>
   close(): Promise<void>
 }
 
@@ -99,6 +109,20 @@ export async function startTestServer(
     return response.json().session_key as string
   }
 
+  const received: Notification[] = []
+  const unsubscribe = app.notifications.subscribe((delivery) => received.push(delivery.notification))
+  let handedOut = 0
+  async function published(): Promise<Notification[]> {
+    await app.relay.wake()
+    // with Redis, what the relay published comes back through the stream a moment later
+    const deadline = Date.now() + 5_000
+    while (received.length < app.relay.stats.published) {
+      if (Date.now() > deadline) throw new Error(`the relay published ${app.relay.stats.published} notifications, the group received ${received.length}`)
+      await new Promise((resolve) => setTimeout(resolve, 10))
+    }
+    return [...received]
+  }
+
   let adminUser: TestUser | undefined
   return {
     app,
@@ -120,7 +144,14 @@ export async function startTestServer(
       }
       return adminUser
     },
+    published,
+    async newlyPublished() {
+      const fresh = (await published()).slice(handedOut)
+      handedOut += fresh.length
+      return fresh.map(({ id: _id, event: _event, ...body }) => body as NotificationBody)
+    },
     async close() {
+      unsubscribe()
       await app.close()
       await database.drop()
     },

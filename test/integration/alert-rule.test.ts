@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import type { NotificationBody } from '../../contracts/notifications.ts'
 import { BACKENDS, point, square, startTestServer, type TestServer } from '../helpers/test-server.ts'
 
 // The alert rule of DESIGN.md, read straight from the outbox that the saving
@@ -8,7 +7,6 @@ import { BACKENDS, point, square, startTestServer, type TestServer } from '../he
 describe.each(BACKENDS)('alert rule on %s', (backend) => {
   let server: TestServer
   let ownerId: number
-  let lastSeen = 0
 
   beforeAll(async () => {
     server = await startTestServer(backend)
@@ -16,24 +14,18 @@ describe.each(BACKENDS)('alert rule on %s', (backend) => {
   })
   afterAll(() => server?.close())
 
-  /** Notifications written since the previous call. */
-  async function drainOutbox(): Promise<NotificationBody[]> {
-    const rows = await server.app.db.selectFrom('notifications').selectAll().where('id', '>', lastSeen).orderBy('id').execute()
-    if (rows.length) lastSeen = rows[rows.length - 1]!.id
-    return rows.map((r) => r.payload)
-  }
-  const alerts = async () => (await drainOutbox()).filter((n) => n.type === 'alert')
+  const alerts = async () => (await server.newlyPublished()).filter((n) => n.type === 'alert')
   const alertedAreaIds = async () => (await alerts()).map((a) => (a.type === 'alert' ? a.areas_of_interest.map((x) => x.id) : []))
 
   beforeEach(async () => {
     await server.app.db.deleteFrom('incidents').execute()
     await server.app.db.deleteFrom('areas_of_interest').execute()
-    await drainOutbox()
+    await server.newlyPublished()
   })
 
   it('alerts an area when an open incident inside it is at or above its threshold', async () => {
     const high = await server.app.areas.create({ name: 'High zone', severity: 'high', geometry: square(10, 10, 1) }, ownerId)
-    await drainOutbox()
+    await server.newlyPublished()
 
     await server.app.incidents.create({ name: 'urgent inside', severity: 'urgent', geometry: point(10, 10) }, ownerId)
     await server.app.incidents.create({ name: 'high inside', severity: 'high', geometry: point(10.5, 10.5) }, ownerId)
@@ -51,7 +43,7 @@ describe.each(BACKENDS)('alert rule on %s', (backend) => {
   it('alerts every area an urgent incident is in, and an info incident only info areas', async () => {
     const info = await server.app.areas.create({ name: 'info', severity: 'info', geometry: square(0, 0, 2) }, ownerId)
     const urgent = await server.app.areas.create({ name: 'urgent', severity: 'urgent', geometry: square(0, 0, 1) }, ownerId)
-    await drainOutbox()
+    await server.newlyPublished()
 
     await server.app.incidents.create({ name: 'u', severity: 'urgent', geometry: point(0.1, 0.1) }, ownerId)
     expect(await alertedAreaIds()).toEqual([[info.properties.id, urgent.properties.id]])
@@ -62,14 +54,14 @@ describe.each(BACKENDS)('alert rule on %s', (backend) => {
 
   it('counts a point on the boundary as inside', async () => {
     await server.app.areas.create({ name: 'edge', severity: 'low', geometry: square(5, 5, 1) }, ownerId)
-    await drainOutbox()
+    await server.newlyPublished()
     await server.app.incidents.create({ name: 'on the edge', severity: 'low', geometry: point(6, 5) }, ownerId)
     expect(await alerts()).toHaveLength(1)
   })
 
   it('never alerts for a closed incident', async () => {
     await server.app.areas.create({ name: 'any', severity: 'info', geometry: square(0, 0, 1) }, ownerId)
-    await drainOutbox()
+    await server.newlyPublished()
     const created = await server.app.incidents.create({ name: 'closed', severity: 'urgent', closed: true, geometry: point(0, 0) }, ownerId)
     expect(await alerts()).toEqual([])
     await server.app.incidents.update(created.properties.id, { description: 'still closed' })
@@ -84,7 +76,7 @@ describe.each(BACKENDS)('alert rule on %s', (backend) => {
     await server.app.incidents.update(incident.properties.id, { name: 'big leak', description: 'more water' })
     await server.app.incidents.update(incident.properties.id, { geometry: point(0.5, 0.5) }) // moved, same area
     await server.app.incidents.update(incident.properties.id, { severity: 'urgent' }) // same set of areas
-    const afterEdits = await drainOutbox()
+    const afterEdits = await server.newlyPublished()
     expect(afterEdits.map((n) => n.type)).toEqual(['post_save', 'post_save', 'post_save'])
 
     await server.app.incidents.update(incident.properties.id, { closed: true })
@@ -117,10 +109,10 @@ describe.each(BACKENDS)('alert rule on %s', (backend) => {
     await server.app.incidents.create({ name: 'inside but low', severity: 'low', geometry: point(1.1, 1.1) }, ownerId)
     await server.app.incidents.create({ name: 'inside but closed', severity: 'urgent', closed: true, geometry: point(0.9, 0.9) }, ownerId)
     await server.app.incidents.create({ name: 'outside', severity: 'urgent', geometry: point(30, 30) }, ownerId)
-    await drainOutbox()
+    await server.newlyPublished()
 
     const area = await server.app.areas.create({ name: 'new', severity: 'medium', geometry: square(1, 1, 0.5) }, ownerId)
-    const written = await drainOutbox()
+    const written = await server.newlyPublished()
     expect(written[0]).toMatchObject({ type: 'post_save', created: true, feature: { id: `area:${area.properties.id}` } })
     const sent = written.filter((n) => n.type === 'alert')
     expect(sent.map((a) => a.feature.properties.name)).toEqual(['inside'])
@@ -142,9 +134,9 @@ describe.each(BACKENDS)('alert rule on %s', (backend) => {
 
   it('writes post_delete with the last state of the feature', async () => {
     const incident = await server.app.incidents.create({ name: 'gone', geometry: point(1, 2) }, ownerId)
-    await drainOutbox()
+    await server.newlyPublished()
     await server.app.incidents.remove(incident.properties.id)
-    expect(await drainOutbox()).toEqual([{ type: 'post_delete', feature: incident }])
+    expect(await server.newlyPublished()).toEqual([{ type: 'post_delete', feature: incident }])
   })
 
   it('runs post-save and post-delete hooks after the commit, with the saved feature', async () => {
@@ -167,9 +159,9 @@ describe.each(BACKENDS)('alert rule on %s', (backend) => {
 
   it('writes nothing when a save fails', async () => {
     const incident = await server.app.incidents.create({ name: 'versioned', geometry: point(0, 0) }, ownerId)
-    await drainOutbox()
+    await server.newlyPublished()
     await expect(server.app.incidents.update(incident.properties.id, { name: 'stale' }, 99)).rejects.toThrow(/version 1, not 99/)
-    expect(await drainOutbox()).toEqual([])
+    expect(await server.newlyPublished()).toEqual([])
     expect((await server.app.incidents.get(incident.properties.id)).properties.name).toBe('versioned')
   })
 })

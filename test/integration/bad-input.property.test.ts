@@ -594,7 +594,7 @@ describe.each(BACKENDS)('bad input on %s', (backend) => {
   })
   afterAll(() => server?.close())
 
-  async function count(table: 'incidents' | 'areas_of_interest' | 'notifications'): Promise<number> {
+  async function count(table: 'incidents' | 'areas_of_interest'): Promise<number> {
     const row = await server.app.db.selectFrom(table).select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()
     return Number(row.n)
   }
@@ -604,7 +604,8 @@ describe.each(BACKENDS)('bad input on %s', (backend) => {
     return {
       incidents: await count('incidents'),
       areas: await count('areas_of_interest'),
-      notifications: await count('notifications'),
+      // what the saves told the live map: the outbox keeps a row only until it is published
+      notifications: (await server.published()).length,
       incident: await server.app.incidents.get(incidentId),
       area: await server.app.areas.get(areaId),
     }

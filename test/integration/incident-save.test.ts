@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { NotificationBody } from '../../contracts/notifications.ts'
 import { selectIncidents, toIncidentFeature, type IncidentSelection } from '../../server/repositories/feature-rows.ts'
 import { BACKENDS, point, square, startTestServer, type TestServer } from '../helpers/test-server.ts'
 
@@ -11,7 +10,6 @@ import { BACKENDS, point, square, startTestServer, type TestServer } from '../he
 describe.each(BACKENDS)('incident saves on %s', (backend) => {
   let server: TestServer
   let reporter: { id: number; username: string }
-  let lastSeen = 0
 
   beforeAll(async () => {
     server = await startTestServer(backend)
@@ -19,19 +17,14 @@ describe.each(BACKENDS)('incident saves on %s', (backend) => {
   })
   afterAll(() => server?.close())
 
-  /** Outbox rows written since the previous call. */
-  async function outbox(): Promise<NotificationBody[]> {
-    const rows = await server.app.db.selectFrom('notifications').selectAll().where('id', '>', lastSeen).orderBy('id').execute()
-    if (rows.length) lastSeen = rows[rows.length - 1]!.id
-    return rows.map((r) => r.payload)
-  }
+
   /** The incident as toIncidentFeature() describes it to lists and GETs. */
   const described = async (id: number) =>
     toIncidentFeature((await selectIncidents(server.app.db).where('i.id', '=', id).executeTakeFirstOrThrow()) as IncidentSelection)
 
   it('returns and writes to the outbox the very feature that a GET describes', async () => {
     const area = await server.app.areas.create({ name: 'Harbour "quoted" \\ area', severity: 'low', geometry: square(3, 4, 1) }, reporter.id)
-    await outbox()
+    await server.newlyPublished()
     const saved = await server.app.incidents.create(
       { name: 'Pier fire — ünïcode, "quotes"', description: 'a\nb', severity: 'high', geometry: point(3.123456789, 4.000000001) },
       reporter.id,
@@ -39,7 +32,7 @@ describe.each(BACKENDS)('incident saves on %s', (backend) => {
     const feature = await described(saved.properties.id)
     expect(saved).toEqual(feature)
     expect(saved.properties.reporter).toBe(reporter.username)
-    expect(await outbox()).toEqual([
+    expect(await server.newlyPublished()).toEqual([
       { type: 'post_save', created: true, feature },
       {
         type: 'alert',
@@ -53,13 +46,13 @@ describe.each(BACKENDS)('incident saves on %s', (backend) => {
     const first = await server.app.areas.create({ name: 'first', severity: 'info', geometry: square(30, 30, 1) }, reporter.id)
     const second = await server.app.areas.create({ name: 'second', severity: 'info', geometry: square(31, 30, 0.5) }, reporter.id)
     const created = await server.app.incidents.create({ name: 'moving', geometry: point(29.5, 30) }, reporter.id)
-    await outbox()
+    await server.newlyPublished()
 
     const moved = await server.app.incidents.update(created.properties.id, { geometry: point(30.8, 30) }, 1)
     const feature = await described(created.properties.id)
     expect(moved).toEqual(feature)
     expect(feature.properties.version).toBe(2)
-    expect(await outbox()).toEqual([
+    expect(await server.newlyPublished()).toEqual([
       { type: 'post_save', created: false, feature },
       { type: 'alert', feature, areas_of_interest: [expect.objectContaining({ id: second.properties.id })] },
     ])
@@ -67,30 +60,30 @@ describe.each(BACKENDS)('incident saves on %s', (backend) => {
 
     const deleted = await server.app.incidents.remove(created.properties.id, 2)
     expect(deleted).toEqual(feature)
-    expect(await outbox()).toEqual([{ type: 'post_delete', feature }])
+    expect(await server.newlyPublished()).toEqual([{ type: 'post_delete', feature }])
   })
 
   it('writes nothing for a stale version or a missing incident, and names the version it found', async () => {
     const created = await server.app.incidents.create({ name: 'versioned', geometry: point(50, 50) }, reporter.id)
-    await outbox()
+    await server.newlyPublished()
     await expect(server.app.incidents.update(created.properties.id, { name: 'stale' }, 7)).rejects.toMatchObject({ statusCode: 409, actual: 1 })
     await expect(server.app.incidents.remove(created.properties.id, 7)).rejects.toMatchObject({ statusCode: 409, actual: 1 })
     await expect(server.app.incidents.update(999_999, { name: 'nobody' })).rejects.toMatchObject({ statusCode: 404 })
     await expect(server.app.incidents.remove(999_999)).rejects.toMatchObject({ statusCode: 404 })
-    expect(await outbox()).toEqual([])
+    expect(await server.newlyPublished()).toEqual([])
     expect(await described(created.properties.id)).toMatchObject({ properties: { name: 'versioned', version: 1 } })
   })
 
   it('leaves nothing behind when a statement of the save fails, and the next save works', async () => {
     const count = async () => Number((await server.app.db.selectFrom('incidents').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow()).n)
     const before = await count()
-    await outbox()
+    await server.newlyPublished()
     // the table refuses an empty name (the HTTP schema would have refused it first)
     await expect(server.app.incidents.create({ name: '', geometry: point(1, 1) }, reporter.id)).rejects.toThrow(/check constraint/)
     expect(await count()).toBe(before)
-    expect(await outbox()).toEqual([])
+    expect(await server.newlyPublished()).toEqual([])
     const next = await server.app.incidents.create({ name: 'after the failure', geometry: point(1, 1) }, reporter.id)
     expect(next.properties.name).toBe('after the failure')
-    expect((await outbox()).map((n) => n.type)).toEqual(['post_save'])
+    expect((await server.newlyPublished()).map((n) => n.type)).toEqual(['post_save'])
   })
 })

@@ -256,12 +256,12 @@ async function freshRedis(cleanup: Cleanup): Promise<string> {
   return url.toString()
 }
 
-/** Waits (bounded) until the relay has published every outbox row; says how far behind it was when called. */
+/** Waits (bounded) until the relay has published (and so deleted) every outbox row; says how far behind it was when called. */
 async function drainOutbox(url: string): Promise<{ rows: number; oldestS: number; drainS: number }> {
   return withClient(url, async (client) => {
     const pending = async () => {
       const { rows: [row] } = await client.query<{ n: string; age: number | null }>(
-        'SELECT count(*) AS n, extract(epoch FROM clock_timestamp() - min(created))::float8 AS age FROM notifications WHERE published IS NULL',
+        'SELECT count(*) AS n, extract(epoch FROM clock_timestamp() - min(created))::float8 AS age FROM notifications',
       )
       return { rows: Number(row!.n), oldestS: row!.age ?? 0 }
     }
@@ -295,10 +295,13 @@ interface OutboxOutcome {
   alerts: number
 }
 
+/** What the server saved, and how many of those saves alerted (the outbox rows are gone once published: asked of the incidents) */
 async function outboxOutcome(client: pg.Client): Promise<OutboxOutcome> {
   const { rows: [row] } = await client.query<{ saves: string; alerts: string }>(`
-    SELECT count(*) FILTER (WHERE type = 'post_save') AS saves, count(*) FILTER (WHERE type = 'alert') AS alerts
-      FROM notifications`)
+    SELECT count(*) AS saves,
+           count(*) FILTER (WHERE EXISTS (
+             SELECT FROM areas_of_interest a WHERE ST_Covers(a.polygon, i.location) AND i.severity >= a.severity)) AS alerts
+      FROM incidents i`)
   return { saves: Number(row!.saves), alerts: Number(row!.alerts) }
 }
 

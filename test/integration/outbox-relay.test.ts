@@ -1,0 +1,103 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { sql } from 'kysely'
+import type { DatabaseHandle } from '../../db/connect.ts'
+import { migrateTo, migrateToLatest } from '../../db/migrate.ts'
+import { OutboxRelay } from '../../server/notifications/outbox-relay.ts'
+import { memoryLayer } from '../../server/notifications/memory-layer.ts'
+import type { NotificationLayer, Publication } from '../../server/notifications/notification-layer.ts'
+import type { NotificationBody } from '../../contracts/notifications.ts'
+import { BACKENDS, openTestDatabase, type Backend } from '../helpers/test-server.ts'
+
+// The outbox is a queue: the relay takes the oldest rows, publishes them and
+// deletes them in one transaction, so a row leaves the table exactly when
+// the notification layer has it, and a batch the layer refuses stays.
+
+const body = (n: number): NotificationBody =>
+  ({ type: 'post_delete', feature: { type: 'Feature', id: `incident:${n}`, geometry: { type: 'Point', coordinates: [0, 0] }, properties: {} } }) as never
+
+/** the memory layer, refusing every batch while `down` is set, and remembering the events of what it took */
+function switchableLayer() {
+  const inner = memoryLayer(10_000)
+  const events: number[] = []
+  const layer: NotificationLayer & { down: boolean } = Object.assign(Object.create(inner) as NotificationLayer, {
+    down: false,
+    async publish(batch: readonly Publication[]) {
+      if (layer.down) throw new Error('the layer is down')
+      await inner.publish(batch)
+      events.push(...batch.map((p) => p.event))
+    },
+  })
+  return { layer, events }
+}
+
+describe.each(BACKENDS)('the outbox relay on %s', (backend: Backend) => {
+  let handle: DatabaseHandle
+  let close = async () => {}
+
+  beforeAll(async () => {
+    ;({ handle, close } = await openTestDatabase(backend))
+    await migrateToLatest(handle.db)
+  }, 120_000)
+  afterAll(() => close())
+
+  const write = async (count: number): Promise<number[]> =>
+    (await handle.db
+      .insertInto('notifications')
+      .values(Array.from({ length: count }, (_, n) => ({ type: 'post_delete' as const, payload: JSON.stringify(body(n)) })))
+      .returning('id')
+      .execute()).map((r) => r.id)
+  const left = async () => (await handle.db.selectFrom('notifications').select('id').orderBy('id').execute()).map((r) => r.id)
+
+  it('keeps rows written before the queue migration that were not yet published, and drops the published ones', async () => {
+    // back to the schema as 0001 left it (0002's down), where published rows were marked, not deleted
+    await migrateTo(handle.db, '0001-init')
+    const { rows } = await sql<{ id: number; published: Date | null }>`
+      INSERT INTO notifications (type, payload, published)
+      VALUES ('post_delete', ${JSON.stringify(body(1))}, now()), ('post_delete', ${JSON.stringify(body(2))}, NULL)
+      RETURNING id, published`.execute(handle.db)
+    await migrateToLatest(handle.db)
+    expect(await left()).toEqual([rows[1]!.id])
+    const columns = await sql<{ column_name: string }>`
+      SELECT column_name FROM information_schema.columns WHERE table_name = 'notifications' ORDER BY column_name`.execute(handle.db)
+    expect(columns.rows.map((c) => c.column_name)).toEqual(['created', 'id', 'payload', 'type'])
+    await handle.db.deleteFrom('notifications').execute()
+  }, 60_000)
+
+  it('publishes every row oldest first, more than one batch of them, and empties the outbox', async () => {
+    const { layer, events } = switchableLayer()
+    const errors: unknown[] = []
+    const relay = new OutboxRelay(handle.db, layer, { sweepIntervalMs: 60_000, onError: (e) => errors.push(e) })
+    try {
+      const ids = await write(1_200) // a batch is 500
+      await relay.wake()
+      expect(events).toEqual(ids)
+      expect(await left()).toEqual([])
+      expect(relay.stats.published).toBe(1_200)
+      expect(errors).toEqual([])
+    } finally {
+      await relay.stop()
+    }
+  })
+
+  it('leaves a batch the layer refuses in the outbox, and publishes it in order once the layer takes it', async () => {
+    const { layer, events } = switchableLayer()
+    const errors: unknown[] = []
+    const relay = new OutboxRelay(handle.db, layer, { sweepIntervalMs: 60_000, onError: (e) => errors.push(e) })
+    try {
+      const first = await write(3)
+      layer.down = true
+      await relay.wake()
+      expect((errors as Error[]).map((e) => e.message)).toEqual(['the layer is down'])
+      expect(await left()).toEqual(first)
+      expect(relay.stats.published).toBe(0)
+
+      const second = await write(2)
+      layer.down = false
+      await relay.wake()
+      expect(events).toEqual([...first, ...second])
+      expect(await left()).toEqual([])
+    } finally {
+      await relay.stop()
+    }
+  })
+})
