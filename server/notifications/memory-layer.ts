@@ -30,7 +30,7 @@ export function memoryLayer(maxLength: number): NotificationLayer {
       for (const { event, body } of batch) {
         const delivery = toDelivery(nextId(), event, body)
         history.push(delivery)
-        if (history.length > maxLength) maxDeletedId = history.splice(0, history.length - maxLength).at(-1)!.notification.id
+        if (history.length > maxLength) maxDeletedId = history.splice(0, history.length - maxLength).at(-1)!.id
         for (const listener of listeners) listener(delivery)
       }
     },
@@ -38,11 +38,11 @@ export function memoryLayer(maxLength: number): NotificationLayer {
       listeners.add(listener)
       return () => listeners.delete(listener)
     },
-    position: () => history.at(-1)?.notification.id ?? maxDeletedId,
+    position: () => history.at(-1)?.id ?? maxDeletedId,
     async replay(since: string): Promise<ReplayResult> {
-      const newest = history.at(-1)?.notification.id ?? maxDeletedId
+      const newest = history.at(-1)?.id ?? maxDeletedId
       if (compareStreamIds(since, maxDeletedId) < 0 || compareStreamIds(since, newest) > 0) return { reset: true }
-      return { reset: false, deliveries: history.filter((d) => compareStreamIds(d.notification.id, since) > 0) }
+      return { reset: false, deliveries: history.filter((d) => compareStreamIds(d.id, since) > 0) }
     },
     health: () => ({ ok: true, kind: 'memory' }),
     async close() {

@@ -1,5 +1,4 @@
 import { createClient, type RedisClientType } from 'redis'
-import type { NotificationBody } from '../../contracts/notifications.ts'
 import { compareStreamIds } from './stream-ids.ts'
 import { toDelivery, type Delivery, type NotificationLayer, type Publication, type ReplayResult } from './notification-layer.ts'
 
@@ -66,7 +65,7 @@ export async function redisLayer(options: RedisLayerOptions): Promise<Notificati
     async publish(batch: readonly Publication[]) {
       if (batch.length === 0) return
       const args = ['EVAL', PUBLISH_BATCH, '1', STREAM, String(options.maxLength)]
-      for (const { event, body } of batch) args.push(String(event), JSON.stringify(body))
+      for (const { event, body } of batch) args.push(String(event), body)
       // no timer per command (node-redis arms one by default, and under load
       // those were a few percent of the server's CPU): the relay bounds each
       // batch it publishes with one (outbox-relay.ts)
@@ -122,7 +121,7 @@ function entriesOf(reply: [string, Entry[]][] | Record<string, Entry[]> | null):
 function parseEntry([id, fields]: Entry): Delivery | undefined {
   const value = (name: string) => fields[fields.indexOf(name) + 1]
   try {
-    return toDelivery(id, Number(value('event')), JSON.parse(value('body') ?? '') as NotificationBody)
+    return toDelivery(id, Number(value('event')), value('body') ?? '')
   } catch {
     return undefined // not ours: someone else wrote to the stream
   }

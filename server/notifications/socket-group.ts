@@ -120,7 +120,7 @@ export class SocketGroup {
       for (const delivery of deliveries) {
         if (member.seenThrough && !isAfter(delivery.position, member.seenThrough.position)) continue
         socket.send(delivery.frame, TEXT_FRAME)
-        member.seenThrough = { id: delivery.notification.id, position: delivery.position }
+        member.seenThrough = { id: delivery.id, position: delivery.position }
         this.stats.framesSent++
       }
     } finally {

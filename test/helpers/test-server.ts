@@ -10,6 +10,7 @@ import { loadConfig } from '../../server/config.ts'
 import type { Role } from '../../db/schema.ts'
 import type { Notification, NotificationBody } from '../../contracts/notifications.ts'
 import { openDatabase, type DatabaseHandle } from '../../db/connect.ts'
+import { notificationOf } from '../../server/notifications/notification-layer.ts'
 import { createDatabase } from './postgres.ts'
 
 export const BACKENDS = ['pglite', 'postgres'] as const
@@ -110,7 +111,7 @@ export async function startTestServer(
   }
 
   const received: Notification[] = []
-  const unsubscribe = app.notifications.subscribe((delivery) => received.push(delivery.notification))
+  const unsubscribe = app.notifications.subscribe((delivery) => received.push(notificationOf(delivery)))
   let handedOut = 0
   async function published(): Promise<Notification[]> {
     await app.relay.wake()

@@ -4,6 +4,7 @@ import { request } from 'node:http'
 import { sql } from 'kysely'
 import { BACKENDS, bearer, startTestServer, type TestServer, type TestUser } from '../helpers/test-server.ts'
 import { connect, type LiveClient } from '../helpers/ws-client.ts'
+import { notificationJson } from '../../server/notifications/notification-layer.ts'
 
 // What the socket layer does with clients that misbehave or whose session
 // ends: each is cut off, nobody else notices, the server goes on.
@@ -40,7 +41,7 @@ describe.each(BACKENDS)('socket limits on %s', (backend) => {
     // big frames, so the kernel's socket buffers fill and the server's own queue grows past the cap
     const feature = (await server.app.incidents.create({ name: 'big', description: 'x'.repeat(1000), geometry: { type: 'Point', coordinates: [0, 0] } }, operator.id))
     const padding = { ...feature, properties: { ...feature.properties, description: 'y'.repeat(60_000) } }
-    for (let i = 0; i < 300; i++) await server.app.notifications.publish([{ event: 1_000_000 + i, body: { type: 'post_save', created: false, feature: padding } }])
+    for (let i = 0; i < 300; i++) await server.app.notifications.publish([{ event: 1_000_000 + i, body: notificationJson({ type: 'post_save', created: false, feature: padding }) }])
     await fast.waitFor((f) => f.type === 'post_save' && f.event >= 1_000_000, 300, 30_000)
     await expect.poll(() => server.app.socketGroup.stats.droppedSlow, { timeout: 10_000 }).toBe(1)
     // once it reads again, it finds the connection gone

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createClient } from 'redis'
 import { redisLayer, STREAM } from '../../server/notifications/redis-layer.ts'
-import type { Delivery, NotificationLayer } from '../../server/notifications/notification-layer.ts'
+import { notificationJson, notificationOf, type Delivery, type NotificationJson, type NotificationLayer } from '../../server/notifications/notification-layer.ts'
 import type { NotificationBody } from '../../contracts/notifications.ts'
 import { freshRedisUrl } from '../helpers/redis.ts'
 
@@ -36,14 +36,29 @@ describe('publishing a batch to the Redis stream', () => {
   it('appends every entry of the batch in order, and the follower delivers them in that order', async () => {
     const delivered: Delivery[] = []
     const unsubscribe = layer.subscribe((delivery) => delivered.push(delivery))
-    await layer.publish([1, 2, 3].map((n) => ({ event: n, body: body(n) })))
+    await layer.publish([1, 2, 3].map((n) => ({ event: n, body: notificationJson(body(n)) })))
     const stored = await entries()
     expect(stored.map(([, fields]) => fields)).toEqual([1, 2, 3].map((n) => ['event', String(n), 'body', JSON.stringify(body(n))]))
     for (let i = 0; i < 100 && delivered.length < 3; i++) await new Promise((resolve) => setTimeout(resolve, 20))
     unsubscribe()
-    expect(delivered.map((d) => d.notification.event)).toEqual([1, 2, 3])
-    expect(delivered.map((d) => d.notification.id)).toEqual(stored.map(([id]) => id))
+    expect(delivered.map((d) => d.event)).toEqual([1, 2, 3])
+    expect(delivered.map((d) => d.id)).toEqual(stored.map(([id]) => id))
     expect(JSON.parse(delivered[0]!.frame.toString())).toEqual({ id: stored[0]![0], event: 1, ...body(1) })
+  })
+
+  it('passes the body through as PostgreSQL wrote it, and skips stream entries that are not notifications', async () => {
+    const delivered: Delivery[] = []
+    const unsubscribe = layer.subscribe((delivery) => delivered.push(delivery))
+    // jsonb's text: a space after every colon and comma, keys in its own order
+    const text = '{"type": "post_delete", "feature": {"id": "incident:7", "type": "Feature", "geometry": {"type": "Point", "coordinates": [7.25, -1]}, "properties": {"name": "é \\"q\\""}}}'
+    await reader.sendCommand(['XADD', STREAM, '*', 'event', '6', 'body', '[1, 2]']) // someone else's entry
+    await reader.sendCommand(['XADD', STREAM, '*', 'note', 'no event here'])
+    await layer.publish([{ event: 7, body: text as NotificationJson }])
+    for (let i = 0; i < 100 && delivered.length < 1; i++) await new Promise((resolve) => setTimeout(resolve, 20))
+    unsubscribe()
+    expect(delivered.map((d) => d.event)).toEqual([7])
+    expect(JSON.parse(delivered[0]!.frame.toString())).toEqual({ id: delivered[0]!.id, event: 7, ...JSON.parse(text) })
+    expect(notificationOf(delivered[0]!)).toMatchObject({ event: 7, type: 'post_delete', feature: { properties: { name: 'é "q"' } } })
   })
 
   it('sends nothing for an empty batch', async () => {
@@ -53,7 +68,7 @@ describe('publishing a batch to the Redis stream', () => {
   })
 
   it('trims the stream to about the history length', async () => {
-    for (let round = 0; round < 20; round++) await layer.publish(Array.from({ length: 50 }, (_, i) => ({ event: 100 + round * 50 + i, body: body(i) })))
+    for (let round = 0; round < 20; round++) await layer.publish(Array.from({ length: 50 }, (_, i) => ({ event: 100 + round * 50 + i, body: notificationJson(body(i)) })))
     // MAXLEN ~ trims whole radix-tree nodes (100 entries each by default): about, not exactly
     expect((await entries()).length).toBeLessThanOrEqual(200)
   })

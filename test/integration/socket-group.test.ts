@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import WebSocket, { WebSocketServer } from 'ws'
 import type { NotificationBody } from '../../contracts/notifications.ts'
-import { toDelivery, type Delivery } from '../../server/notifications/notification-layer.ts'
+import { notificationJson, toDelivery, type Delivery } from '../../server/notifications/notification-layer.ts'
 import { SocketGroup, type GroupMember } from '../../server/notifications/socket-group.ts'
 
 // The fan-out on its own, over real loopback sockets: a batch reaches every
@@ -23,7 +23,7 @@ const body = (n: number): NotificationBody =>
   }) as unknown as NotificationBody
 
 const deliveries = (from: number, count: number): Delivery[] =>
-  Array.from({ length: count }, (_, i) => toDelivery(`1700000000000-${from + i}`, from + i, body(from + i)))
+  Array.from({ length: count }, (_, i) => toDelivery(`1700000000000-${from + i}`, from + i, notificationJson(body(from + i))))
 
 interface Harness {
   group: SocketGroup
@@ -83,7 +83,7 @@ describe('socket group fan-out', () => {
     h = await harness()
     for (let i = 0; i < 100; i++) await h.join()
     const batch = deliveries(1, 1000)
-    const expected = batch.map((d) => d.notification.id)
+    const expected = batch.map((d) => d.id)
 
     for (const delivery of batch) h.group.broadcast(delivery)
     // 100 sockets x 1 000 frames is far more than one slice: something
@@ -105,7 +105,7 @@ describe('socket group fan-out', () => {
     const second = deliveries(501, 500)
     for (const delivery of first) h.group.broadcast(delivery)
     setImmediate(() => second.forEach((d) => h!.group.broadcast(d)))
-    const expected = [...first, ...second].map((d) => d.notification.id)
+    const expected = [...first, ...second].map((d) => d.id)
     await waitUntil(() => h!.received.every((ids) => ids.length >= expected.length))
     for (const ids of h.received) expect(ids).toEqual(expected)
   })
@@ -117,12 +117,12 @@ describe('socket group fan-out', () => {
     for (const delivery of queued) h.group.broadcast(delivery)
     // joins while the batch is queued or going out; the layer would tell it 1700000000000-500
     const late = await h.join()
-    h.group.skipThrough(late.member, queued.at(-1)!.notification.id)
+    h.group.skipThrough(late.member, queued.at(-1)!.id)
     const next = deliveries(501, 3)
     next.forEach((d) => h!.group.broadcast(d))
     await waitUntil(() => late.received.length >= 3 && h!.received[0]!.length >= 503)
     await new Promise((resolve) => setTimeout(resolve, 100))
-    expect(late.received).toEqual(next.map((d) => d.notification.id))
+    expect(late.received).toEqual(next.map((d) => d.id))
   })
 
   it('skips what a member already has when replay and live overlap', async () => {
@@ -133,6 +133,6 @@ describe('socket group fan-out', () => {
     h.group.send(member, all.slice(3))
     await waitUntil(() => received.length >= 10)
     await new Promise((resolve) => setTimeout(resolve, 50))
-    expect(received).toEqual(all.map((d) => d.notification.id))
+    expect(received).toEqual(all.map((d) => d.id))
   })
 })
