@@ -15,6 +15,7 @@ const metrics: FastifyPluginAsync = async (app) => {
       metric('tracker_frames_sent_total', 'counter', 'notification frames written to sockets', group.stats.framesSent),
       metric('tracker_slow_clients_dropped_total', 'counter', 'sockets cut off for not reading their output', group.stats.droppedSlow),
       metric('tracker_relay_published_total', 'counter', 'outbox rows this instance published', relay.stats.published),
+      metric('tracker_relay_vacuums_total', 'counter', 'times this instance vacuumed the outbox (every 10 000 rows it published)', relay.stats.vacuums),
       metric('tracker_relay_lag_seconds', 'gauge', 'age of the oldest unpublished outbox row at the last sweep', relay.stats.lagMs / 1000),
       metric('tracker_notification_layer_up', 'gauge', '1 when the notification layer is reachable', app.notificationsHealth().ok ? 1 : 0),
     ]

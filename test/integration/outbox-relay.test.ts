@@ -79,6 +79,27 @@ describe.each(BACKENDS)('the outbox relay on %s', (backend: Backend) => {
     }
   })
 
+  it('vacuums the outbox itself every so many rows it deletes, so their space is reused where autovacuum is off or behind', async () => {
+    const { layer } = switchableLayer()
+    const errors: unknown[] = []
+    const pages = async () =>
+      Number((await sql<{ pages: number }>`SELECT (pg_relation_size('notifications') / current_setting('block_size')::int)::int AS pages`.execute(handle.db)).rows[0]!.pages)
+    const round = async () => {
+      await write(1_000)
+      const relay = new OutboxRelay(handle.db, layer, { sweepIntervalMs: 60_000, vacuumEveryRows: 500, onError: (e) => errors.push(e) })
+      await relay.wake()
+      await relay.stop() // and the vacuum it started
+      return relay.stats.vacuums
+    }
+    expect(await round()).toBeGreaterThanOrEqual(1)
+    const afterOne = await pages()
+    for (let i = 0; i < 4; i++) await round()
+    // Each round writes 1 000 rows and deletes them. Unvacuumed, every round would take new pages (5× as many after
+    // five); vacuumed, the next round reuses them, and at most the last batch of a round waits for the next vacuum.
+    expect(await pages()).toBeLessThanOrEqual(2 * afterOne)
+    expect(errors).toEqual([])
+  })
+
   it('leaves a batch the layer refuses in the outbox, and publishes it in order once the layer takes it', async () => {
     const { layer, events } = switchableLayer()
     const errors: unknown[] = []
