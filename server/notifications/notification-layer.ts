@@ -2,13 +2,13 @@ import type { Notification, NotificationBody } from '../../contracts/notificatio
 import { streamPosition, type StreamPosition } from './stream-ids.ts'
 
 /**
- * A notification body as JSON text (an object with its `type`): what the
- * relay publishes and the stream stores. It is serialized once, by the relay;
- * every instance then builds its frames from the text without parsing it.
+ * A notification body as JSON text (an object with its `type`): how the
+ * outbox row leaves PostgreSQL and how it is stored in the stream. Passed
+ * through as text, never parsed on its way from the outbox to the sockets.
  */
 export type NotificationJson = string & { readonly __notification: NotificationBody }
 
-/** A body's JSON text, compact: how the relay serializes each outbox row's payload. */
+/** The JSON text of a body built in JavaScript (tests, and anything else that publishes without the outbox). */
 export const notificationJson = (body: NotificationBody): NotificationJson => JSON.stringify(body) as NotificationJson
 
 /**
@@ -55,9 +55,9 @@ export interface NotificationLayer {
 
 /**
  * The frame is the body with the id and event written in front of its
- * fields: the text as the relay published it, not parsed and serialized
- * again on every instance (under load, a few percent of the server's CPU).
- * A body that is not a JSON object with fields is refused.
+ * fields: the text as PostgreSQL wrote it, not parsed and serialized again
+ * (which, under load, was a few percent of the server's CPU). A body that is
+ * not a JSON object with fields is refused.
  */
 export function toDelivery(id: string, event: number, body: string): Delivery {
   if (!Number.isSafeInteger(event) || !/^\{\s*"/.test(body) || !body.trimEnd().endsWith('}')) {
