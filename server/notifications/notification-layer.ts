@@ -60,7 +60,7 @@ export interface NotificationLayer {
  * not a JSON object with fields is refused.
  */
 export function toDelivery(id: string, event: number, body: string): Delivery {
-  if (!Number.isSafeInteger(event) || !/^\{\s*"/.test(body) || !body.trimEnd().endsWith('}')) {
+  if (!Number.isSafeInteger(event) || !/^\{\s*"/.test(body) || !body.endsWith('}')) {
     throw new Error(`not a notification: event ${event}, body ${body.slice(0, 40)}`)
   }
   const frame = Buffer.from(`{"id":${JSON.stringify(id)},"event":${event},${body.slice(1)}`)

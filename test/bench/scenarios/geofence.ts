@@ -146,7 +146,7 @@ async function run(options: BenchOptions): Promise<ScenarioResult[]> {
       gist: await withClient(setup.bareDb, (c) => explainAlertQuery(c, size.explainSample)),
       noGist: await withClient(setup.noGistDb, (c) => explainAlertQuery(c, size.explainSample)),
     }
-    const outcome = await withClient(setup.server.databaseUrl!, outboxOutcome)
+    const outcome = await withClient(setup.server.databaseUrl!, saveOutcome)
     const agreement = await checkAgreement(setup.bareDb, counties, places.slice(0, size.agreementSample))
     return report({ options, counties, places, saves, checks, plans, outcome, agreement, outbox, loadBefore, loads, loaded: setup.loaded })
   } finally {
@@ -303,13 +303,13 @@ async function alertQueryAlone(url: string, load: { amount?: number; durationMs?
   }
 }
 
-interface OutboxOutcome {
+interface SaveOutcome {
   saves: number
   alerts: number
 }
 
 /** What the server saved, and how many of those saves alerted (the outbox rows are gone once published: asked of the incidents) */
-async function outboxOutcome(client: pg.Client): Promise<OutboxOutcome> {
+async function saveOutcome(client: pg.Client): Promise<SaveOutcome> {
   const { rows: [row] } = await client.query<{ saves: string; alerts: string }>(`
     SELECT count(*) AS saves,
            count(*) FILTER (WHERE EXISTS (
@@ -348,7 +348,7 @@ interface ReportInput {
   saves: Map<string, LoadResult[]>
   checks: Map<string, LoadResult[]>
   plans: { gist: PlanSummary; noGist: PlanSummary }
-  outcome: OutboxOutcome
+  outcome: SaveOutcome
   agreement: { same: number; total: number }
   outbox: string[]
   loadBefore: number
