@@ -44,14 +44,15 @@ function installProbe(): void {
   // Playwright would add up to its polling interval to the measurement.
   const observer = new MutationObserver(() => {
     if (probe.readyAt === null && document.body?.dataset.ready === 'true') probe.readyAt = performance.now()
-    if (probe.readyAt !== null && probe.markersAt === null && document.querySelector('.cluster, .incident-pin')) {
+    // clusters are drawn on a canvas that says how many it holds; single incidents are pins
+    if (probe.readyAt !== null && probe.markersAt === null && document.querySelector('.cluster-canvas:not([data-clusters="0"]), .incident-pin')) {
       probe.markersAt = performance.now()
       observer.disconnect()
       // rAF runs before the frame is painted; a task queued from it runs after
       requestAnimationFrame(() => setTimeout(() => (probe.paintedAt = performance.now()), 0))
     }
   })
-  observer.observe(document, { subtree: true, childList: true, attributes: true, attributeFilter: ['data-ready'] })
+  observer.observe(document, { subtree: true, childList: true, attributes: true, attributeFilter: ['data-ready', 'data-clusters'] })
 }
 
 /** The init script: the `__name` stand-in, then the probe. */
@@ -168,7 +169,8 @@ export async function panAndCount(options: { durationMs: number }): Promise<Fram
     longestFrameMs: sorted[sorted.length - 1] ?? NaN,
     longTaskMs,
     moves,
-    markers: document.querySelectorAll('.cluster, .incident-pin').length,
+    // clusters (drawn on the incident layer's canvas, which counts them) plus incident pins
+    markers: Number(document.querySelector<HTMLElement>('.cluster-canvas')?.dataset.clusters ?? 0) + document.querySelectorAll('.incident-pin').length,
     liveFrames: w.__mapBench__.liveFrames - liveBefore,
   }
 }
@@ -199,5 +201,6 @@ export async function rerenderCost(options: { times: number }): Promise<{ ms: nu
     await new Promise((resolve) => setTimeout(resolve, 50))
   }
   samples.sort((a, b) => a - b)
-  return { ms: samples[Math.floor(samples.length / 2)]!, markers: document.querySelectorAll('.cluster, .incident-pin').length }
+  const clusters = Number(document.querySelector<HTMLElement>('.cluster-canvas')?.dataset.clusters ?? 0)
+  return { ms: samples[Math.floor(samples.length / 2)]!, markers: clusters + document.querySelectorAll('.incident-pin').length }
 }

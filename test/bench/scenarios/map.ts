@@ -143,7 +143,7 @@ async function round(browser: Browser, server: ServerProcess, posterKey: string,
       await page.waitForFunction(`window.__mapBench__ && window.__mapBench__.${empty ? 'readyAt' : 'paintedAt'} !== null`, undefined, { timeout: 120_000, polling: 50 })
     })
     // what a person would check: something is really showing, not just in the DOM
-    if (!empty) await page.locator('.cluster, .incident-pin').first().waitFor({ state: 'visible', timeout: 10_000 })
+    if (!empty) await page.locator('.cluster-canvas:not([data-clusters="0"]), .incident-pin').first().waitFor({ state: 'visible', timeout: 10_000 })
     const load = await page.evaluate(loadTimings)
     // the sidebar counts what the store holds: proof the whole set was loaded, not a first page
     // (the list renders at most twice a second, so give it a moment to catch up)

@@ -3,6 +3,7 @@ import type { IncidentFeature } from '../../../contracts/features.ts'
 import type { Store } from '../store.ts'
 import { SEVERITY_COLOR, escapeHtml } from '../severity-style.ts'
 import { ClusterIndex } from './cluster-index.ts'
+import { ClusterCanvas, type Cluster } from './cluster-canvas.ts'
 
 export interface IncidentActions {
   canEdit: boolean
@@ -19,11 +20,13 @@ const REBUILD_EVERY_MS = 1000
  * 50 000 stay smooth: only the clusters and points in view are ever on the
  * map. The index is built and queried in Web Workers (cluster-index.ts),
  * rebuilt when the visible set changes, at most once a second however fast
- * live updates arrive.
+ * live updates arrive. Clusters are drawn on a canvas (cluster-canvas.ts),
+ * single incidents are DOM markers.
  */
 export class IncidentLayer {
   readonly #group = L.layerGroup()
   readonly #index = new ClusterIndex(() => this.render())
+  readonly #clusters = new ClusterCanvas((cluster) => void this.#zoomInto(cluster))
   #rebuildTimer: ReturnType<typeof setTimeout> | undefined
   #lastRebuild = -Infinity
   /** what is on the map now, by a key that changes when its look changes */
@@ -40,6 +43,7 @@ export class IncidentLayer {
     private readonly actions: IncidentActions,
   ) {
     this.#group.addTo(map)
+    this.#clusters.addTo(map)
     map.on('moveend', () => this.render())
     // the first load, filter changes and a change after a quiet second show
     // at once; a stream of live changes rebuilds at most once a second
@@ -81,17 +85,19 @@ export class IncidentLayer {
     const zoom = Math.round(this.map.getZoom())
     const items = await this.#index.clusters(bbox, zoom)
     if (!items || view !== this.#view) return
-    // Only what changed is touched: recreating every marker on every pan is
-    // what made panning stutter with many incidents.
+    // Only the pins that changed are touched: recreating every marker on
+    // every pan is what made panning stutter with many incidents.
     const wanted = new Map<string, () => L.Marker>()
+    const clusters: Cluster[] = []
     for (const item of items) {
       if (item.kind === 'cluster') {
-        wanted.set(`c:${zoom}:${item.id}:${item.count}`, () => this.#clusterMarker(item.lat, item.lon, item.count, item.id))
+        clusters.push(item)
       } else {
         const incident = this.store.incidents.get(item.id)
         if (incident) wanted.set(`i:${incident.properties.id}:${incident.properties.version}`, () => this.#incidentMarker(incident))
       }
     }
+    this.#clusters.show(clusters)
     this.#rendering = true
     for (const [key, marker] of this.#shown) {
       if (wanted.has(key)) continue
@@ -117,22 +123,10 @@ export class IncidentLayer {
     this.map.setView([lat, lon], Math.max(this.map.getZoom(), 17))
   }
 
-  #clusterMarker(lat: number, lon: number, count: number, clusterId: number) {
-    const size = count < 100 ? 34 : count < 1000 ? 42 : 52
-    const marker = L.marker([lat, lon], {
-      icon: L.divIcon({
-        className: '',
-        html: `<div class="cluster" style="width:${size}px;height:${size}px;background:#2b4a6f">${count}</div>`,
-        iconSize: [size, size],
-      }),
-      keyboard: true,
-      title: `${count} incidents`,
-    })
-    marker.on('click', async () => {
-      const zoom = (await this.#index.expansionZoom(clusterId)) ?? this.map.getZoom() + 1
-      this.map.setView([lat, lon], Math.min(zoom, 18))
-    })
-    return marker
+  /** A click on a cluster zooms in to where it splits apart. */
+  async #zoomInto(cluster: Cluster) {
+    const zoom = (await this.#index.expansionZoom(cluster.id)) ?? this.map.getZoom() + 1
+    this.map.setView([cluster.lat, cluster.lon], Math.min(zoom, 18))
   }
 
   #incidentMarker(incident: IncidentFeature) {
