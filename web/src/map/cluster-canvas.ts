@@ -60,7 +60,8 @@ export class ClusterCanvas extends L.Layer {
     ['click', (event) => this.#onClick(event)],
     ['dblclick', (event) => this.#onClick(event)],
     ['mousemove', (event) => this.#onHover(event)],
-    ['mouseleave', () => this.#hover(undefined)],
+    // leaving the map, not one of its tiles or panes (captured here on their way)
+    ['mouseleave', (event) => event.target === event.currentTarget && this.#hover(undefined)],
   ]
 
   constructor(private readonly onClick: (cluster: Cluster) => void) {
