@@ -11,7 +11,7 @@ export interface Cluster {
 const FILL = '#2b4a6f'
 
 /** Diameter in px: bigger clusters read as bigger at a glance. */
-export function clusterDiameter(count: number): number {
+function clusterDiameter(count: number): number {
   return count < 100 ? 34 : count < 1000 ? 42 : 52
 }
 
@@ -107,11 +107,6 @@ export class ClusterCanvas extends L.Layer {
     this.#draw()
   }
 
-  /** How many clusters are drawn; also on the canvas as `data-clusters`, for tests and benchmarks. */
-  get count(): number {
-    return this.#drawn.length
-  }
-
   /** The canvas follows the zoom animation, scaled, as Leaflet's own renderers do. */
   #animateZoom(event: L.ZoomAnimEvent) {
     const map = this.#map
@@ -170,6 +165,7 @@ export class ClusterCanvas extends L.Layer {
       ctx.fillStyle = '#fff'
       ctx.fillText(String(cluster.count), x, y)
     }
+    // how many are drawn, for tests and benchmarks: a canvas shows nothing to the DOM
     canvas.dataset.clusters = String(this.#drawn.length)
     // what was under the pointer may have moved away, or changed its count
     if (this.#hovered) this.#hover(this.#drawn.find((d) => d.id === this.#hovered!.id && d.count === this.#hovered!.count))
