@@ -1,4 +1,16 @@
-import type { ClusterItem, ClusterReply, ClusterRequest } from './cluster-protocol.ts'
+import { CLUSTER_MAX_ZOOM, type ClusterItem, type ClusterReply, type ClusterRequest } from './cluster-protocol.ts'
+
+/** What ClusterIndex needs of a Web Worker; tests hand it one that runs in-process. */
+export interface ClusterWorker {
+  postMessage(message: ClusterRequest, transfer: Transferable[]): void
+  onmessage: ((event: MessageEvent<ClusterReply>) => void) | null
+  onerror: ((event: ErrorEvent) => void) | null
+}
+
+const spawnWorker = (): ClusterWorker => new Worker(new URL('./cluster-worker.ts', import.meta.url), { type: 'module' })
+
+/** A preview index clusters this many zoom levels below the view's: deep enough to look like the full one there (see `load`). */
+const PREVIEW_DEPTH = 2
 
 /**
  * The cluster index of the incident layer, built and queried in Web Workers
@@ -11,33 +23,71 @@ import type { ClusterItem, ClusterReply, ClusterRequest } from './cluster-protoc
  * built next.
  */
 export class ClusterIndex {
-  readonly #workers: Worker[] = []
+  readonly #workers: ClusterWorker[] = []
   /** answers queries; null until the first build is done */
-  #current: Worker | null = null
-  #building: Worker | null = null
+  #current: ClusterWorker | null = null
+  /** the build #current holds, and the deepest zoom it clusters */
+  #currentBuild = -1
+  #currentMaxZoom = -1
+  /** the full build in flight */
+  #building: { worker: ClusterWorker; build: number } | null = null
   #queued: { ids: Int32Array; coordinates: Float64Array } | null = null
+  #nextBuild = 0
   readonly #waiting = new Map<number, (reply: ClusterReply) => void>()
   #nextRequest = 0
 
-  /** @param loaded called each time a newly built index takes over */
-  constructor(private readonly loaded: () => void) {
-    // started now, so that its script is loaded and compiled while the incidents are fetched
+  /**
+   * @param loaded called each time a newly built index takes over
+   * @param spawn starts a worker (a real Web Worker but in tests)
+   */
+  constructor(
+    private readonly loaded: () => void,
+    private readonly spawn: () => ClusterWorker = spawnWorker,
+  ) {
+    // both started now, so that their script is loaded and compiled while
+    // the incidents are fetched: the first load keeps both busy
+    this.#spawn()
     this.#spawn()
   }
 
-  /** Builds an index of these points (see LoadRequest); the arrays are handed over to the worker. */
-  load(ids: Int32Array, coordinates: Float64Array) {
+  /**
+   * Builds an index of these points (see LoadRequest); the arrays are handed
+   * over to the worker.
+   *
+   * With `previewZoom` (the view's zoom, for the first load) and a worker to
+   * spare, the other worker meanwhile builds a preview that clusters only
+   * down to PREVIEW_DEPTH levels below that zoom, and answers until the full
+   * index is in. Supercluster builds its levels from the deepest up, and the
+   * deep ones are most of the work: at 50 000 incidents the preview takes a
+   * tenth of the time, so the map shows them 0.4 s sooner on a slow machine.
+   * Its clusters at the view's zoom are nearly the full index's (673 against
+   * 672 at zoom 2, for points spread over the world); they may shift a little
+   * when the full index takes over. A preview does not answer for a zoom
+   * deeper than it clusters: a zoom-in before the full index is in waits for
+   * it, instead of getting every point in view as a pin.
+   */
+  load(ids: Int32Array, coordinates: Float64Array, previewZoom?: number) {
     if (this.#building) {
       this.#queued = { ids, coordinates }
       return
     }
     const worker = this.#workers.find((w) => w !== this.#current) ?? this.#spawn()
-    this.#building = worker
-    this.#post(worker, { type: 'load', ids, coordinates }, [ids.buffer, coordinates.buffer])
+    const previewMaxZoom = previewZoom === undefined ? CLUSTER_MAX_ZOOM : Math.max(0, Math.round(previewZoom)) + PREVIEW_DEPTH
+    if (previewMaxZoom < CLUSTER_MAX_ZOOM && this.#current === null) {
+      const previewer = this.#workers.find((w) => w !== worker) ?? this.#spawn()
+      // copies: the originals go to the full build
+      const preview = { ids: ids.slice(), coordinates: coordinates.slice() }
+      this.#post(previewer, { type: 'load', build: this.#nextBuild++, maxZoom: previewMaxZoom, ...preview }, [preview.ids.buffer, preview.coordinates.buffer])
+    }
+    const build = this.#nextBuild++
+    this.#building = { worker, build }
+    this.#post(worker, { type: 'load', build, maxZoom: CLUSTER_MAX_ZOOM, ids, coordinates }, [ids.buffer, coordinates.buffer])
   }
 
-  /** What to show for this view; null while there is no index yet (`loaded` fires when there is). */
+  /** What to show for this view; null while there is no index for it yet (`loaded` fires when there is). */
   async clusters(bbox: [number, number, number, number], zoom: number): Promise<ClusterItem[] | null> {
+    // past its deepest level an index would give every point in view as a pin
+    if (zoom > this.#currentMaxZoom && this.#currentMaxZoom < CLUSTER_MAX_ZOOM) return null
     const reply = await this.#ask({ type: 'clusters', request: this.#nextRequest++, bbox, zoom })
     return reply?.type === 'clusters' ? reply.items : null
   }
@@ -57,24 +107,32 @@ export class ClusterIndex {
     })
   }
 
-  #post(worker: Worker, message: ClusterRequest, transfer: Transferable[]) {
+  #post(worker: ClusterWorker, message: ClusterRequest, transfer: Transferable[]) {
     worker.postMessage(message, transfer)
   }
 
-  #spawn(): Worker {
-    const worker = new Worker(new URL('./cluster-worker.ts', import.meta.url), { type: 'module' })
-    worker.onmessage = ({ data: reply }: MessageEvent<ClusterReply>) => {
+  #spawn(): ClusterWorker {
+    const worker = this.spawn()
+    worker.onmessage = ({ data: reply }) => {
       if (reply.type !== 'loaded') {
         this.#waiting.get(reply.request)?.(reply)
         this.#waiting.delete(reply.request)
         return
       }
-      this.#current = worker
-      this.#building = null
-      const next = this.#queued
-      this.#queued = null
-      if (next) this.load(next.ids, next.coordinates)
-      this.loaded()
+      const finished = this.#building?.build === reply.build
+      if (finished) this.#building = null
+      // a preview that finished after the full index it stood in for is dropped
+      if (reply.build > this.#currentBuild) {
+        this.#current = worker
+        this.#currentBuild = reply.build
+        this.#currentMaxZoom = reply.maxZoom
+      }
+      const next = finished ? this.#queued : null
+      if (next) {
+        this.#queued = null
+        this.load(next.ids, next.coordinates)
+      }
+      if (this.#current === worker && this.#currentBuild === reply.build) this.loaded()
     }
     worker.onerror = (event) => console.error(`cluster worker failed: ${event.message}`)
     this.#workers.push(worker)

@@ -1,9 +1,20 @@
 // The messages between the incident layer and its cluster workers
 // (cluster-worker.ts), typed once for both sides.
 
-/** The points to cluster, as transferable arrays: incident `ids[i]` at `coordinates[2i]` (longitude), `coordinates[2i + 1]` (latitude). */
+/** Clusters break up past this zoom: from the next one on, every incident is a pin of its own. */
+export const CLUSTER_MAX_ZOOM = 14
+
+/**
+ * The points to cluster, as transferable arrays: incident `ids[i]` at
+ * `coordinates[2i]` (longitude), `coordinates[2i + 1]` (latitude). `build`
+ * numbers the loads, so that an index finished after a newer one is not
+ * taken for it. `maxZoom` is CLUSTER_MAX_ZOOM for a full index, lower for a
+ * preview (see ClusterIndex).
+ */
 export interface LoadRequest {
   type: 'load'
+  build: number
+  maxZoom: number
   ids: Int32Array
   coordinates: Float64Array
 }
@@ -30,6 +41,6 @@ export type ClusterItem =
   | { kind: 'incident'; id: number }
 
 export type ClusterReply =
-  | { type: 'loaded'; points: number }
+  | { type: 'loaded'; build: number; maxZoom: number; points: number }
   | { type: 'clusters'; request: number; items: ClusterItem[] }
   | { type: 'expansion-zoom'; request: number; zoom: number | null }

@@ -51,7 +51,8 @@ export class IncidentLayer {
     store.on('incidents', () => {
       if (loaded) return this.scheduleRebuild()
       loaded = true
-      this.rebuild()
+      // the first load shows a preview first (see ClusterIndex.load)
+      this.rebuild(this.map.getZoom())
     })
     store.on('filters', () => this.rebuild())
   }
@@ -61,7 +62,8 @@ export class IncidentLayer {
     this.#rebuildTimer = setTimeout(() => this.rebuild(), Math.max(0, this.#lastRebuild + REBUILD_EVERY_MS - performance.now()))
   }
 
-  rebuild() {
+  /** @param previewZoom the view's zoom, to show a quick preview of the index there while the full one builds */
+  rebuild(previewZoom?: number) {
     clearTimeout(this.#rebuildTimer)
     this.#rebuildTimer = undefined
     this.#lastRebuild = performance.now()
@@ -73,7 +75,7 @@ export class IncidentLayer {
       coordinates[2 * i] = f.geometry.coordinates[0]
       coordinates[2 * i + 1] = f.geometry.coordinates[1]
     })
-    this.#index.load(ids, coordinates)
+    this.#index.load(ids, coordinates, previewZoom)
   }
 
   async render() {
