@@ -116,3 +116,81 @@ test('a viewer that goes offline before any live update has arrived still catche
     await fresh.context.close()
   }
 })
+
+test('an incident reported while a page is still connecting its live socket is on its map once connected', async ({ browser }) => {
+  const admin = await adminApi()
+  const late = await signedIn(browser, 'viewer')
+  try {
+    const page = late.page
+    // the next load's socket hangs in its handshake until released, as on a slow network
+    let release!: () => void
+    const released = new Promise<void>((resolve) => (release = resolve))
+    let connecting!: () => void
+    const socketAsked = new Promise<void>((resolve) => (connecting = resolve))
+    await page.routeWebSocket(/\/ws/, async (socket) => {
+      connecting()
+      await released
+      socket.connectToServer()
+    })
+    // a page that read without waiting for its socket has read by now
+    const earlyRead = page.waitForResponse((r) => new URL(r.url()).pathname === '/api/incidents', { timeout: 2500 }).catch(() => null)
+    await page.reload()
+    await socketAsked
+    await earlyRead
+
+    const name = `Gas leak ${run}`
+    const response = await admin('POST', '/api/incidents', {
+      type: 'Feature', geometry: { type: 'Point', coordinates: [-80, -10] }, properties: { name, description: 'while a socket was connecting', severity: 'low' },
+    })
+    expect(response.status).toBe(201)
+    const id = ((await response.json()) as { properties: { id: number } }).properties.id
+    // published to the live sockets before this page's joins: the viewer already signed in has it
+    await viewer.page.getByTestId('tab-incidents').click()
+    await expect(viewer.page.getByTestId('incident-list').locator(`[data-testid=incident-item][data-incident-id="${id}"]`)).toContainText(name)
+
+    release()
+    await expect(page.getByTestId('connection-state')).toHaveText('connected')
+    await page.getByTestId('tab-incidents').click()
+    await expect(page.getByTestId('incident-list').locator(`[data-testid=incident-item][data-incident-id="${id}"]`)).toContainText(name)
+    await page.evaluate(() => (window as any).__map__.setView([-10, -80], 10, { animate: false }))
+    await expect(page.locator(`.incident-pin[data-incident-id="${id}"]`)).toBeVisible()
+    expect(late.errors).toEqual([])
+  } finally {
+    await late.context.close()
+  }
+})
+
+test('with its live socket refused a page still shows the incidents, and catches up once the socket gets through', async ({ browser }) => {
+  const admin = await adminApi()
+  const refused = await signedIn(browser, 'viewer')
+  try {
+    const page = refused.page
+    const report = async (name: string) => {
+      const response = await admin('POST', '/api/incidents', {
+        type: 'Feature', geometry: { type: 'Point', coordinates: [-90, -10] }, properties: { name, description: '', severity: 'low' },
+      })
+      expect(response.status).toBe(201)
+      return ((await response.json()) as { properties: { id: number } }).properties.id
+    }
+    const before = await report(`Before the proxy ${run}`)
+    // a proxy that refuses WebSockets: each attempt closes at once, until it lets them through
+    let refusing = true
+    await page.routeWebSocket(/\/ws/, (socket) => {
+      if (refusing) void socket.close({ code: 1011, reason: 'refused' })
+      else socket.connectToServer()
+    })
+    await page.reload()
+    await expect(page.getByTestId('connection-state')).toHaveText('reconnecting')
+    await page.getByTestId('tab-incidents').click()
+    const list = page.getByTestId('incident-list')
+    await expect(list.locator(`[data-testid=incident-item][data-incident-id="${before}"]`)).toBeVisible()
+
+    // reported while there is no socket; then the socket gets through
+    const during = await report(`Behind the proxy ${run}`)
+    refusing = false
+    await expect(page.getByTestId('connection-state')).toHaveText('connected', { timeout: 15_000 })
+    await expect(list.locator(`[data-testid=incident-item][data-incident-id="${during}"]`)).toBeVisible()
+  } finally {
+    await refused.context.close()
+  }
+})

@@ -34,13 +34,13 @@ export async function startDashboard(root: HTMLElement, user: SessionUser, confi
   const badge = root.querySelector<HTMLElement>('[data-testid=connection-state]')!
   const report = (error: unknown) => notifier.error(error instanceof ApiError ? error.message : String(error))
 
-  // The network first: the live socket opens, then the first load is asked
-  // for, before the map and the sidebar are built, so the server reads the
-  // incidents while the page builds (on a slow machine the build alone took
-  // 150–250 ms, with the server idle). The socket comes first, so anything
-  // saved meanwhile arrives live and the store keeps whichever version is
-  // newer. Nothing either delivers is handled before the synchronous part of
-  // this function has built what the handlers use: keep it free of `await`.
+  // The network first: the live socket opens, and the first load is asked
+  // for as soon as it is subscribed, while the map and the sidebar are built
+  // (on a slow machine the build alone took 150–250 ms). Subscribed first, so
+  // anything saved from then on arrives live, and the store keeps whichever
+  // version is newer (see LiveConnection#firstAttempt). Nothing either
+  // delivers is handled before the synchronous part of this function has
+  // built what the handlers use: keep it free of `await`.
   const live = new LiveConnection({
     notification: (n) => {
       const alert = store.apply(n)
@@ -59,7 +59,7 @@ export async function startDashboard(root: HTMLElement, user: SessionUser, confi
   const fetchAll = () => Promise.all([api.incidents(), api.areas()])
   const reload = async () => store.load(...(await fetchAll()))
   live.start()
-  const firstLoad = fetchAll()
+  const firstLoad = live.firstAttempt.then(fetchAll)
   const map = createBaseMap(root.querySelector<HTMLElement>('#map')!, config)
   addLegend(map)
   // exposed for end-to-end tests and for poking at the map from the console

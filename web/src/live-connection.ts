@@ -11,6 +11,9 @@ export interface LiveHandlers {
   signedOut(): void
 }
 
+/** How long the first read waits for the socket to be subscribed before it goes ahead without (see `firstAttempt`). */
+const SUBSCRIBE_WAIT_MS = 5000
+
 /**
  * The live socket, kept open: reconnects with backoff, and with `since` so
  * nothing is missed in between. The session cookie authenticates it, so no
@@ -22,7 +25,24 @@ export class LiveConnection {
   #attempt = 0
   #timer: number | undefined
   #stopped = false
-  #everConnected = false
+  /** whether `firstAttempt` has settled, so the page may have read without this socket subscribed */
+  #settled = false
+  #settle!: () => void
+
+  /**
+   * Settles once the first socket is subscribed (its `ready`: anything saved
+   * from then on reaches it), or has failed, or has taken SUBSCRIBE_WAIT_MS:
+   * the moment to read what is already there. Read sooner and a save
+   * committed between the read and the subscription reaches neither. When
+   * it settles without a subscription, the socket that later gets one asks
+   * for a reload (`reset`), so the gap closes then.
+   */
+  readonly firstAttempt = new Promise<void>((resolve) => {
+    this.#settle = () => {
+      this.#settled = true
+      resolve()
+    }
+  })
 
   constructor(private readonly handlers: LiveHandlers) {
     window.addEventListener('offline', this.#onOffline)
@@ -31,6 +51,7 @@ export class LiveConnection {
 
   start() {
     this.#open()
+    setTimeout(this.#settle, SUBSCRIBE_WAIT_MS)
   }
 
   stop() {
@@ -48,22 +69,27 @@ export class LiveConnection {
     if (this.#lastId) url.searchParams.set('since', this.#lastId)
     const socket = new WebSocket(url)
     this.#socket = socket
+    /** the server sent `reset` on this socket, and the page reloads for it already */
+    let reloading = false
     socket.onopen = () => {
       this.#attempt = 0
       this.handlers.state('connected')
-      // back after a drop with no id to resume from (nothing had arrived yet):
-      // the server can't know what we missed, so reload rather than guess
-      if (this.#everConnected && !this.#lastId) this.handlers.reset()
-      this.#everConnected = true
     }
     socket.onmessage = (message) => {
       const frame = JSON.parse(String(message.data)) as ServerFrame
       if (frame.type === 'reset') {
         this.#lastId = null // too old to resume from: take the position the next `ready` gives
+        reloading = true
         return this.handlers.reset()
       }
       if (frame.type === 'ready') {
+        // subscribed with no id to resume from, after the page read without
+        // a subscription (the first socket failed, or was slow, or dropped
+        // before its `ready`): the server can't know what was missed, so
+        // reload, now that nothing saved from here on can be
+        if (!this.#lastId && this.#settled && !reloading) this.handlers.reset()
         this.#lastId ??= frame.id
+        this.#settle()
         return
       }
       this.#lastId = frame.id
@@ -71,6 +97,8 @@ export class LiveConnection {
     }
     socket.onclose = (event) => {
       if (this.#socket !== socket || this.#stopped) return
+      // no socket to wait for: the page reads now, and reloads once one is subscribed
+      this.#settle()
       if (event.code === 1008) return this.handlers.signedOut()
       this.#retry()
     }
