@@ -14,10 +14,10 @@ import { formDialog } from './ui/dialog.ts'
 import { areaPopup, incidentPopup, type PopupAction } from './ui/popups.ts'
 import { escapeHtml } from './severity-style.ts'
 
-/** The signed-in dashboard: map, sidebar, live socket, and (for operators) the editing tools. */
 /** How long building the map waits for the live socket's handshake (see startDashboard). */
 const HANDSHAKE_WAIT_MS = 250
 
+/** The signed-in dashboard: map, sidebar, live socket, and (for operators) the editing tools. */
 export async function startDashboard(root: HTMLElement, user: SessionUser, config: ClientConfig) {
   const canEdit = user.role !== 'viewer'
   root.innerHTML = `
@@ -64,11 +64,10 @@ export async function startDashboard(root: HTMLElement, user: SessionUser, confi
   // The socket's handshake first, then the build: its `ready` is handled on
   // this thread, and behind the build it came 300–400 ms after the socket
   // was created instead of 40–80 ms, and the first read with it. At most
-  // HANDSHAKE_WAIT_MS, so a slow socket
-  // does not hold up the map. The handlers above use what is built below:
-  // nothing but `ready` can arrive before the build (the socket has no
-  // `since`), and the build runs in the same task as `ready`, so keep this
-  // the only `await` before it.
+  // HANDSHAKE_WAIT_MS, so a slow socket does not hold up the map. The
+  // handlers above use what is built below: nothing but `ready` can arrive
+  // before the build (the socket has no `since`), and the build runs in the
+  // same task as `ready`, so keep this the only `await` before it.
   await Promise.race([live.firstAttempt, new Promise((resolve) => setTimeout(resolve, HANDSHAKE_WAIT_MS))])
   const map = createBaseMap(root.querySelector<HTMLElement>('#map')!, config)
   addLegend(map)
