@@ -1,6 +1,7 @@
 import { test, expect, signedIn, adminApi, screenshot, pointOnMap, type Person } from './fixtures.ts'
 import { ALERT_HISTORY } from '../../web/src/store.ts'
 import { MAX_TOASTS } from '../../web/src/ui/notifier.ts'
+import { REBUILD_TIMING } from '../../web/src/map/rebuild-pacer.ts'
 
 // An operator and a viewer, each in their own browser context, on one server.
 
@@ -80,5 +81,57 @@ test('a burst of alerts: the panel keeps the newest and counts them all, and a f
   await expect(panel.getByTestId('alerts-older')).toHaveText(`Showing the newest ${ALERT_HISTORY} of ${before + burst} alerts.`)
   expect(await viewer.page.getByTestId('alert-toast').count()).toBeLessThanOrEqual(MAX_TOASTS)
   await expect(viewer.page.getByTestId('alert-toast').first()).toContainText(`Burst ${burst}`)
+  expect(viewer.errors).toEqual([])
+})
+
+test('while the map keeps moving, a live incident waits to join it; a map that never stops still gets it, and one that stops gets it at once', async () => {
+  const page = viewer.page
+  const admin = await adminApi()
+  // a spot of its own in the Indian Ocean, at a zoom where every incident is a pin
+  const [lon, lat] = [60 + Math.floor(Math.random() * 40) / 2, -30 + Math.floor(Math.random() * 30) / 2]
+  await page.evaluate(([lon, lat]) => (window as any).__map__.setView([lat, lon], 15, { animate: false }), [lon, lat])
+  const report = async (name: string, dLon: number) => {
+    const created = await admin('POST', '/api/incidents', {
+      type: 'Feature', geometry: { type: 'Point', coordinates: [lon + dLon, lat] }, properties: { name, severity: 'low' },
+    })
+    expect(created.status).toBe(201)
+    return ((await created.json()) as { properties: { id: number } }).properties.id
+  }
+  const pin = (id: number) => page.locator(`.incident-pin[data-incident-id="${id}"]`)
+  const count = page.getByTestId('incident-count')
+
+  // on a still map, a report shows within a second or so
+  const first = await report('Buoy adrift', 0)
+  await expect(pin(first)).toBeVisible()
+
+  // now the map pans back and forth without pause, as someone dragging it
+  // around; each pan takes longer than the map must be still, so only knowing
+  // that a pan is under way (not just when the last one ended) holds the change
+  await page.evaluate(() => {
+    const w = window as any
+    w.__panning = true
+    let step = 0
+    const next = () => {
+      if (!w.__panning) return
+      w.__map__.once('moveend', next)
+      w.__map__.panBy([step++ % 2 ? -60 : 60, 0], { duration: 0.8 })
+    }
+    next()
+  })
+  const counted = Number(await count.textContent())
+  const held = await report('Second buoy adrift', 0.001)
+  // the sidebar has it at once…
+  await expect(count).toHaveText(String(counted + 1))
+  // …the map, a second after a still map would have shown it, not yet
+  await page.waitForTimeout(REBUILD_TIMING.everyMs + 200)
+  await expect(pin(held)).toHaveCount(0)
+  // a map that never stops is still brought up to date
+  await expect(pin(held)).toBeVisible({ timeout: REBUILD_TIMING.whileMovingMs + 5000 })
+
+  // a report while it moves, then the map stops: it shows then, long before the next forced update
+  const last = await report('Third buoy adrift', -0.001)
+  await expect(count).toHaveText(String(counted + 2))
+  await page.evaluate(() => ((window as any).__panning = false))
+  await expect(pin(last)).toBeVisible({ timeout: REBUILD_TIMING.whileMovingMs / 2 })
   expect(viewer.errors).toEqual([])
 })

@@ -4,6 +4,7 @@ import type { Store } from '../store.ts'
 import { SEVERITY_COLOR, escapeHtml } from '../severity-style.ts'
 import { ClusterIndex } from './cluster-index.ts'
 import { ClusterCanvas, type Cluster } from './cluster-canvas.ts'
+import { RebuildPacer } from './rebuild-pacer.ts'
 
 export interface IncidentActions {
   canEdit: boolean
@@ -12,23 +13,20 @@ export interface IncidentActions {
   moved(incident: IncidentFeature, lon: number, lat: number): void
 }
 
-/** Live changes rebuild the clusters at most this often (each rebuild clusters every point again, in a worker). */
-const REBUILD_EVERY_MS = 1000
-
 /**
  * Incidents as markers coloured by severity, clustered with supercluster so
  * 50 000 stay smooth: only the clusters and points in view are ever on the
  * map. The index is built and queried in Web Workers (cluster-index.ts),
- * rebuilt when the visible set changes, at most once a second however fast
- * live updates arrive. Clusters are drawn on a canvas (cluster-canvas.ts),
- * single incidents are DOM markers.
+ * rebuilt when the visible set changes: a filter change at once, live
+ * changes paced by RebuildPacer (at most once a second, and held while the
+ * map moves). Clusters are drawn on a canvas (cluster-canvas.ts), single
+ * incidents are DOM markers.
  */
 export class IncidentLayer {
   readonly #group = L.layerGroup()
   readonly #index = new ClusterIndex(() => this.render())
   readonly #clusters = new ClusterCanvas((cluster) => void this.#zoomInto(cluster))
-  #rebuildTimer: ReturnType<typeof setTimeout> | undefined
-  #lastRebuild = -Infinity
+  readonly #pacer = new RebuildPacer(() => this.rebuild())
   /** what is on the map now, by a key that changes when its look changes */
   readonly #shown = new Map<string, L.Marker>()
   /** the incident whose details are open: kept open across re-renders */
@@ -44,12 +42,15 @@ export class IncidentLayer {
   ) {
     this.#group.addTo(map)
     this.#clusters.addTo(map)
-    map.on('moveend', () => this.render())
-    // the first load, filter changes and a change after a quiet second show
-    // at once; a stream of live changes rebuilds at most once a second
+    map.on('movestart', () => this.#pacer.moveStarted())
+    map.on('moveend', () => {
+      this.#pacer.moveEnded()
+      void this.render()
+    })
+    // the first load and filter changes show at once; live changes when the pacer lets them
     let loaded = false
     store.on('incidents', () => {
-      if (loaded) return this.scheduleRebuild()
+      if (loaded) return this.#pacer.request()
       loaded = true
       // the first load shows a preview first (see ClusterIndex.load)
       this.rebuild(this.map.getZoom())
@@ -57,16 +58,9 @@ export class IncidentLayer {
     store.on('filters', () => this.rebuild())
   }
 
-  scheduleRebuild() {
-    if (this.#rebuildTimer !== undefined) return
-    this.#rebuildTimer = setTimeout(() => this.rebuild(), Math.max(0, this.#lastRebuild + REBUILD_EVERY_MS - performance.now()))
-  }
-
   /** @param previewZoom the view's zoom, to show a quick preview of the index there while the full one builds */
   rebuild(previewZoom?: number) {
-    clearTimeout(this.#rebuildTimer)
-    this.#rebuildTimer = undefined
-    this.#lastRebuild = performance.now()
+    this.#pacer.rebuilt()
     const visible = this.store.visibleIncidents()
     const ids = new Int32Array(visible.length)
     const coordinates = new Float64Array(2 * visible.length)
