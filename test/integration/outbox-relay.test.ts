@@ -15,20 +15,25 @@ import { BACKENDS, openTestDatabase, type Backend } from '../helpers/test-server
 const body = (n: number): NotificationBody =>
   ({ type: 'post_delete', feature: { type: 'Feature', id: `incident:${n}`, geometry: { type: 'Point', coordinates: [0, 0] }, properties: {} } }) as never
 
-/** the memory layer, refusing every batch while `down` is set, and remembering the events of what it took */
+/** the memory layer, refusing every batch while `down` is set, and remembering the events of what it took, and each batch's size */
 function switchableLayer() {
   const inner = memoryLayer(10_000)
   const events: number[] = []
+  const batches: number[] = []
   const layer: NotificationLayer & { down: boolean } = Object.assign(Object.create(inner) as NotificationLayer, {
     down: false,
     async publish(batch: readonly Publication[]) {
       if (layer.down) throw new Error('the layer is down')
       await inner.publish(batch)
       events.push(...batch.map((p) => p.event))
+      batches.push(batch.length)
     },
   })
-  return { layer, events }
+  return { layer, events, batches }
 }
+
+const settledWithin = async (promise: Promise<unknown>, ms: number) =>
+  Promise.race([promise.then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), ms))])
 
 describe.each(BACKENDS)('the outbox relay on %s', (backend: Backend) => {
   let handle: DatabaseHandle
@@ -102,6 +107,63 @@ describe.each(BACKENDS)('the outbox relay on %s', (backend: Backend) => {
     // five); vacuumed, the next round reuses them, and at most the last batch of a round waits for the next vacuum.
     expect(await pages()).toBeLessThanOrEqual(2 * first.written)
     expect(errors).toEqual([])
+  })
+
+  // The pause is a minute here, far longer than the test: what it holds back is plain to see, and stop() must end it.
+  const pausing = { sweepIntervalMs: 60_000, busyBatchRows: 5, busyPauseMs: 60_000 }
+
+  it('after a busy batch, while saves keep coming, waits before the next sweep and then takes what came meanwhile in one; stop ends the wait', async () => {
+    const { layer, events, batches } = switchableLayer()
+    const errors: unknown[] = []
+    const relay = new OutboxRelay(handle.db, layer, { ...pausing, onError: (e) => errors.push(e) })
+    let stopped = false
+    try {
+      const busy = await write(6)
+      const first = relay.wake()
+      void relay.wake() // another save's wake-up while the relay sweeps: saves keep coming
+      await expect.poll(() => events.length).toBe(6)
+      expect(events).toEqual(busy)
+      // the relay now waits; what is saved meanwhile stays in the outbox
+      const meanwhile = [...(await write(2)), ...(await write(1))]
+      const flushed = relay.wake()
+      expect(await settledWithin(first, 300)).toBe(false)
+      expect(await settledWithin(flushed, 0)).toBe(false)
+      expect(await left()).toEqual(meanwhile)
+
+      await relay.stop()
+      stopped = true
+      expect(await settledWithin(flushed, 1_000)).toBe(true)
+      expect(events).toEqual([...busy, ...meanwhile])
+      expect(batches).toEqual([6, 3])
+      expect(await left()).toEqual([])
+      expect(errors).toEqual([])
+    } finally {
+      if (!stopped) await relay.stop()
+    }
+  })
+
+  it('after a small batch, or a busy one with no save since, sweeps again at once: nothing waits', async () => {
+    const { layer, events, batches } = switchableLayer()
+    const errors: unknown[] = []
+    const relay = new OutboxRelay(handle.db, layer, { ...pausing, onError: (e) => errors.push(e) })
+    try {
+      const small = await write(2)
+      const swept = relay.wake()
+      void relay.wake() // saves keep coming, but the batch was small
+      // paused after this batch, it would take a minute
+      expect(await settledWithin(swept, 5_000)).toBe(true)
+      expect(events).toEqual(small)
+
+      const busy = await write(6)
+      expect(await settledWithin(relay.wake(), 5_000)).toBe(true) // no wake-up meanwhile: nothing to wait for
+      const next = await write(1)
+      expect(await settledWithin(relay.wake(), 5_000)).toBe(true)
+      expect(events).toEqual([...small, ...busy, ...next])
+      expect(batches).toEqual([2, 6, 1])
+      expect(errors).toEqual([])
+    } finally {
+      await relay.stop()
+    }
   })
 
   it('leaves a batch the layer refuses in the outbox, and publishes it in order once the layer takes it', async () => {
