@@ -99,8 +99,9 @@ export class OutboxRelay {
 
   /**
    * Called by the post-save hooks after each commit. Coalesces: one sweep at
-   * a time, one more queued. Resolves once a sweep that began after the call
-   * is done (after a busy pause, if one is under way).
+   * a time, one more queued. Resolves when the relay is idle again, after a
+   * sweep that began after the call (and a busy pause, if one is under way),
+   * unless that sweep failed or another instance held the relay's lock.
    */
   wake(): Promise<void> {
     if (this.#stopped) return Promise.resolve()
@@ -108,7 +109,7 @@ export class OutboxRelay {
       this.#again = true
       return this.#running
     }
-    this.#running = this.#loop().finally(() => (this.#running = undefined))
+    this.#running = this.#loop()
     return this.#running
   }
 
@@ -124,23 +125,28 @@ export class OutboxRelay {
   }
 
   async #loop(): Promise<void> {
-    do {
-      this.#again = false
-      let taken: number
-      try {
-        taken = await this.#sweep()
-        this.#failures = 0
-      } catch (error) {
-        // Redis away, or the database: report once per outage, retry on the timer
-        if (this.#failures++ === 0) this.options.onError(error)
-        return
-      }
-      this.#vacuumIfDue()
-      // a full batch: more are waiting, take them now
-      if (taken === BATCH) this.#again = true
-      // saves keep coming faster than sweeps: let the next batch fill up
-      else if (this.#again && !this.#draining && taken >= (this.options.busyBatchRows ?? BUSY_BATCH_ROWS)) await this.#pause()
-    } while (this.#again && !this.#stopped)
+    try {
+      do {
+        this.#again = false
+        let taken: number
+        try {
+          taken = await this.#sweep()
+          this.#failures = 0
+        } catch (error) {
+          // Redis away, or the database: report once per outage, retry on the timer
+          if (this.#failures++ === 0) this.options.onError(error)
+          return
+        }
+        this.#vacuumIfDue()
+        // a full batch: more are waiting, take them now
+        if (taken === BATCH) this.#again = true
+        // saves keep coming faster than sweeps: let the next batch fill up
+        else if (this.#again && !this.#draining && taken >= (this.options.busyBatchRows ?? BUSY_BATCH_ROWS)) await this.#pause()
+      } while (this.#again && !this.#stopped)
+    } finally {
+      // in the same step as the loop's last look at #again: a wake-up after it starts a new loop
+      this.#running = undefined
+    }
   }
 
   #pause(): Promise<void> {

@@ -142,6 +142,26 @@ describe.each(BACKENDS)('the outbox relay on %s', (backend: Backend) => {
     }
   })
 
+  it('a pause between busy batches ends by itself, and then takes what came meanwhile', async () => {
+    const { layer, events, batches } = switchableLayer()
+    const errors: unknown[] = []
+    const relay = new OutboxRelay(handle.db, layer, { ...pausing, busyPauseMs: 100, onError: (e) => errors.push(e) })
+    try {
+      const busy = await write(6)
+      void relay.wake()
+      void relay.wake()
+      await expect.poll(() => events.length).toBe(6)
+      const meanwhile = await write(3)
+      // resolves once the relay is idle again: after the pause, with no stop() to end it
+      await relay.wake()
+      expect(events).toEqual([...busy, ...meanwhile])
+      expect(batches).toEqual([6, 3])
+      expect(errors).toEqual([])
+    } finally {
+      await relay.stop()
+    }
+  })
+
   it('after a small batch, or a busy one with no save since, sweeps again at once: nothing waits', async () => {
     const { layer, events, batches } = switchableLayer()
     const errors: unknown[] = []
