@@ -76,6 +76,17 @@ describe('RebuildPacer', () => {
     expect(rebuilds).toEqual([0, whileMovingMs, 2 * whileMovingMs, 3 * whileMovingMs])
   })
 
+  it('a change that arrives mid-gesture after a quiet spell waits as well, up to the same bound counted from when it came', () => {
+    pacer.rebuilt() // the first load
+    advance(60_000) // nothing changes for a minute
+    pacer.moveStarted()
+    pacer.request()
+    advance(whileMovingMs - 1)
+    expect(rebuilds).toEqual([])
+    advance(1)
+    expect(rebuilds).toEqual([60_000 + whileMovingMs])
+  })
+
   it('a held change is dropped once another rebuild (a filter change) has included it', () => {
     pacer.rebuilt() // the first load
     pacer.moveStarted()

@@ -4,7 +4,7 @@ export interface RebuildTiming {
   everyMs: number
   /** a rebuild waits until the map has been still this long… */
   stillMs: number
-  /** …or, while the map keeps moving, until this long after the last rebuild */
+  /** …or, while the map keeps moving, at most this long (counted from the last rebuild, or from the first change held since if later) */
   whileMovingMs: number
 }
 
@@ -30,6 +30,8 @@ export const REBUILD_TIMING: RebuildTiming = { everyMs: 1000, stillMs: 300, whil
 export class RebuildPacer {
   #timer: ReturnType<typeof setTimeout> | undefined
   #lastRebuild = -Infinity
+  /** when the first change not yet in a rebuild was asked for */
+  #heldSince = Infinity
   #moving = false
   #stillSince = -Infinity
 
@@ -41,7 +43,9 @@ export class RebuildPacer {
 
   /** Something changed: rebuild as soon as the pacing allows. */
   request(): void {
-    if (this.#timer === undefined) this.#arm()
+    if (this.#timer !== undefined) return
+    this.#heldSince = this.now()
+    this.#arm()
   }
 
   /** A rebuild just happened, whoever made it: whatever was held is in it. */
@@ -49,6 +53,7 @@ export class RebuildPacer {
     clearTimeout(this.#timer)
     this.#timer = undefined
     this.#lastRebuild = this.now()
+    this.#heldSince = Infinity
   }
 
   moveStarted(): void {
@@ -79,7 +84,8 @@ export class RebuildPacer {
     const paced = this.#lastRebuild + this.timing.everyMs - now
     const stillFor = this.#moving ? 0 : now - this.#stillSince
     if (stillFor >= this.timing.stillMs) return Math.max(0, paced)
-    const forced = this.#lastRebuild + this.timing.whileMovingMs - now
+    // a change that comes mid-gesture after a quiet spell waits too, not only the second of a stream
+    const forced = Math.max(this.#lastRebuild, this.#heldSince) + this.timing.whileMovingMs - now
     if (forced <= 0) return Math.max(0, paced)
     // moving: look again when the map could have been still long enough, or when it is forced
     return Math.max(0, paced, Math.min(forced, this.timing.stillMs - stillFor))
