@@ -4,7 +4,7 @@ export interface RebuildTiming {
   everyMs: number
   /** a rebuild waits until the map has been still this long… */
   stillMs: number
-  /** …or, while the map keeps moving, at most this long (counted from the last rebuild, or from the first change held since if later) */
+  /** …or, while the map keeps moving, at most this long after the first change it holds */
   whileMovingMs: number
 }
 
@@ -19,7 +19,7 @@ export const REBUILD_TIMING: RebuildTiming = { everyMs: 1000, stillMs: 300, whil
  * `everyMs`. While the map pans or zooms, every frame counts, and clusters
  * that regroup under the pointer mid-gesture only distract: the rebuild
  * waits until the map has been still for `stillMs`, and a map that never
- * stops is still brought up to date every `whileMovingMs`. With 50 000
+ * stops still gets a change `whileMovingMs` after it came. With 50 000
  * incidents and 100 live updates/s, panning without pause ran at 30–36 fps
  * with a rebuild every second and at 56–57 with none (README, Performance).
  *
@@ -30,8 +30,8 @@ export const REBUILD_TIMING: RebuildTiming = { everyMs: 1000, stillMs: 300, whil
 export class RebuildPacer {
   #timer: ReturnType<typeof setTimeout> | undefined
   #lastRebuild = -Infinity
-  /** when the first change not yet in a rebuild was asked for */
-  #heldSince = Infinity
+  /** when the first change not yet in a rebuild was asked for (set whenever a rebuild is held) */
+  #heldSince = -Infinity
   #moving = false
   #stillSince = -Infinity
 
@@ -53,7 +53,6 @@ export class RebuildPacer {
     clearTimeout(this.#timer)
     this.#timer = undefined
     this.#lastRebuild = this.now()
-    this.#heldSince = Infinity
   }
 
   moveStarted(): void {
@@ -84,8 +83,8 @@ export class RebuildPacer {
     const paced = this.#lastRebuild + this.timing.everyMs - now
     const stillFor = this.#moving ? 0 : now - this.#stillSince
     if (stillFor >= this.timing.stillMs) return Math.max(0, paced)
-    // a change that comes mid-gesture after a quiet spell waits too, not only the second of a stream
-    const forced = Math.max(this.#lastRebuild, this.#heldSince) + this.timing.whileMovingMs - now
+    // from the first change held, so that a lone change after a quiet spell waits for a still map too
+    const forced = this.#heldSince + this.timing.whileMovingMs - now
     if (forced <= 0) return Math.max(0, paced)
     // moving: look again when the map could have been still long enough, or when it is forced
     return Math.max(0, paced, Math.min(forced, this.timing.stillMs - stillFor))
