@@ -9,12 +9,15 @@ import type { DatabaseHandle } from '../db/connect.ts'
 import { loggerOptions } from './logging.ts'
 import { validatorCompiler } from './http/validation.ts'
 import errors from './plugins/errors.ts'
+import securityHeaders from './plugins/security-headers.ts'
+import { requireDeclaredAccess } from './http/route-access.ts'
 import openapi from './plugins/openapi.ts'
 import database from './plugins/database.ts'
 import repositories from './plugins/repositories.ts'
 import firstAdmin from './plugins/first-admin.ts'
 import auth from './plugins/auth.ts'
 import notifications from './plugins/notifications.ts'
+import refusedUpgrades from './plugins/refused-upgrades.ts'
 import wsRoute from './routes/ws.ts'
 import metricsRoute from './routes/metrics.ts'
 import dashboardRoutes from './routes/dashboard.ts'
@@ -51,7 +54,10 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   app.setValidatorCompiler(validatorCompiler)
+  // first, so it sees every route: one without an access declaration stops the start
+  await app.register(requireDeclaredAccess)
   await app.register(errors)
+  await app.register(securityHeaders, { tileUrl: config.tiles.url, https: config.cookieSecure })
   await app.register(cookie)
   await app.register(rateLimit, {
     global: false,
@@ -70,7 +76,7 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
     announce: options.announce ?? ((text) => process.stdout.write(text)),
   })
   // revocations made on another instance reach HTTP and sockets within the same bound
-  await app.register(auth, { sessionCacheMs: config.ws.sessionCheckMs })
+  await app.register(auth, { sessionCacheMs: config.ws.sessionCheckMs, allowedOrigins: config.allowedOrigins })
   await app.register(notifications, {
     redisUrl: config.redisUrl,
     historyLength: config.notificationHistory,
@@ -80,6 +86,7 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
   })
   // before any route, so it can refuse upgrades on routes that are not sockets
   await app.register(websocket, { options: { maxPayload: config.ws.maxFrameBytes } })
+  await app.register(refusedUpgrades)
 
   await app.register(healthRoutes)
   await app.register(authRoutes, {

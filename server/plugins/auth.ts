@@ -4,6 +4,8 @@ import type { Role } from '../../db/schema.ts'
 import type { ActiveSession } from '../repositories/sessions.ts'
 import { SessionCache } from '../auth/session-cache.ts'
 import { sendProblem } from './errors.ts'
+import { accessOf } from '../http/route-access.ts'
+import { crossSiteWrite } from '../http/origins.ts'
 
 export const SESSION_COOKIE = 'session'
 
@@ -15,27 +17,21 @@ export interface AuthOptions {
    * default SESSION_CHECK_MS, the bound that open sockets already have.
    */
   sessionCacheMs?: number
+  /** origins whose pages may make changes with the cookie; empty: only the server's own */
+  allowedOrigins: readonly string[]
 }
 
 const SESSION_CACHE_MS = 500
 /** one entry per signed-in client that was active in the last `sessionCacheMs` */
 const SESSION_CACHE_ENTRIES = 10_000
 
-/** Who may call a route: anyone, or a signed-in user with at least this role. */
-export type Access = 'public' | Role
-
 declare module 'fastify' {
-  interface FastifyContextConfig {
-    access?: Access
-  }
   interface FastifyRequest {
     session: ActiveSession | null
     /** where the key came from: the cookie needs an Origin check on /ws, the others don't */
     sessionKeySource: 'cookie' | 'bearer' | 'query' | null
   }
 }
-
-const API_OR_SOCKET = /^\/(api|ws)(\/|\?|$)/
 
 const RANK: Record<Role, number> = { viewer: 0, operator: 1, admin: 2 }
 
@@ -61,11 +57,13 @@ export function sessionKeyOf(
 }
 
 /**
- * Resolves the session on every request (reusing a lookup for up to
- * `sessionCacheMs`: session-cache.ts), before the body is read, and turns
- * away callers without the role the route asks for: 401 without a valid
- * session, 403 with too small a role. Routes under /api and /ws need a viewer
- * unless they say otherwise; everything else (the dashboard's files, /docs) is public.
+ * Decides every request by the route it matched (never by the URL's text,
+ * which the router decodes differently: `/%61pi/users` is `/api/users`):
+ * 401 without a valid session, 403 with too small a role, 403 for a write
+ * from another site's page. The session is looked up (reusing a lookup for up
+ * to `sessionCacheMs`: session-cache.ts) before the body is read, and only
+ * for routes that need it. A request that matched no route gets the 404
+ * handler, which does nothing but say so.
  */
 export default fp<AuthOptions>(
   async (app, options) => {
@@ -78,28 +76,30 @@ export default fp<AuthOptions>(
     const offRevoked = app.sessionEvents.onRevoked((revocation) => sessions.forget(revocation))
     app.addHook('onClose', async () => offRevoked())
     app.addHook('onRequest', async (request, reply) => {
-      // Only the API and the socket look at sessions: static files and /docs
-      // never cost a session lookup, even when the browser sends the cookie.
-      if (!API_OR_SOCKET.test(request.url)) return
       const found = sessionKeyOf(request)
-      const key = found?.key
       // the key is not a query parameter of any route: drop it before validation sees it
       const query = request.query as Record<string, unknown> | undefined
       if (query && 'session_key' in query) delete query.session_key
+      if (request.is404) return
+
+      const crossSite = crossSiteWrite(request, options.allowedOrigins)
+      if (crossSite) return sendProblem(reply, 403, crossSite)
+
+      const config = request.routeOptions.config
+      const access = accessOf(config)
+      if (access === 'public' && !config.readsSession) return
       if (found) {
         request.session = (await sessions.resolve(found.key)) ?? null
         request.sessionKeySource = found.source
       }
-
-      const access = request.routeOptions.config.access ?? 'viewer'
       if (access === 'public') return
       if (!request.session) {
-        return sendProblem(reply, 401, key ? 'the session has expired or was revoked: sign in again' : 'sign in first: this needs a session')
+        return sendProblem(reply, 401, found ? 'the session has expired or was revoked: sign in again' : 'sign in first: this needs a session')
       }
       if (!hasRole(request.session, access)) {
         return sendProblem(reply, 403, `this needs the ${access} role; ${request.session.user.username} is ${request.session.user.role}`)
       }
     })
   },
-  { name: 'auth', dependencies: ['repositories'] },
+  { name: 'auth', dependencies: ['repositories', 'route-access'] },
 )

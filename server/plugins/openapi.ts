@@ -1,6 +1,7 @@
 import fp from 'fastify-plugin'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
+import { defaultAccess } from '../http/route-access.ts'
 
 /** OpenAPI generated from the route schemas, browsable at /docs (JSON at /docs/json). */
 export default fp(
@@ -23,7 +24,16 @@ export default fp(
         security: [{ bearer: [] }, { cookie: [] }],
       },
     })
-    await app.register(swaggerUi, { routePrefix: '/docs' })
+    // the documentation is public: it describes the API, and every route it lists checks access itself
+    await app.register(async (scope) => {
+      defaultAccess(scope, 'public')
+      await scope.register(swaggerUi, {
+        routePrefix: '/docs',
+        // Swagger UI's own page has inline scripts: its CSP allows exactly those (by hash), and no framing
+        staticCSP: true,
+        transformStaticCSP: (header) => header.replace("frame-ancestors 'self'", "frame-ancestors 'none'"),
+      })
+    })
   },
   { name: 'openapi' },
 )

@@ -5,6 +5,7 @@ import fastifyStatic from '@fastify/static'
 import { Type } from 'typebox'
 import { PROJECT_ROOT } from '../../db/project-root.ts'
 import { sendProblem } from '../plugins/errors.ts'
+import { defaultAccess } from '../http/route-access.ts'
 
 export interface DashboardOptions {
   tiles: { url: string; attribution: string }
@@ -33,6 +34,8 @@ const dashboard: FastifyPluginAsyncTypebox<DashboardOptions> = async (app, optio
     )
     return
   }
+  // the page and its assets are public: they hold no data, and the page signs in before it asks for any
+  defaultAccess(app, 'public')
   await app.register(fastifyStatic, { root: DIST, prefix: '/', wildcard: false, index: ['index.html'] })
 }
 

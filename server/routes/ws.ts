@@ -7,6 +7,7 @@ import type { WebSocket } from 'ws'
 import { Type } from 'typebox'
 import type { ReadyFrame, ResetFrame } from '../../contracts/notifications.ts'
 import { sendProblem } from '../plugins/errors.ts'
+import { originAllowed } from '../http/origins.ts'
 import type { GroupMember } from '../notifications/socket-group.ts'
 import { STREAM_ID } from '../notifications/stream-ids.ts'
 
@@ -130,12 +131,6 @@ const ws: FastifyPluginAsyncTypebox<WsRouteOptions> = async (app, options) => {
     }
   }
 
-  // A refused upgrade (401/403/400) leaves a socket that Node no longer tracks
-  // as an HTTP connection: end it, or it lingers and holds up shutdown.
-  app.addHook('onResponse', async (request, reply) => {
-    if (request.headers.upgrade && reply.statusCode !== 101 && !request.raw.socket.destroyed) request.raw.socket.destroy()
-  })
-
   app.addHook('onClose', async () => {
     clearInterval(check)
     offRevoked()
@@ -155,12 +150,6 @@ function releaseUpgrade(socket: WebSocket, request: FastifyRequest): void {
   socket.on('error', () => socket.terminate())
   const raw = request.raw.socket as Socket & { _httpMessage?: ServerResponse | null }
   raw._httpMessage?.detachSocket(raw)
-}
-
-function originAllowed(request: FastifyRequest, origin: string, allowed: string[]): boolean {
-  const normalized = origin.replace(/\/$/, '')
-  if (allowed.length) return allowed.includes(normalized)
-  return normalized === `${request.protocol}://${request.host}`
 }
 
 export default ws

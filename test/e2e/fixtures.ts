@@ -39,6 +39,10 @@ export async function signedIn(browser: Browser, role: 'viewer' | 'operator'): P
   const created = await admin('POST', '/api/users', { username, password, role })
   expect(created.status).toBe(201)
   const context = await browser.newContext()
+  // a CSP violation is an error like any other: every spec that expects none proves the dashboard passes the policy
+  await context.addInitScript(() =>
+    document.addEventListener('securitypolicyviolation', (e) => console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`)),
+  )
   const page = await context.newPage()
   const errors: string[] = []
   page.on('pageerror', (e) => errors.push(String(e)))

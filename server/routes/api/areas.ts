@@ -5,9 +5,11 @@ import { problemResponses } from '../../http/problem.ts'
 import { etag, expectedVersion, IdParams, IfMatchHeaders, ListQuery, parseBBox } from '../../http/request-parsing.ts'
 
 const areas: FastifyPluginAsyncTypebox = async (app) => {
+  const read = { access: 'viewer' as const }
   const write = { access: 'operator' as const }
 
   app.get('/api/areas', {
+    config: read,
     schema: {
       tags: ['areas'],
       summary: 'Areas of interest as a GeoJSON FeatureCollection, oldest first, paged by cursor',
@@ -35,6 +37,7 @@ const areas: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.get('/api/areas/:id', {
+    config: read,
     schema: { tags: ['areas'], params: IdParams, response: { 200: AreaFeature, ...problemResponses(400, 401, 404) } },
   }, async (request, reply) => {
     const feature = await app.areas.get(request.params.id)

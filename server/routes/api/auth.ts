@@ -53,6 +53,7 @@ const auth: FastifyPluginAsyncTypebox<AuthRouteOptions> = async (app, options) =
   app.post(
     '/api/auth/logout',
     {
+      config: { access: 'viewer' },
       schema: {
         tags: ['auth'],
         summary: 'Sign out: revokes this session (its live sockets close too)',
@@ -70,7 +71,7 @@ const auth: FastifyPluginAsyncTypebox<AuthRouteOptions> = async (app, options) =
   app.get(
     '/api/auth/session',
     {
-      config: { access: 'public' },
+      config: { access: 'public', readsSession: true },
       schema: {
         tags: ['auth'],
         summary: 'Whether this browser is signed in: the user, or null (never 401, so a page can ask quietly)',
@@ -83,6 +84,7 @@ const auth: FastifyPluginAsyncTypebox<AuthRouteOptions> = async (app, options) =
   app.get(
     '/api/me',
     {
+      config: { access: 'viewer' },
       schema: {
         tags: ['auth'],
         summary: 'The signed-in user',

@@ -9,9 +9,11 @@ import { problemResponses } from '../../http/problem.ts'
 import { etag, expectedVersion, IdParams, IfMatchHeaders, ListQuery, parseBBox, parseSince } from '../../http/request-parsing.ts'
 
 const incidents: FastifyPluginAsyncTypebox = async (app) => {
+  const read = { access: 'viewer' as const }
   const write = { access: 'operator' as const }
 
   app.get('/api/incidents', {
+    config: read,
     schema: {
       tags: ['incidents'],
       summary: 'Incidents as a GeoJSON FeatureCollection, oldest first, paged by cursor',
@@ -25,6 +27,7 @@ const incidents: FastifyPluginAsyncTypebox = async (app) => {
 
   // The dashboard's first load: the same list as compact rows, every page at once.
   app.get('/api/incidents/rows', {
+    config: read,
     schema: {
       tags: ['incidents'],
       summary: 'The incidents of GET /api/incidents (same filters, order and paging) as compact rows: one array of values per incident',
@@ -40,6 +43,7 @@ const incidents: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.get('/api/incidents/cursors', {
+    config: read,
     schema: {
       tags: ['incidents'],
       summary: 'Where each page of GET /api/incidents (or /rows) starts, for the same filters and limit: to ask for all pages at once',
@@ -62,6 +66,7 @@ const incidents: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.get('/api/incidents/:id', {
+    config: read,
     schema: { tags: ['incidents'], params: IdParams, response: { 200: IncidentFeature, ...problemResponses(400, 401, 404) } },
   }, async (request, reply) => {
     const feature = await app.incidents.get(request.params.id)
