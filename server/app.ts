@@ -9,6 +9,7 @@ import type { DatabaseHandle } from '../db/connect.ts'
 import { loggerOptions } from './logging.ts'
 import { validatorCompiler } from './http/validation.ts'
 import errors from './plugins/errors.ts'
+import jsonBody from './plugins/json-body.ts'
 import openapi from './plugins/openapi.ts'
 import database from './plugins/database.ts'
 import repositories from './plugins/repositories.ts'
@@ -52,6 +53,7 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
 
   app.setValidatorCompiler(validatorCompiler)
   await app.register(errors)
+  await app.register(jsonBody)
   await app.register(cookie)
   await app.register(rateLimit, {
     global: false,
