@@ -6,12 +6,14 @@
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE'])
 
 /**
- * SQLSTATEs of the same: class 08 (connection exception), 57P01..57P03
+ * SQLSTATEs of the same: class 08 (connection exception) but 08P01
+ * (protocol violation: a statement the server could not take, such as one
+ * with more than 65 535 parameters, which no retry mends), 57P01..57P03
  * (admin shutdown, crash shutdown, cannot connect now: a restart or
  * failover), 53300 (too many connections), and 3D000 (the configured database
  * does not exist: renamed or dropped under a running server).
  */
-const UNREACHABLE_STATE = /^(08...|57P0[123]|53300|3D000)$/
+const UNREACHABLE_STATE = /^(0800[0-7]|57P0[123]|53300|3D000)$/
 
 /** What pg and pg-pool throw without a code when the connection dies or never comes. */
 const UNREACHABLE_MESSAGE = /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error and is not queryable|Client was closed and is not queryable)/
