@@ -7,7 +7,8 @@ const NO_NUL = '^[^\\u0000]*$'
 const Name = Type.String({ minLength: 1, maxLength: 150, pattern: NO_NUL })
 const Description = Type.String({ maxLength: 1000, pattern: NO_NUL })
 const Timestamp = Type.String({ format: 'date-time' })
-const Version = Type.Integer({ minimum: 1, description: 'optimistic-concurrency version; PATCH with a stale one gets 409' })
+// an integer column: a version past its range can only be a client's mistake, so the schema says so (400) before the database would fail on it
+const Version = Type.Integer({ minimum: 1, maximum: 2_147_483_647, description: 'optimistic-concurrency version; PATCH with a stale one gets 409' })
 
 // ---- what the server sends (REST bodies and socket frames) ----
 

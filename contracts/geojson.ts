@@ -57,3 +57,37 @@ export function findUnclosedRing(geometry: AreaGeometry): UnclosedRing | undefin
   }
   return undefined
 }
+
+export interface WideRing {
+  /** JSON pointer of the ring inside the geometry, e.g. `/coordinates/0` */
+  path: string
+  west: number
+  east: number
+  /** east - west, in degrees */
+  span: number
+}
+
+/**
+ * The first ring wider than 180° of longitude. RFC 7946 reads every edge as
+ * a straight line in longitude/latitude, so a ring drawn across the
+ * antimeridian (170 → -170) is the 340°-wide band on the other side of the
+ * world; §3.1.9 asks the sender to cut such a shape at ±180 into a
+ * MultiPolygon instead. A ring this wide is almost always that mistake, so it
+ * is refused rather than guessed at.
+ */
+export function findWideRing(geometry: AreaGeometry): WideRing | undefined {
+  const polygons = geometry.type === 'Polygon' ? [geometry.coordinates] : geometry.coordinates
+  const prefix = (p: number) => (geometry.type === 'Polygon' ? '/coordinates' : `/coordinates/${p}`)
+  for (const [p, rings] of polygons.entries()) {
+    for (const [r, ring] of rings.entries()) {
+      let west = Infinity
+      let east = -Infinity
+      for (const [lon] of ring) {
+        if (lon < west) west = lon
+        if (lon > east) east = lon
+      }
+      if (east - west > 180) return { path: `${prefix(p)}/${r}`, west, east, span: east - west }
+    }
+  }
+  return undefined
+}

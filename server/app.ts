@@ -11,6 +11,7 @@ import { validatorCompiler } from './http/validation.ts'
 import errors from './plugins/errors.ts'
 import securityHeaders from './plugins/security-headers.ts'
 import { requireDeclaredAccess } from './http/route-access.ts'
+import jsonBody from './plugins/json-body.ts'
 import openapi from './plugins/openapi.ts'
 import database from './plugins/database.ts'
 import repositories from './plugins/repositories.ts'
@@ -58,6 +59,7 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
   await app.register(requireDeclaredAccess)
   await app.register(errors)
   await app.register(securityHeaders, { tileUrl: config.tiles.url, https: config.cookieSecure })
+  await app.register(jsonBody)
   await app.register(cookie)
   await app.register(rateLimit, {
     global: false,

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs'
-import { mkdir, open, readFile, rm } from 'node:fs/promises'
+import { chmod, mkdir, open, readFile, rm, stat } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import { openDatabase, type DatabaseHandle } from '../../db/connect.ts'
@@ -27,8 +27,12 @@ export interface EmbeddedDatabase {
   release(): Promise<void>
 }
 
-export async function openEmbeddedDatabase(dataDir: string, role: LockInfo['role'] = 'server'): Promise<EmbeddedDatabase> {
-  await mkdir(dataDir, { recursive: true })
+export async function openEmbeddedDatabase(
+  dataDir: string,
+  role: LockInfo['role'] = 'server',
+  warn: (message: string) => void = (message) => console.warn(message),
+): Promise<EmbeddedDatabase> {
+  await secureDataDir(dataDir, warn)
   await acquireLock(dataDir, role)
   let handle: DatabaseHandle
   try {
@@ -49,6 +53,29 @@ export async function openEmbeddedDatabase(dataDir: string, role: LockInfo['role
       await stopServing?.()
       await releaseLock(dataDir)
     },
+  }
+}
+
+/**
+ * Creates the data folder readable by its owner only (0700): it holds the
+ * password hashes and session hashes. PGlite writes its files 0644 and its
+ * folders 0755 (under the usual umask 022) and has no option to do otherwise,
+ * so this folder's mode is what keeps other local users out of them. A folder
+ * that already exists and lets others in is tightened, and the operator told.
+ */
+export async function secureDataDir(dataDir: string, warn: (message: string) => void): Promise<void> {
+  await mkdir(dataDir, { recursive: true, mode: 0o700 })
+  const mode = (await stat(dataDir)).mode & 0o777
+  if ((mode & 0o077) === 0) return
+  const was = `mode ${mode.toString(8).padStart(4, '0')}`
+  try {
+    await chmod(dataDir, 0o700)
+    warn(`the data folder ${resolve(dataDir)} was open to other users (${was}); it holds password hashes, so it is now 0700`)
+  } catch (error) {
+    warn(
+      `the data folder ${resolve(dataDir)} is open to other users (${was}) and could not be made 0700 ` +
+        `(${(error as NodeJS.ErrnoException).code ?? String(error)}); it holds password hashes: run chmod 700 on it`,
+    )
   }
 }
 

@@ -1,13 +1,14 @@
 import { Type } from 'typebox'
 import type { BBox } from '../../contracts/geojson.ts'
-import { Severity } from '../../contracts/severity.ts'
+import { SEVERITIES, Severity } from '../../contracts/severity.ts'
 import { InvalidFieldError } from '../repositories/errors.ts'
 
 export const IdParams = Type.Object({ id: Type.Integer({ minimum: 1, maximum: 2_147_483_647 }) })
 
 export const ListQuery = {
   bbox: Type.Optional(Type.String({ description: 'minLon,minLat,maxLon,maxLat', examples: ['-74.3,40.5,-73.7,40.9'] })),
-  severity: Type.Optional(Type.Array(Severity, { description: 'repeat the key for several: severity=high&severity=urgent' })),
+  // bounded: each becomes a statement parameter, and past 65 535 of them PostgreSQL refuses the statement
+  severity: Type.Optional(Type.Array(Severity, { maxItems: SEVERITIES.length, description: 'repeat the key for several: severity=high&severity=urgent' })),
   limit: Type.Integer({ minimum: 1, maximum: 10_000, default: 1000 }),
   cursor: Type.Optional(Type.Integer({ minimum: 0, maximum: 2_147_483_647, description: '`next_cursor` of the previous page' })),
 }

@@ -56,10 +56,17 @@ function preferDeepestBranch(errors: ErrorObject[]): ErrorObject[] {
   const onDiscriminator = (e: ErrorObject) =>
     (e.keyword === 'required' && e.params.missingProperty === 'type') ||
     (e.keyword === 'additionalProperties' && e.params.additionalProperty === 'type')
+  // ...and so does a branch whose `type` did not match, when another branch
+  // matched it and failed further on in the same object (a MultiPolygon with
+  // too many polygons is not a Polygon of the wrong type)
+  const parentOf = (path: string) => path.slice(0, path.lastIndexOf('/'))
+  const wrongType = (e: ErrorObject) =>
+    e.keyword === 'const' && e.instancePath.endsWith('/type') &&
+    real.some((o) => o.instancePath.startsWith(`${parentOf(e.instancePath)}/`) && !o.instancePath.endsWith('/type'))
   const depth = (e: ErrorObject) =>
     e.instancePath.split('/').length +
     (e.keyword === 'required' || e.keyword === 'additionalProperties' ? 1 : 0) -
-    (onDiscriminator(e) ? 0.5 : 0)
+    (onDiscriminator(e) || wrongType(e) ? 0.5 : 0)
   const deepest = Math.max(...real.map(depth))
   const best = real.filter((e) => depth(e) === deepest)
   // several const branches at one spot (a literal union): say so once

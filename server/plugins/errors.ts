@@ -2,6 +2,7 @@ import fp from 'fastify-plugin'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { describeValidation, type FieldError } from '../http/validation.ts'
 import { PROBLEM_CONTENT_TYPE, type Problem } from '../http/problem.ts'
+import { isDatabaseUnreachable } from '../../db/unreachable.ts'
 import { ConflictError, InvalidFieldError, NotFoundError, VersionConflictError } from '../repositories/errors.ts'
 
 const TITLES: Record<number, string> = {
@@ -9,6 +10,9 @@ const TITLES: Record<number, string> = {
   406: 'Not Acceptable', 409: 'Conflict', 413: 'Payload Too Large', 415: 'Unsupported Media Type',
   428: 'Precondition Required', 429: 'Too Many Requests', 500: 'Internal Server Error', 503: 'Service Unavailable',
 }
+
+/** what a 503 for a database outage asks the client to wait: a restart or failover takes seconds */
+const RETRY_AFTER_SECONDS = 5
 
 export function sendProblem(reply: FastifyReply, status: number, detail: string, errors?: FieldError[]) {
   const body: Problem = { type: 'about:blank', title: TITLES[status] ?? 'Error', status, detail }
@@ -38,6 +42,12 @@ export default fp(
       }
       if (error instanceof NotFoundError || error instanceof VersionConflictError) {
         return sendProblem(reply, error.statusCode, error.message)
+      }
+      if (isDatabaseUnreachable(error)) {
+        // an outage, not a bug: logged once per request without the noise of a 500, and the client told when to retry
+        request.log.warn({ err: error }, 'the database is unreachable')
+        reply.header('retry-after', String(RETRY_AFTER_SECONDS))
+        return sendProblem(reply, 503, 'the database is unreachable; try again shortly')
       }
       const databaseProblem = fromDatabaseError(error)
       if (databaseProblem) return sendProblem(reply, databaseProblem.status, databaseProblem.detail)

@@ -1,6 +1,6 @@
 import { sql, type Kysely, type Transaction } from 'kysely'
 import type { Database } from '../../db/schema.ts'
-import { findUnclosedRing, type AreaGeometry, type BBox } from '../../contracts/geojson.ts'
+import { findUnclosedRing, findWideRing, type AreaGeometry, type BBox } from '../../contracts/geojson.ts'
 import type { AreaFeature } from '../../contracts/features.ts'
 import type { NotificationBody } from '../../contracts/notifications.ts'
 import type { Severity } from '../../contracts/severity.ts'
@@ -109,7 +109,7 @@ export function areaRepository(db: Kysely<Database>, hooks: SaveHooks) {
     return area
   }
 
-  /** Refuses an unclosed ring or an invalid polygon, naming PostGIS's reason, before anything is written. */
+  /** Refuses an unclosed ring, a ring wider than 180° of longitude or an invalid polygon, naming PostGIS's reason, before anything is written. */
   async function assertValidGeometry(geometry: AreaGeometry): Promise<void> {
     const unclosed = findUnclosedRing(geometry)
     if (unclosed) {
@@ -117,6 +117,15 @@ export function areaRepository(db: Kysely<Database>, hooks: SaveHooks) {
         `/geometry${unclosed.path}`,
         unclosed.last,
         `geometry ring ${unclosed.path} is not closed: it starts at [${unclosed.first}] but ends at [${unclosed.last}]`,
+      )
+    }
+    const wide = findWideRing(geometry)
+    if (wide) {
+      throw new InvalidFieldError(
+        `/geometry${wide.path}`,
+        wide.span,
+        `geometry ring ${wide.path} spans ${wide.span}° of longitude (from ${wide.west} to ${wide.east}), more than 180°: ` +
+          'if the area crosses the antimeridian, cut it at ±180 into a MultiPolygon, as RFC 7946 §3.1.9 asks',
       )
     }
     const { reason } = await db

@@ -1,18 +1,19 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import fc from 'fast-check'
-import type { LightMyRequestResponse } from 'fastify'
 import { SEVERITIES } from '../../contracts/severity.ts'
 import { BACKENDS, bearer, point, square, startTestServer, type TestServer } from '../helpers/test-server.ts'
+import { expectCleanProblem, STACKISH, type Problem } from '../helpers/problem-checks.ts'
 
 // Bad input, generated, sent through the real routes to the real database as
 // an operator. Whatever is wrong with a request, the answer is a 4xx problem
 // (never a 5xx), names what was wrong without leaking a stack, and writes
 // nothing: no incident, no area, no notification, no change to the target of
-// a PATCH.
+// a PATCH. Classes of input too big to be meant have files of their own:
+// bad-input-depth (nesting), bad-input-numbers (past their range) and
+// bad-input-lengths (strings and arrays).
 
 const NUM_RUNS = 60
 const BODY_LIMIT = 1024 * 1024
-const PROBLEM_JSON = /^application\/problem\+json/
 
 // ---------------------------------------------------------------------------
 // What a generated bad request is, and what its answer must say
@@ -54,9 +55,6 @@ function echoed(value: unknown): string {
   const s = JSON.stringify(value)
   return s.length > 80 ? s.slice(0, 77) : s
 }
-
-// something that looks like a stack frame or a source location
-const STACKISH = /(\n\s*at\s)|(\bat\s+\S+\s+\(\S+:\d+:\d+\))|(\.(?:ts|js|mjs|cjs):\d+)|node_modules|\/work\//
 
 // ---------------------------------------------------------------------------
 // Building blocks
@@ -533,31 +531,6 @@ const badQuery: fc.Arbitrary<QueryProblem> = fc.oneof(
 // ---------------------------------------------------------------------------
 // The checks
 // ---------------------------------------------------------------------------
-
-interface Problem {
-  type: string
-  title: string
-  status: number
-  detail: unknown
-  errors?: { field: string; in: string; value?: unknown; message: string }[]
-  [key: string]: unknown
-}
-
-/** Every answer to a bad request: its status, problem+json, a detail, no stack. */
-function expectCleanProblem(response: LightMyRequestResponse, status: number): Problem {
-  expect(response.statusCode, response.body).toBe(status)
-  expect(response.statusCode).toBeGreaterThanOrEqual(400)
-  expect(response.statusCode).toBeLessThan(500)
-  expect(response.headers['content-type']).toMatch(PROBLEM_JSON)
-  const body = response.json<Problem>()
-  expect(body.status).toBe(status)
-  expect(typeof body.detail).toBe('string')
-  expect(body).not.toHaveProperty('stack')
-  for (const text of [body.detail as string, ...(body.errors ?? []).map((e) => e.message)]) {
-    expect(text).not.toMatch(STACKISH)
-  }
-  return body
-}
 
 function expectNamesTheField(body: Problem, request: Pick<BadRequest, 'field' | 'part' | 'scalar' | 'detail'>) {
   if (request.field !== undefined) {
