@@ -31,7 +31,10 @@ async function openPostgres(connectionString: string, max: number): Promise<Data
   // before it, so a transaction whose statements are all known up front (a
   // save) costs one round trip instead of one per statement. Code that awaits
   // each query in turn behaves exactly as without it.
-  const pool = new pg.Pool({ connectionString, max, pipeline: true })
+  // A database host that drops packets instead of refusing them would leave a
+  // request waiting for a connection forever: after 10 s it fails, and the
+  // client gets 503 (db/unreachable.ts) instead of a hung request.
+  const pool = new pg.Pool({ connectionString, max, pipeline: true, connectionTimeoutMillis: 10_000 })
   // an idle client that loses its server emits 'error' on the pool; without a
   // listener that would crash the process instead of failing the next query
   pool.on('error', () => {})
