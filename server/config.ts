@@ -17,6 +17,12 @@ const EnvSchema = Type.Object({
   ADMIN_PASSWORD: Type.Optional(Type.String({ minLength: 8, maxLength: 200 })),
   LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' }),
   BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, maximum: 64 * 1024 * 1024, default: 1024 * 1024 }),
+  /** a request's headers and body must have arrived within this; a stalled one is answered 408 and closed */
+  REQUEST_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 30_000 }),
+  /** an open request's connection may stay silent (nothing read or written) this long, e.g. a client that stops reading its answer */
+  CONNECTION_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 60_000 }),
+  /** an idle kept-alive connection is closed after this; above a proxy's usual 60 s, so the proxy closes first */
+  KEEP_ALIVE_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 72_000 }),
   LOGIN_RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 1, maximum: 10_000, default: 10 }),
   DB_POOL_SIZE: Type.Integer({ minimum: 1, maximum: 200, default: 10 }),
   /**
@@ -55,6 +61,8 @@ export interface AppConfig {
   adminPassword?: string | undefined
   logLevel: string
   bodyLimit: number
+  /** HTTP requests only: a socket upgraded at /ws is no longer subject to them */
+  timeouts: { requestMs: number; connectionMs: number; keepAliveMs: number }
   loginRateLimitPerMinute: number
   dbPoolSize: number
   dbSaveConcurrency: number
@@ -110,6 +118,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     adminPassword: parsed.ADMIN_PASSWORD,
     logLevel: parsed.LOG_LEVEL,
     bodyLimit: parsed.BODY_LIMIT_BYTES,
+    timeouts: { requestMs: parsed.REQUEST_TIMEOUT_MS, connectionMs: parsed.CONNECTION_TIMEOUT_MS, keepAliveMs: parsed.KEEP_ALIVE_TIMEOUT_MS },
     loginRateLimitPerMinute: parsed.LOGIN_RATE_LIMIT_PER_MINUTE,
     dbPoolSize: parsed.DB_POOL_SIZE,
     dbSaveConcurrency: parsed.DB_SAVE_CONCURRENCY ?? Math.min(DEFAULT_SAVE_CONCURRENCY, parsed.DB_POOL_SIZE),

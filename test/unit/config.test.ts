@@ -48,6 +48,7 @@ describe('loadConfig defaults', () => {
       dbPoolSize: 10,
       trustProxy: false,
       cookieSecure: false,
+      timeouts: { requestMs: 30_000, connectionMs: 60_000, keepAliveMs: 72_000 },
     })
   })
 
@@ -96,6 +97,9 @@ describe('loadConfig defaults', () => {
       DB_POOL_SIZE: '3',
       TRUST_PROXY: 'true',
       COOKIE_SECURE: 'true',
+      REQUEST_TIMEOUT_MS: '5000',
+      CONNECTION_TIMEOUT_MS: '6000',
+      KEEP_ALIVE_TIMEOUT_MS: '7000',
     })
     expect(config).toMatchObject({
       port: 8080,
@@ -112,6 +116,7 @@ describe('loadConfig defaults', () => {
       dbPoolSize: 3,
       trustProxy: true,
       cookieSecure: true,
+      timeouts: { requestMs: 5000, connectionMs: 6000, keepAliveMs: 7000 },
     })
   })
 })
@@ -131,6 +136,10 @@ describe('loadConfig refuses bad values, naming the variable and the value', () 
     ['DB_SAVE_CONCURRENCY', 'many'],
     ['TRUST_PROXY', 'maybe'],
     ['ALLOWED_ORIGINS', 'example.com'],
+    ['REQUEST_TIMEOUT_MS', '0'],
+    ['REQUEST_TIMEOUT_MS', '30s'],
+    ['CONNECTION_TIMEOUT_MS', '-5'],
+    ['KEEP_ALIVE_TIMEOUT_MS', 'forever'],
   ])('%s=%s', (name, value) => {
     const error = configError({ [name]: value })
     expect(error.message).toContain(name)
