@@ -1,5 +1,6 @@
 import { envSchema } from 'env-schema'
 import { Type, type Static } from 'typebox'
+import { parseTrustedProxies } from './http/trusted-proxies.ts'
 
 // Every setting the server reads, read once, here. A bad value stops the
 // start with a message naming the variable and the value.
@@ -31,7 +32,8 @@ const EnvSchema = Type.Object({
    * DB_POOL_SIZE if that is smaller
    */
   DB_SAVE_CONCURRENCY: Type.Optional(Type.Integer({ minimum: 1, maximum: 200 })),
-  TRUST_PROXY: Type.Boolean({ default: false }),
+  /** the reverse proxies' addresses or CIDR ranges, comma-separated: their X-Forwarded-* are believed (server/http/trusted-proxies.ts) */
+  TRUST_PROXY: Type.Optional(Type.String()),
   /** mark the session cookie Secure; set it when the dashboard is served over HTTPS */
   COOKIE_SECURE: Type.Boolean({ default: false }),
   /** base map tiles; {s} {z} {x} {y} as Leaflet takes them */
@@ -66,7 +68,8 @@ export interface AppConfig {
   loginRateLimitPerMinute: number
   dbPoolSize: number
   dbSaveConcurrency: number
-  trustProxy: boolean
+  /** false: no proxy; X-Forwarded-* are ignored */
+  trustProxy: string[] | false
   cookieSecure: boolean
   notificationHistory: number
   tiles: { url: string; attribution: string }
@@ -122,7 +125,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     loginRateLimitPerMinute: parsed.LOGIN_RATE_LIMIT_PER_MINUTE,
     dbPoolSize: parsed.DB_POOL_SIZE,
     dbSaveConcurrency: parsed.DB_SAVE_CONCURRENCY ?? Math.min(DEFAULT_SAVE_CONCURRENCY, parsed.DB_POOL_SIZE),
-    trustProxy: parsed.TRUST_PROXY,
+    trustProxy: trustedProxies(parsed.TRUST_PROXY),
     cookieSecure: parsed.COOKIE_SECURE,
     notificationHistory: parsed.NOTIFICATION_HISTORY,
     tiles: { url: parsed.TILE_URL, attribution: parsed.TILE_ATTRIBUTION },
@@ -134,6 +137,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       pingIntervalMs: parsed.WS_PING_INTERVAL_MS,
       sessionCheckMs: parsed.SESSION_CHECK_MS,
     },
+  }
+}
+
+function trustedProxies(value: string | undefined): string[] | false {
+  try {
+    return parseTrustedProxies(value)
+  } catch (error) {
+    throw new ConfigError(`invalid configuration: ${(error as Error).message}`)
   }
 }
 

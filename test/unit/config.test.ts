@@ -95,7 +95,7 @@ describe('loadConfig defaults', () => {
       BODY_LIMIT_BYTES: '2048',
       LOGIN_RATE_LIMIT_PER_MINUTE: '5',
       DB_POOL_SIZE: '3',
-      TRUST_PROXY: 'true',
+      TRUST_PROXY: '10.0.0.2, 192.168.0.0/16',
       COOKIE_SECURE: 'true',
       REQUEST_TIMEOUT_MS: '5000',
       CONNECTION_TIMEOUT_MS: '6000',
@@ -114,7 +114,7 @@ describe('loadConfig defaults', () => {
       bodyLimit: 2048,
       loginRateLimitPerMinute: 5,
       dbPoolSize: 3,
-      trustProxy: true,
+      trustProxy: ['10.0.0.2', '192.168.0.0/16'],
       cookieSecure: true,
       timeouts: { requestMs: 5000, connectionMs: 6000, keepAliveMs: 7000 },
     })
@@ -179,6 +179,38 @@ describe('loadConfig refuses bad values, naming the variable and the value', () 
       idleSeconds: 3600,
       absoluteSeconds: 3600,
     })
+  })
+})
+
+describe('TRUST_PROXY names the proxies whose X-Forwarded-For is believed', () => {
+  it.each([
+    ['10.0.0.2', ['10.0.0.2']],
+    ['127.0.0.1,10.0.0.0/8', ['127.0.0.1', '10.0.0.0/8']],
+    ['::1, fd00::/8', ['::1', 'fd00::/8']],
+    ['loopback', ['loopback']],
+  ])('accepts %s', (value, expected) => {
+    expect(loadConfig({ TRUST_PROXY: value }).trustProxy).toEqual(expected)
+  })
+
+  it('trusts no proxy when unset or false', () => {
+    expect(loadConfig({}).trustProxy).toBe(false)
+    expect(loadConfig({ TRUST_PROXY: 'false' }).trustProxy).toBe(false)
+  })
+
+  it.each([
+    ['true', /must not be true/],
+    ['1', /must not be a hop count/],
+    ['0.0.0.0/0', /must not trust every address/],
+    ['::/0', /must not trust every address/],
+    ['10.0.0.0/33', /prefix that is not 0 to 32/],
+    ['10.0.0.300', /must list IP addresses/],
+    ['10.0.0.2,proxy.internal', /must list IP addresses/],
+  ])('refuses %s, saying what to set instead', (value, reason) => {
+    const error = configError({ TRUST_PROXY: value })
+    expect(error.message).toContain(`TRUST_PROXY`)
+    expect(error.message).toContain(JSON.stringify(value))
+    expect(error.message).toMatch(reason)
+    expect(error.message).toContain('set it to the address or CIDR range of your reverse proxy')
   })
 })
 
