@@ -110,6 +110,7 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
   await app.register(authRoutes, {
     cookieSecure: config.cookieSecure,
     loginRateLimitPerMinute: config.loginRateLimitPerMinute,
+    loginUsernameRateLimitPerMinute: config.loginUsernameRateLimitPerMinute,
     absoluteSeconds: config.session.absoluteSeconds,
   })
   await app.register(userRoutes)

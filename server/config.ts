@@ -24,7 +24,10 @@ const EnvSchema = Type.Object({
   CONNECTION_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 60_000 }),
   /** an idle kept-alive connection is closed after this; above a proxy's usual 60 s, so the proxy closes first */
   KEEP_ALIVE_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 72_000 }),
-  LOGIN_RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 1, maximum: 10_000, default: 10 }),
+  /** sign-in attempts per client address per minute: enough for a room of operators behind one NAT */
+  LOGIN_RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 1, maximum: 10_000, default: 60 }),
+  /** failed sign-ins per username per minute, from any address: what stops guessing one account */
+  LOGIN_USERNAME_RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 1, maximum: 10_000, default: 10 }),
   DB_POOL_SIZE: Type.Integer({ minimum: 1, maximum: 200, default: 10 }),
   /**
    * incident creates committed at once per instance; those that arrive
@@ -66,6 +69,7 @@ export interface AppConfig {
   /** HTTP requests only: a socket upgraded at /ws is no longer subject to them */
   timeouts: { requestMs: number; connectionMs: number; keepAliveMs: number }
   loginRateLimitPerMinute: number
+  loginUsernameRateLimitPerMinute: number
   dbPoolSize: number
   dbSaveConcurrency: number
   /** false: no proxy; X-Forwarded-* are ignored */
@@ -123,6 +127,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     bodyLimit: parsed.BODY_LIMIT_BYTES,
     timeouts: { requestMs: parsed.REQUEST_TIMEOUT_MS, connectionMs: parsed.CONNECTION_TIMEOUT_MS, keepAliveMs: parsed.KEEP_ALIVE_TIMEOUT_MS },
     loginRateLimitPerMinute: parsed.LOGIN_RATE_LIMIT_PER_MINUTE,
+    loginUsernameRateLimitPerMinute: parsed.LOGIN_USERNAME_RATE_LIMIT_PER_MINUTE,
     dbPoolSize: parsed.DB_POOL_SIZE,
     dbSaveConcurrency: parsed.DB_SAVE_CONCURRENCY ?? Math.min(DEFAULT_SAVE_CONCURRENCY, parsed.DB_POOL_SIZE),
     trustProxy: trustedProxies(parsed.TRUST_PROXY),
