@@ -43,11 +43,36 @@ export interface BuildOptions {
   database?: DatabaseHandle
 }
 
+/**
+ * Fastify's defaults leave a request that never finishes open forever (it sets
+ * Node's requestTimeout to 0). Node cuts a request whose headers and body have
+ * not all arrived by sweeping its open connections every
+ * connectionsCheckingInterval (30 s by default: sweep ten times per timeout
+ * instead), and only when headersTimeout is not longer than requestTimeout:
+ * Fastify sets requestTimeout after the server is made, which leaves Node's
+ * 60 s headersTimeout in place and so disables any shorter requestTimeout.
+ * Both go to the server's constructor. A socket upgraded at /ws leaves the
+ * sweep, and ws clears its idle timer on upgrade.
+ */
+function httpTimeouts(timeouts: AppConfig['timeouts']) {
+  return {
+    requestTimeout: timeouts.requestMs,
+    connectionTimeout: timeouts.connectionMs,
+    keepAliveTimeout: timeouts.keepAliveMs,
+    http: {
+      requestTimeout: timeouts.requestMs,
+      headersTimeout: timeouts.requestMs,
+      connectionsCheckingInterval: Math.min(30_000, Math.max(50, Math.round(timeouts.requestMs / 10))),
+    },
+  }
+}
+
 /** The whole server as one factory, so tests can start as many instances as they need. */
 export async function buildApp(config: AppConfig, options: BuildOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
     logger: loggerOptions(config.logLevel, options.logStream),
     bodyLimit: config.bodyLimit,
+    ...httpTimeouts(config.timeouts),
     trustProxy: config.trustProxy,
     // graceful shutdown: finish in-flight requests, refuse new ones
     return503OnClosing: true,
@@ -94,6 +119,7 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
   await app.register(authRoutes, {
     cookieSecure: config.cookieSecure,
     loginRateLimitPerMinute: config.loginRateLimitPerMinute,
+    loginUsernameRateLimitPerMinute: config.loginUsernameRateLimitPerMinute,
     absoluteSeconds: config.session.absoluteSeconds,
   })
   await app.register(userRoutes)

@@ -1,5 +1,6 @@
 import { envSchema } from 'env-schema'
 import { Type, type Static } from 'typebox'
+import { parseTrustedProxies } from './http/trusted-proxies.ts'
 
 // Every setting the server reads, read once, here. A bad value stops the
 // start with a message naming the variable and the value.
@@ -17,7 +18,16 @@ const EnvSchema = Type.Object({
   ADMIN_PASSWORD: Type.Optional(Type.String({ minLength: 8, maxLength: 200 })),
   LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' }),
   BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, maximum: 64 * 1024 * 1024, default: 1024 * 1024 }),
-  LOGIN_RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 1, maximum: 10_000, default: 10 }),
+  /** a request's headers and body must have arrived within this; a stalled one is answered 408 and closed */
+  REQUEST_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 30_000 }),
+  /** an open request's connection may stay silent (nothing read or written) this long, e.g. a client that stops reading its answer */
+  CONNECTION_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 60_000 }),
+  /** an idle kept-alive connection is closed after this; above a proxy's usual 60 s, so the proxy closes first */
+  KEEP_ALIVE_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 72_000 }),
+  /** sign-in attempts per client address per minute: enough for a room of operators behind one NAT */
+  LOGIN_RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 1, maximum: 10_000, default: 60 }),
+  /** failed sign-ins per username per minute, from any address: what stops guessing one account */
+  LOGIN_USERNAME_RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 1, maximum: 10_000, default: 10 }),
   DB_POOL_SIZE: Type.Integer({ minimum: 1, maximum: 200, default: 10 }),
   /**
    * incident creates committed at once per instance; those that arrive
@@ -25,7 +35,8 @@ const EnvSchema = Type.Object({
    * DB_POOL_SIZE if that is smaller
    */
   DB_SAVE_CONCURRENCY: Type.Optional(Type.Integer({ minimum: 1, maximum: 200 })),
-  TRUST_PROXY: Type.Boolean({ default: false }),
+  /** the reverse proxies' addresses or CIDR ranges, comma-separated: their X-Forwarded-* are believed (server/http/trusted-proxies.ts) */
+  TRUST_PROXY: Type.Optional(Type.String()),
   /** mark the session cookie Secure; set it when the dashboard is served over HTTPS */
   COOKIE_SECURE: Type.Boolean({ default: false }),
   /** base map tiles; {s} {z} {x} {y} as Leaflet takes them */
@@ -55,10 +66,14 @@ export interface AppConfig {
   adminPassword?: string | undefined
   logLevel: string
   bodyLimit: number
+  /** HTTP requests only: a socket upgraded at /ws is no longer subject to them */
+  timeouts: { requestMs: number; connectionMs: number; keepAliveMs: number }
   loginRateLimitPerMinute: number
+  loginUsernameRateLimitPerMinute: number
   dbPoolSize: number
   dbSaveConcurrency: number
-  trustProxy: boolean
+  /** false: no proxy; X-Forwarded-* are ignored */
+  trustProxy: string[] | false
   cookieSecure: boolean
   notificationHistory: number
   tiles: { url: string; attribution: string }
@@ -110,10 +125,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     adminPassword: parsed.ADMIN_PASSWORD,
     logLevel: parsed.LOG_LEVEL,
     bodyLimit: parsed.BODY_LIMIT_BYTES,
+    timeouts: { requestMs: parsed.REQUEST_TIMEOUT_MS, connectionMs: parsed.CONNECTION_TIMEOUT_MS, keepAliveMs: parsed.KEEP_ALIVE_TIMEOUT_MS },
     loginRateLimitPerMinute: parsed.LOGIN_RATE_LIMIT_PER_MINUTE,
+    loginUsernameRateLimitPerMinute: parsed.LOGIN_USERNAME_RATE_LIMIT_PER_MINUTE,
     dbPoolSize: parsed.DB_POOL_SIZE,
     dbSaveConcurrency: parsed.DB_SAVE_CONCURRENCY ?? Math.min(DEFAULT_SAVE_CONCURRENCY, parsed.DB_POOL_SIZE),
-    trustProxy: parsed.TRUST_PROXY,
+    trustProxy: trustedProxies(parsed.TRUST_PROXY),
     cookieSecure: parsed.COOKIE_SECURE,
     notificationHistory: parsed.NOTIFICATION_HISTORY,
     tiles: { url: parsed.TILE_URL, attribution: parsed.TILE_ATTRIBUTION },
@@ -125,6 +142,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       pingIntervalMs: parsed.WS_PING_INTERVAL_MS,
       sessionCheckMs: parsed.SESSION_CHECK_MS,
     },
+  }
+}
+
+function trustedProxies(value: string | undefined): string[] | false {
+  try {
+    return parseTrustedProxies(value)
+  } catch (error) {
+    throw new ConfigError(`invalid configuration: ${(error as Error).message}`)
   }
 }
 

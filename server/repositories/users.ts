@@ -71,10 +71,12 @@ export function userRepository(db: Kysely<Database>) {
   /** Changing a role or a password signs the user out everywhere: their sessions were granted on the old terms. */
   async function update(id: number, changes: { role?: Role | undefined; password?: string | undefined }): Promise<PublicUser> {
     const password_hash = changes.password === undefined ? undefined : await hashPassword(changes.password)
+    const demoting = changes.role !== undefined && changes.role !== 'admin'
     return db.transaction().execute(async (trx) => {
+      const admins = demoting ? await lockAdmins(trx) : []
       const current = await trx.selectFrom('users').select(['role']).where('id', '=', id).forUpdate().executeTakeFirst()
       if (!current) throw new NotFoundError('user', id)
-      if (changes.role && changes.role !== 'admin' && current.role === 'admin') await assertAnotherAdmin(trx, id)
+      if (demoting && current.role === 'admin') assertAnotherAdmin(admins, id)
       const user = await trx
         .updateTable('users')
         .set({ ...(changes.role && { role: changes.role }), ...(password_hash && { password_hash }) })
@@ -88,18 +90,34 @@ export function userRepository(db: Kysely<Database>) {
 
   async function remove(id: number): Promise<PublicUser> {
     return db.transaction().execute(async (trx) => {
+      const admins = await lockAdmins(trx)
       const user = await trx.selectFrom('users').select(columns).where('id', '=', id).forUpdate().executeTakeFirst()
       if (!user) throw new NotFoundError('user', id)
-      if (user.role === 'admin') await assertAnotherAdmin(trx, id)
+      if (user.role === 'admin') assertAnotherAdmin(admins, id)
       await trx.deleteFrom('users').where('id', '=', id).execute()
       return toPublicUser(user)
     })
   }
 
+  /**
+   * The admins, their rows locked until the transaction ends. Two admins
+   * removing each other at once would each see the other still there (write
+   * skew under READ COMMITTED) and leave none. Every change that can take an
+   * admin away locks all admin rows first, in id order (so two such changes
+   * never deadlock), then its target: such changes take turns, and the one
+   * that waited reads the admins as the other left them (a removed or demoted
+   * row drops out of the locked set once it is released).
+   */
+  async function lockAdmins(trx: Kysely<Database>): Promise<number[]> {
+    const rows = await trx.selectFrom('users').select('id').where('role', '=', 'admin').orderBy('id').forUpdate().execute()
+    return rows.map((row) => row.id)
+  }
+
   // Without an admin nobody could manage users from the web again.
-  async function assertAnotherAdmin(trx: Kysely<Database>, id: number) {
-    const other = await trx.selectFrom('users').select('id').where('role', '=', 'admin').where('id', '!=', id).limit(1).executeTakeFirst()
-    if (!other) throw new ConflictError('role', 'admin', `user ${id} is the last admin; make another user admin first`)
+  function assertAnotherAdmin(admins: number[], id: number) {
+    if (!admins.some((admin) => admin !== id)) {
+      throw new ConflictError('role', 'admin', `user ${id} is the last admin; make another user admin first`)
+    }
   }
 
   return { list, count, get, findByUsername, create, verifyCredentials, update, remove }

@@ -44,10 +44,12 @@ describe('loadConfig defaults', () => {
       adminPassword: undefined,
       logLevel: 'info',
       bodyLimit: 1024 * 1024,
-      loginRateLimitPerMinute: 10,
+      loginRateLimitPerMinute: 60,
+      loginUsernameRateLimitPerMinute: 10,
       dbPoolSize: 10,
       trustProxy: false,
       cookieSecure: false,
+      timeouts: { requestMs: 30_000, connectionMs: 60_000, keepAliveMs: 72_000 },
     })
   })
 
@@ -93,9 +95,13 @@ describe('loadConfig defaults', () => {
       LOG_LEVEL: 'warn',
       BODY_LIMIT_BYTES: '2048',
       LOGIN_RATE_LIMIT_PER_MINUTE: '5',
+      LOGIN_USERNAME_RATE_LIMIT_PER_MINUTE: '4',
       DB_POOL_SIZE: '3',
-      TRUST_PROXY: 'true',
+      TRUST_PROXY: '10.0.0.2, 192.168.0.0/16',
       COOKIE_SECURE: 'true',
+      REQUEST_TIMEOUT_MS: '5000',
+      CONNECTION_TIMEOUT_MS: '6000',
+      KEEP_ALIVE_TIMEOUT_MS: '7000',
     })
     expect(config).toMatchObject({
       port: 8080,
@@ -109,9 +115,11 @@ describe('loadConfig defaults', () => {
       logLevel: 'warn',
       bodyLimit: 2048,
       loginRateLimitPerMinute: 5,
+      loginUsernameRateLimitPerMinute: 4,
       dbPoolSize: 3,
-      trustProxy: true,
+      trustProxy: ['10.0.0.2', '192.168.0.0/16'],
       cookieSecure: true,
+      timeouts: { requestMs: 5000, connectionMs: 6000, keepAliveMs: 7000 },
     })
   })
 })
@@ -131,6 +139,12 @@ describe('loadConfig refuses bad values, naming the variable and the value', () 
     ['DB_SAVE_CONCURRENCY', 'many'],
     ['TRUST_PROXY', 'maybe'],
     ['ALLOWED_ORIGINS', 'example.com'],
+    ['LOGIN_USERNAME_RATE_LIMIT_PER_MINUTE', '0'],
+    ['LOGIN_USERNAME_RATE_LIMIT_PER_MINUTE', 'ten'],
+    ['REQUEST_TIMEOUT_MS', '0'],
+    ['REQUEST_TIMEOUT_MS', '30s'],
+    ['CONNECTION_TIMEOUT_MS', '-5'],
+    ['KEEP_ALIVE_TIMEOUT_MS', 'forever'],
   ])('%s=%s', (name, value) => {
     const error = configError({ [name]: value })
     expect(error.message).toContain(name)
@@ -170,6 +184,38 @@ describe('loadConfig refuses bad values, naming the variable and the value', () 
       idleSeconds: 3600,
       absoluteSeconds: 3600,
     })
+  })
+})
+
+describe('TRUST_PROXY names the proxies whose X-Forwarded-For is believed', () => {
+  it.each([
+    ['10.0.0.2', ['10.0.0.2']],
+    ['127.0.0.1,10.0.0.0/8', ['127.0.0.1', '10.0.0.0/8']],
+    ['::1, fd00::/8', ['::1', 'fd00::/8']],
+    ['loopback', ['loopback']],
+  ])('accepts %s', (value, expected) => {
+    expect(loadConfig({ TRUST_PROXY: value }).trustProxy).toEqual(expected)
+  })
+
+  it('trusts no proxy when unset or false', () => {
+    expect(loadConfig({}).trustProxy).toBe(false)
+    expect(loadConfig({ TRUST_PROXY: 'false' }).trustProxy).toBe(false)
+  })
+
+  it.each([
+    ['true', /must not be true/],
+    ['1', /must not be a hop count/],
+    ['0.0.0.0/0', /must not trust every address/],
+    ['::/0', /must not trust every address/],
+    ['10.0.0.0/33', /prefix that is not 0 to 32/],
+    ['10.0.0.300', /must list IP addresses/],
+    ['10.0.0.2,proxy.internal', /must list IP addresses/],
+  ])('refuses %s, saying what to set instead', (value, reason) => {
+    const error = configError({ TRUST_PROXY: value })
+    expect(error.message).toContain(`TRUST_PROXY`)
+    expect(error.message).toContain(JSON.stringify(value))
+    expect(error.message).toMatch(reason)
+    expect(error.message).toContain('set it to the address or CIDR range of your reverse proxy')
   })
 })
 

@@ -4,22 +4,33 @@ import { problemResponses } from '../../http/problem.ts'
 import { sendProblem } from '../../plugins/errors.ts'
 import { SESSION_COOKIE } from '../../plugins/auth.ts'
 import { MAX_PASSWORD_LENGTH } from '../../auth/passwords.ts'
+import { UsernameLimiter } from '../../auth/username-limiter.ts'
 import { PublicUserSchema, SessionUserSchema } from './user-schemas.ts'
 
 export interface AuthRouteOptions {
   cookieSecure: boolean
   loginRateLimitPerMinute: number
+  loginUsernameRateLimitPerMinute: number
   absoluteSeconds: number
 }
 
+const MINUTE_MS = 60_000
+
 const auth: FastifyPluginAsyncTypebox<AuthRouteOptions> = async (app, options) => {
+  const usernames = new UsernameLimiter(options.loginUsernameRateLimitPerMinute, MINUTE_MS)
+
   app.post(
     '/api/auth/login',
     {
       config: {
         access: 'public',
-        // per client address: slows a password guesser without locking the real user out
-        rateLimit: { max: options.loginRateLimitPerMinute, timeWindow: '1 minute' },
+        // per client address (behind a proxy: the address TRUST_PROXY's proxy saw), before the
+        // body is read; generous, since a whole operations room may share one address
+        rateLimit: {
+          max: options.loginRateLimitPerMinute,
+          timeWindow: MINUTE_MS,
+          errorResponseBuilder: (_request, context) => tooMany(`too many attempts from this address: try again in ${retrySeconds(context.ttl)} s`),
+        },
       },
       schema: {
         tags: ['auth'],
@@ -35,9 +46,17 @@ const auth: FastifyPluginAsyncTypebox<AuthRouteOptions> = async (app, options) =
       },
     },
     async (request, reply) => {
+      // per username, from any address: stops guessing one account without locking out its neighbours
+      const attempt = usernames.begin(request.body.username)
+      if (!attempt.allowed) {
+        const seconds = retrySeconds(attempt.retryAfterMs)
+        reply.header('retry-after', String(seconds))
+        return sendProblem(reply, 429, `too many failed attempts for this username: try again in ${seconds} s`)
+      }
       const user = await app.users.verifyCredentials(request.body.username, request.body.password)
       // one message whether the user exists or not, so usernames can't be probed
       if (!user) return sendProblem(reply, 401, 'wrong username or password')
+      attempt.succeeded()
       const { key, session } = await app.sessions.create(user.id)
       reply.setCookie(SESSION_COOKIE, key, {
         httpOnly: true,
@@ -93,6 +112,12 @@ const auth: FastifyPluginAsyncTypebox<AuthRouteOptions> = async (app, options) =
     },
     async (request) => app.users.get(request.session!.user.id),
   )
+}
+
+const retrySeconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000))
+
+function tooMany(detail: string): Error & { statusCode: number } {
+  return Object.assign(new Error(detail), { statusCode: 429 })
 }
 
 export default auth
