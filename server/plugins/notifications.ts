@@ -5,6 +5,9 @@ import { redisLayer } from '../notifications/redis-layer.ts'
 import { OutboxRelay } from '../notifications/outbox-relay.ts'
 import { SocketGroup } from '../notifications/socket-group.ts'
 
+/** WebSocket close code 1012, "service restart": the client should reconnect */
+const CLOSE_SERVICE_RESTART = 1012
+
 declare module 'fastify' {
   interface FastifyInstance {
     notifications: NotificationLayer
@@ -37,6 +40,13 @@ export default fp<NotificationsOptions>(
     })
     const group = new SocketGroup(options.maxBufferedBytes, options.slowGraceMs)
     const unsubscribe = layer.subscribe((delivery) => group.broadcast(delivery))
+    // The history this instance's sockets were following is gone (Redis came
+    // back without its data): they may have missed what it held. Closed, they
+    // reconnect with their last id, are told `reset` (another epoch) and reload.
+    const offEpochChange = layer.onEpochChange(() => {
+      const closed = group.closeWhere(() => true, CLOSE_SERVICE_RESTART, 'notification history restarted')
+      if (closed) app.log.warn(`notification history restarted (Redis lost its data): closed ${closed} live sockets so their clients reload`)
+    })
     app.saveHooks.onPostSave(() => void relay.wake())
     app.saveHooks.onPostDelete(() => void relay.wake())
     void relay.wake() // whatever a previous run left unpublished
@@ -54,6 +64,7 @@ export default fp<NotificationsOptions>(
       group.stop()
       await relay.stop()
       unsubscribe()
+      offEpochChange()
       await layer.close()
     })
   },

@@ -1,5 +1,5 @@
 import WebSocket from 'ws'
-import type { ServerFrame } from '../../contracts/notifications.ts'
+import type { ReadyFrame, ServerFrame } from '../../contracts/notifications.ts'
 
 export interface LiveClient {
   frames: ServerFrame[]
@@ -66,4 +66,11 @@ export async function refusedStatus(url: string, headers: Record<string, string>
   } catch (error) {
     return (error as { status?: number }).status ?? -1
   }
+}
+
+/** The `ready` frame a socket got: the position and epoch a client resumes from (`?since=<id>&epoch=<epoch>`). */
+export function readyOf(client: LiveClient): ReadyFrame {
+  const ready = client.frames.find((frame): frame is ReadyFrame => frame.type === 'ready')
+  if (!ready) throw new Error(`no ready frame among ${client.frames.length} frames`)
+  return ready
 }
