@@ -68,9 +68,8 @@ export async function refusedStatus(url: string, headers: Record<string, string>
   }
 }
 
-/** The `ready` frame a socket got: the position and epoch a client resumes from (`?since=<id>&epoch=<epoch>`). */
-export function readyOf(client: LiveClient): ReadyFrame {
-  const ready = client.frames.find((frame): frame is ReadyFrame => frame.type === 'ready')
-  if (!ready) throw new Error(`no ready frame among ${client.frames.length} frames`)
-  return ready
+/** The `ready` frame a socket got (waiting for it): the position and epoch a client resumes from (`?since=<id>&epoch=<epoch>`). */
+export async function readyOf(client: LiveClient): Promise<ReadyFrame> {
+  const [ready] = await client.waitFor((frame) => frame.type === 'ready')
+  return ready as ReadyFrame
 }

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { isNotification, type ServerFrame } from '../../contracts/notifications.ts'
+import { isNotification, type ReadyFrame, type ServerFrame } from '../../contracts/notifications.ts'
 import { BACKENDS, bearer, point, square, startTestServer, type TestServer, type TestUser } from '../helpers/test-server.ts'
 import { freshRedisUrl } from '../helpers/redis.ts'
 import { connect, readyOf, refusedStatus } from '../helpers/ws-client.ts'
@@ -93,7 +93,7 @@ describe.each(BACKENDS)('live notifications on %s', (backend) => {
     const first = await connect(`${urlB}/ws`, bearer(viewer.key))
     await post('/api/incidents', { name: 'before drop', location: { lon: 0, lat: 0 } })
     const [seen] = notifications(await first.waitFor(isType('post_save')))
-    const { epoch } = readyOf(first)
+    const { epoch } = await readyOf(first)
     first.socket.terminate()
 
     const missed: string[] = []
@@ -119,7 +119,7 @@ describe.each(BACKENDS)('live notifications on %s', (backend) => {
 
     const missed = (await post('/api/incidents', { name: 'while away', location: { lon: 3, lat: 3 } })).json().id
     await a.app.relay.wake()
-    const back = await connect(`${urlB}/ws?since=${readyOf(quiet).id}&epoch=${readyOf(quiet).epoch}`, bearer(viewer.key))
+    const back = await connect(`${urlB}/ws?since=${(ready as ReadyFrame).id}&epoch=${(ready as ReadyFrame).epoch}`, bearer(viewer.key))
     const [replayed] = notifications(await back.waitFor(isType('post_save')))
     expect(replayed!.feature.id).toBe(missed)
     back.close()
@@ -129,7 +129,7 @@ describe.each(BACKENDS)('live notifications on %s', (backend) => {
     const watcher = await connect(`${urlB}/ws`, bearer(viewer.key))
     await post('/api/incidents', { name: 'old', location: { lon: 1, lat: 1 } })
     const [old] = notifications(await watcher.waitFor(isType('post_save')))
-    const { epoch } = readyOf(watcher)
+    const { epoch } = await readyOf(watcher)
     watcher.close()
     // history is ~50 (Redis trims by whole nodes of 100 entries): push well past it
     for (let i = 0; i < 250; i++) await a.app.incidents.create({ name: `flood ${i}`, geometry: point(0, 0) }, operator.id)
