@@ -28,6 +28,8 @@ export interface NotificationsOptions {
  * The live layer of one instance: the notification group (Redis stream, or
  * in-process), the outbox relay woken by every post-save / post-delete hook,
  * and this instance's group of sockets, fed from the notification group.
+ * Redis may be down when the server starts: the layer connects in the
+ * background, and the outbox holds what is saved meanwhile.
  */
 export default fp<NotificationsOptions>(
   async (app, options) => {
@@ -41,11 +43,12 @@ export default fp<NotificationsOptions>(
     const group = new SocketGroup(options.maxBufferedBytes, options.slowGraceMs)
     const unsubscribe = layer.subscribe((delivery) => group.broadcast(delivery))
     // The history this instance's sockets were following is gone (Redis came
-    // back without its data): they may have missed what it held. Closed, they
-    // reconnect with their last id, are told `reset` (another epoch) and reload.
+    // back without its data), or was never reached (they joined while Redis
+    // was down): they may have missed something. Closed, they reconnect with
+    // their last id, are told `reset` (another epoch, or none) and reload.
     const offEpochChange = layer.onEpochChange(() => {
       const closed = group.closeWhere(() => true, CLOSE_SERVICE_RESTART, 'notification history restarted')
-      if (closed) app.log.warn(`notification history restarted (Redis lost its data): closed ${closed} live sockets so their clients reload`)
+      if (closed) app.log.warn(`new notification history (Redis reached at last, or it lost its data): closed ${closed} live sockets so their clients reload`)
     })
     app.saveHooks.onPostSave(() => void relay.wake())
     app.saveHooks.onPostDelete(() => void relay.wake())
