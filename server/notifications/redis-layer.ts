@@ -65,12 +65,14 @@ export async function redisLayer(options: RedisLayerOptions): Promise<Notificati
 
   async function checkEpoch(): Promise<void> {
     const dropsBefore = drops
-    const [found, newest] = (await reader.sendCommand(['EVAL', CLAIM_EPOCH, '2', EPOCH_KEY, STREAM, newEpoch()])) as [string, string]
+    const args = ['EVAL', CLAIM_EPOCH, '2', EPOCH_KEY, STREAM, newEpoch(), epoch ?? '', epoch === undefined ? '0-0' : lastId]
+    const [found, newest] = (await reader.sendCommand(args)) as [string, string]
     lastCheck = Date.now()
     if (found !== epoch) {
-      // First contact: follow from the newest entry, as a new instance does.
-      // A new history: all of it is new to this instance's sockets.
-      lastId = epoch === undefined ? newest : '0-0'
+      // Follow from the stream's end, as a new instance does: on a new history
+      // every socket is closed (the listeners) and its client reloads, and what
+      // the stream holds up to here is in what it reloads.
+      lastId = newest
       epoch = found
       for (const listener of epochListeners) listener(found)
     }
@@ -199,20 +201,37 @@ end
 return (#ARGV - 1) / 2`
 
 /**
- * Reads the stream's epoch, or makes it when there is none: a fresh Redis,
- * or one that restarted without its data (the stream went with it). One
- * script, so instances racing to make it all agree on the first one.
- * Also returns the newest entry's id, where a new instance starts following.
- * KEYS: the epoch key, the stream; ARGV: the epoch to set if there is none.
+ * Reads the stream's epoch, or makes a new one when the history it named is
+ * gone: no epoch (a fresh Redis, or one restarted without its data: the
+ * stream went with it), or the stream ends before what this instance has
+ * already read (restored from an older snapshot, or an AOF that lost its
+ * last second: the tail is gone, and a client resuming from before it would
+ * miss it). One script, so instances racing to make it agree on the first:
+ * the epoch is replaced only if it is still the one this instance knew.
+ * Returns the epoch and the stream's last id, where following resumes.
+ * KEYS: the epoch key, the stream; ARGV: a new epoch, the epoch this instance
+ * knows ('' for none), the last id it read.
  */
 const CLAIM_EPOCH = `
+local function before(a, b)
+  local am, as = string.match(a, '^(%d+)-(%d+)$')
+  local bm, bs = string.match(b, '^(%d+)-(%d+)$')
+  am, as, bm, bs = tonumber(am), tonumber(as), tonumber(bm), tonumber(bs)
+  return am < bm or (am == bm and as < bs)
+end
+local newest = '0-0'
+if redis.call('EXISTS', KEYS[2]) == 1 then
+  local info = redis.call('XINFO', 'STREAM', KEYS[2])
+  for i = 1, #info, 2 do
+    if info[i] == 'last-generated-id' then newest = info[i + 1] end
+  end
+end
 local epoch = redis.call('GET', KEYS[1])
-if not epoch then
+if not epoch or (epoch == ARGV[2] and before(newest, ARGV[3])) then
   epoch = ARGV[1]
   redis.call('SET', KEYS[1], epoch)
 end
-local newest = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1)[1]
-return {epoch, newest and newest[1] or '0-0'}`
+return {epoch, newest}`
 
 const retry = (attempt: number) => Math.min(100 * 2 ** attempt, 2000)
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))

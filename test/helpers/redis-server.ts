@@ -5,8 +5,9 @@ import { freePort } from './server-process.ts'
 /**
  * A redis-server of the test's own, on a port of its own, keeping nothing on
  * disk (no RDB, no AOF): stopped and started again, it comes back empty, as a
- * production Redis without persistence does after a restart. Tests that
- * stop, restart or freeze Redis use one, never the shared one.
+ * production Redis without persistence does after a restart. With `dir`, a
+ * snapshot taken there (SAVE) is what it comes back with. Tests that stop,
+ * restart or freeze Redis use one, never the shared one.
  */
 export interface PrivateRedis {
   port: number
@@ -16,7 +17,8 @@ export interface PrivateRedis {
   stop(): Promise<void>
 }
 
-export async function privateRedis(port?: number): Promise<PrivateRedis> {
+export async function privateRedis(options: { port?: number; dir?: string } = {}): Promise<PrivateRedis> {
+  const { port, dir } = options
   const chosen = port ?? (await freePort())
   const url = `redis://127.0.0.1:${chosen}`
   let child: ChildProcess | undefined
@@ -24,7 +26,8 @@ export async function privateRedis(port?: number): Promise<PrivateRedis> {
     port: chosen,
     url,
     async start() {
-      child = spawn('redis-server', ['--port', String(chosen), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'], { stdio: 'ignore' })
+      const args = ['--port', String(chosen), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no']
+      child = spawn('redis-server', dir ? [...args, '--dir', dir] : args, { stdio: 'ignore' })
       for (let i = 0; ; i++) {
         if (child.exitCode !== null) throw new Error(`redis-server on ${chosen} exited with ${child.exitCode}`)
         const probe = createClient({ url, socket: { reconnectStrategy: false } })

@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createClient } from 'redis'
 import { isNotification, type Notification, type ServerFrame } from '../../contracts/notifications.ts'
@@ -107,8 +110,9 @@ describe('the embedded default, restarted on the same data folder', () => {
   }, 60_000)
 })
 
-describe('Redis restarted without persistence', () => {
+describe('Redis restarted without persistence, or with an old snapshot', () => {
   let redis: PrivateRedis
+  let redisDir: string
   let a: TestServer
   let operator: TestUser
   let url: string
@@ -117,7 +121,8 @@ describe('Redis restarted without persistence', () => {
     // a redis-server of our own, keeping nothing on disk: killed and started
     // again, it is a real restart without persistence (the stream and the
     // epoch are gone), which flushing a database would only imitate
-    redis = await privateRedis()
+    redisDir = await mkdtemp(join(tmpdir(), 'stream-epoch-redis-'))
+    redis = await privateRedis({ dir: redisDir })
     await redis.start()
     a = await startTestServer('postgres', { REDIS_URL: redis.url, LOG_LEVEL: 'error' })
     url = wsUrl(await a.listen())
@@ -126,6 +131,7 @@ describe('Redis restarted without persistence', () => {
   afterAll(async () => {
     await a?.close()
     await redis?.stop()
+    if (redisDir) await rm(redisDir, { recursive: true, force: true })
   })
 
   const save = async (name: string) =>
@@ -194,4 +200,32 @@ describe('Redis restarted without persistence', () => {
     expect(a.app.notifications.epoch()).toBe(epoch)
     live.close()
   }, 30_000)
+
+  it('after a restore that lost the stream\'s tail, closes the live sockets and answers a resume from before the tail with reset', async () => {
+    const live = await connect(url, bearer(operator.key))
+    const { epoch } = await readyOf(live)
+    const named = (name: string) => (frame: ServerFrame) => frame.type === 'post_save' && frame.feature.properties.name === name
+    await save('in the snapshot')
+    const [kept] = (await live.waitFor(named('in the snapshot'))) as Notification[]
+    const admin = createClient({ url: redis.url })
+    await admin.connect()
+    await admin.sendCommand(['SAVE'])
+    await admin.close()
+    // published after the snapshot: a client that saw only `kept` missed it, and the restore loses it
+    await save('lost with the tail')
+    await live.waitFor(named('lost with the tail'))
+
+    // the older snapshot comes back, epoch and all (as after a restart on RDB, or on an AOF that lost its last second)
+    await redis.stop()
+    await redis.start()
+
+    const closed = await Promise.race([live.closed, new Promise((resolve) => setTimeout(() => resolve('still open'), 10_000))])
+    expect(closed).toEqual({ code: 1012, reason: 'notification history restarted' })
+    await healthy()
+    const back = await connect(`${url}?since=${kept!.id}&epoch=${epoch}`, bearer(operator.key))
+    await back.waitFor(isType('ready'))
+    expect(back.frames[0]).toEqual({ type: 'reset' })
+    expect((await readyOf(back)).epoch).not.toBe(epoch)
+    back.close()
+  }, 60_000)
 })
