@@ -24,7 +24,7 @@ export type NotificationType = NotificationBody['type']
  */
 export type Notification = NotificationBody & { id: string; event: number }
 
-/** Sent instead of a replay when the requested id is older than the kept history. */
+/** Sent instead of a replay when the requested id is older than the kept history, or from another epoch (ReadyFrame). */
 export interface ResetFrame {
   type: 'reset'
 }
@@ -32,11 +32,17 @@ export interface ResetFrame {
 /**
  * Sent once the socket is live (after any replay): `id` is the position this
  * socket is at, so a client that reconnects before any notification has
- * reached it can still resume with `since` and miss nothing.
+ * reached it can still resume with `since` and miss nothing. `epoch` names
+ * the history the ids belong to: a client resumes with both
+ * (`?since=<id>&epoch=<epoch>`), and an id from another epoch (the history
+ * was lost: a restart) is answered with `reset`. Null while the server can't
+ * tell (its Redis unreachable): a resume without an epoch is answered with
+ * `reset`.
  */
 export interface ReadyFrame {
   type: 'ready'
   id: string
+  epoch: string | null
 }
 
 export type ServerFrame = Notification | ResetFrame | ReadyFrame

@@ -1,5 +1,5 @@
 import { compareStreamIds } from './stream-ids.ts'
-import { toDelivery, type Delivery, type NotificationLayer, type Publication, type ReplayResult } from './notification-layer.ts'
+import { newEpoch, toDelivery, type Delivery, type NotificationLayer, type Publication, type ReplayResult } from './notification-layer.ts'
 
 /**
  * The embedded default's notification group: one process, so the group is
@@ -12,6 +12,8 @@ export function memoryLayer(maxLength: number): NotificationLayer {
   let seq = 0
   /** the newest id trimmed from the history: a client behind it missed something */
   let maxDeletedId = '0-0'
+  // the history lives and dies with this process: so does its epoch
+  const epoch = newEpoch()
 
   function nextId(): string {
     const now = Date.now()
@@ -44,6 +46,8 @@ export function memoryLayer(maxLength: number): NotificationLayer {
       if (compareStreamIds(since, maxDeletedId) < 0 || compareStreamIds(since, newest) > 0) return { reset: true }
       return { reset: false, deliveries: history.filter((d) => compareStreamIds(d.id, since) > 0) }
     },
+    epoch: () => epoch,
+    onEpochChange: () => () => {},
     health: () => ({ ok: true, kind: 'memory' }),
     async close() {
       listeners.clear()

@@ -1,4 +1,5 @@
 import type { Notification, NotificationBody } from '../../contracts/notifications.ts'
+import { randomBytes } from 'node:crypto'
 import { streamPosition, type StreamPosition } from './stream-ids.ts'
 
 /**
@@ -49,6 +50,16 @@ export interface NotificationLayer {
   position(): string
   /** what came after `since`, or reset when `since` is older than the kept history */
   replay(since: string): Promise<ReplayResult>
+  /**
+   * The history the ids belong to: made anew when the history is (a new
+   * process for the in-process layer; a Redis that came back without its
+   * data). An id from another epoch can't be replayed from this history,
+   * however it compares. Undefined while this instance can't tell (Redis not
+   * reached since it connected last): nothing can be replayed then.
+   */
+  epoch(): string | undefined
+  /** Called when the epoch changes under a running instance: its live sockets may have missed what the lost history held. */
+  onEpochChange(listener: (epoch: string) => void): () => void
   health(): { ok: boolean; kind: string; detail?: string }
   close(): Promise<void>
 }
@@ -71,3 +82,9 @@ export function toDelivery(id: string, event: number, body: string): Delivery {
 export function notificationOf(delivery: Delivery): Notification {
   return JSON.parse(delivery.frame.toString('utf8')) as Notification
 }
+
+/** A new epoch: random, so two histories never share one (96 bits, URL-safe). */
+export const newEpoch = (): string => randomBytes(12).toString('base64url')
+
+/** What an epoch looks like on the wire (`?epoch=`). */
+export const EPOCH = /^[A-Za-z0-9_-]{1,64}$/

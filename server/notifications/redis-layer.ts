@@ -1,8 +1,12 @@
 import { createClient, type RedisClientType } from 'redis'
 import { compareStreamIds } from './stream-ids.ts'
-import { toDelivery, type Delivery, type NotificationLayer, type Publication, type ReplayResult } from './notification-layer.ts'
+import { newEpoch, toDelivery, type Delivery, type NotificationLayer, type Publication, type ReplayResult } from './notification-layer.ts'
 
 export const STREAM = 'notifications'
+/** the epoch of the history the stream holds (notification-layer.ts): lost with the stream when Redis restarts without persistence */
+export const EPOCH_KEY = `${STREAM}:epoch`
+/** how often a connected instance looks at the epoch again, so a flushed Redis is noticed without a reconnect */
+const EPOCH_CHECK_MS = 1000
 
 type Entry = [id: string, fields: string[]]
 
@@ -10,41 +14,80 @@ export interface RedisLayerOptions {
   url: string
   maxLength: number
   onError: (message: string) => void
+  /** how long the call waits for a first connection before it returns a layer that is still connecting (default 2 s) */
+  connectWaitMs?: number
 }
 
 /**
  * The "notifications" group on a Redis stream: the relay XADDs (trimmed to
  * about `maxLength` entries), and every instance follows the stream with a
  * blocking XREAD of its own, fanning entries out to its local sockets.
+ *
+ * Redis need not be up: the layer connects in the background and keeps
+ * trying, and until it has reached Redis it is down (health), publishing
+ * fails at once (the rows wait in the outbox) and nothing is replayed.
  */
 export async function redisLayer(options: RedisLayerOptions): Promise<NotificationLayer> {
   // Publishing must fail fast while Redis is away (the relay retries from the
   // outbox); queuing would hold the relay's transaction open for the outage.
   const commands = createClient({ url: options.url, disableOfflineQueue: true, socket: { reconnectStrategy: retry } }) as RedisClientType
   const reader = createClient({ url: options.url, socket: { reconnectStrategy: retry } }) as RedisClientType
-  let connected = false
+  const listeners = new Set<(delivery: Delivery) => void>()
+  const epochListeners = new Set<(epoch: string) => void>()
+  let closed = false
   let lastError: string | undefined
+  /** the epoch of the history `lastId` belongs to, as last read from Redis; undefined until first read */
+  let epoch: string | undefined
+  /**
+   * Whether `epoch` was read since the connections last dropped. A Redis that
+   * restarted empty looks, until then, like the old one with a short stream,
+   * and a replay from it would be partial.
+   */
+  let epochChecked = false
+  /** counts drops, so a check that was under way when one happened doesn't vouch for the new connection */
+  let drops = 0
+  let lastCheck = 0
+  let lastId = '0-0'
+  let firstCheck!: () => void
+  const firstChecked = new Promise<void>((resolve) => (firstCheck = resolve))
+
   for (const client of [commands, reader]) {
     client.on('error', (error: Error) => {
       if (lastError !== error.message) options.onError(`redis: ${error.message}`)
       lastError = error.message
-      connected = false
+      drops++
+      epochChecked = false
     })
-    client.on('ready', () => {
-      connected = commands.isReady && reader.isReady
-      lastError = undefined
-    })
+    client.on('ready', () => (lastError = undefined))
   }
-  await Promise.all([commands.connect(), reader.connect()])
-  connected = true
+  // connect() retries (reconnectStrategy) until it connects; it fails only when close() ends it first
+  for (const client of [commands, reader]) client.connect().catch(() => {})
 
-  const listeners = new Set<(delivery: Delivery) => void>()
-  let closed = false
-  let lastId = ((await commands.sendCommand(['XREVRANGE', STREAM, '+', '-', 'COUNT', '1'])) as Entry[])[0]?.[0] ?? '0-0'
+  async function checkEpoch(): Promise<void> {
+    const dropsBefore = drops
+    const args = ['EVAL', CLAIM_EPOCH, '2', EPOCH_KEY, STREAM, newEpoch(), epoch ?? '', epoch === undefined ? '0-0' : lastId]
+    const [found, newest] = (await reader.sendCommand(args)) as [string, string]
+    lastCheck = Date.now()
+    if (found !== epoch) {
+      // Follow from the stream's end, as a new instance does: on a new history
+      // every socket is closed (the listeners) and its client reloads, and what
+      // the stream holds up to here is in what it reloads.
+      lastId = newest
+      epoch = found
+      for (const listener of epochListeners) listener(found)
+    }
+    if (drops === dropsBefore) epochChecked = true
+    firstCheck()
+  }
 
   const following = (async () => {
     while (!closed) {
       try {
+        if (!reader.isReady) {
+          await sleep(100)
+          continue
+        }
+        if (!epochChecked || Date.now() - lastCheck >= EPOCH_CHECK_MS) await checkEpoch()
         const reply = (await reader.sendCommand(['XREAD', 'COUNT', '500', 'BLOCK', '1000', 'STREAMS', STREAM, lastId])) as
           | [string, Entry[]][]
           | Record<string, Entry[]>
@@ -59,6 +102,10 @@ export async function redisLayer(options: RedisLayerOptions): Promise<Notificati
       }
     }
   })()
+
+  let waited: NodeJS.Timeout | undefined
+  await Promise.race([firstChecked, new Promise((resolve) => (waited = setTimeout(resolve, options.connectWaitMs ?? 2000)))])
+  clearTimeout(waited)
 
   return {
     kind: 'redis',
@@ -102,12 +149,22 @@ export async function redisLayer(options: RedisLayerOptions): Promise<Notificati
       }
       return { reset: false, deliveries }
     },
-    health: () => (connected && commands.isReady ? { ok: true, kind: 'redis' } : { ok: false, kind: 'redis', detail: 'reconnecting' }),
+    epoch: () => (epochChecked ? epoch : undefined),
+    onEpochChange(listener) {
+      epochListeners.add(listener)
+      return () => epochListeners.delete(listener)
+    },
+    health: () =>
+      epochChecked && commands.isReady && reader.isReady
+        ? { ok: true, kind: 'redis' }
+        : { ok: false, kind: 'redis', detail: epoch === undefined ? 'connecting' : 'reconnecting' },
     async close() {
       closed = true
       listeners.clear()
+      epochListeners.clear()
       await following
-      await Promise.allSettled([commands.close(), reader.close()])
+      // a client still connecting has nothing to finish: destroy() ends its retries
+      await Promise.allSettled([commands, reader].map(async (client) => (client.isReady ? client.close() : client.destroy())))
     },
   }
 }
@@ -142,6 +199,39 @@ for i = 2, #ARGV, 2 do
   redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'event', ARGV[i], 'body', ARGV[i + 1])
 end
 return (#ARGV - 1) / 2`
+
+/**
+ * Reads the stream's epoch, or makes a new one when the history it named is
+ * gone: no epoch (a fresh Redis, or one restarted without its data: the
+ * stream went with it), or the stream ends before what this instance has
+ * already read (restored from an older snapshot, or an AOF that lost its
+ * last second: the tail is gone, and a client resuming from before it would
+ * miss it). One script, so instances racing to make it agree on the first:
+ * the epoch is replaced only if it is still the one this instance knew.
+ * Returns the epoch and the stream's last id, where following resumes.
+ * KEYS: the epoch key, the stream; ARGV: a new epoch, the epoch this instance
+ * knows ('' for none), the last id it read.
+ */
+const CLAIM_EPOCH = `
+local function before(a, b)
+  local am, as = string.match(a, '^(%d+)-(%d+)$')
+  local bm, bs = string.match(b, '^(%d+)-(%d+)$')
+  am, as, bm, bs = tonumber(am), tonumber(as), tonumber(bm), tonumber(bs)
+  return am < bm or (am == bm and as < bs)
+end
+local newest = '0-0'
+if redis.call('EXISTS', KEYS[2]) == 1 then
+  local info = redis.call('XINFO', 'STREAM', KEYS[2])
+  for i = 1, #info, 2 do
+    if info[i] == 'last-generated-id' then newest = info[i + 1] end
+  end
+end
+local epoch = redis.call('GET', KEYS[1])
+if not epoch or (epoch == ARGV[2] and before(newest, ARGV[3])) then
+  epoch = ARGV[1]
+  redis.call('SET', KEYS[1], epoch)
+end
+return {epoch, newest}`
 
 const retry = (attempt: number) => Math.min(100 * 2 ** attempt, 2000)
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))

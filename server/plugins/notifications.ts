@@ -5,6 +5,9 @@ import { redisLayer } from '../notifications/redis-layer.ts'
 import { OutboxRelay } from '../notifications/outbox-relay.ts'
 import { SocketGroup } from '../notifications/socket-group.ts'
 
+/** WebSocket close code 1012, "service restart": the client should reconnect */
+const CLOSE_SERVICE_RESTART = 1012
+
 declare module 'fastify' {
   interface FastifyInstance {
     notifications: NotificationLayer
@@ -25,6 +28,8 @@ export interface NotificationsOptions {
  * The live layer of one instance: the notification group (Redis stream, or
  * in-process), the outbox relay woken by every post-save / post-delete hook,
  * and this instance's group of sockets, fed from the notification group.
+ * Redis may be down when the server starts: the layer connects in the
+ * background, and the outbox holds what is saved meanwhile.
  */
 export default fp<NotificationsOptions>(
   async (app, options) => {
@@ -37,6 +42,14 @@ export default fp<NotificationsOptions>(
     })
     const group = new SocketGroup(options.maxBufferedBytes, options.slowGraceMs)
     const unsubscribe = layer.subscribe((delivery) => group.broadcast(delivery))
+    // The history this instance's sockets were following is gone (Redis came
+    // back without its data), or was never reached (they joined while Redis
+    // was down): they may have missed something. Closed, they reconnect with
+    // their last id, are told `reset` (another epoch, or none) and reload.
+    const offEpochChange = layer.onEpochChange(() => {
+      const closed = group.closeWhere(() => true, CLOSE_SERVICE_RESTART, 'notification history restarted')
+      if (closed) app.log.warn(`new notification history (Redis reached at last, or it lost its data): closed ${closed} live sockets so their clients reload`)
+    })
     app.saveHooks.onPostSave(() => void relay.wake())
     app.saveHooks.onPostDelete(() => void relay.wake())
     void relay.wake() // whatever a previous run left unpublished
@@ -54,6 +67,7 @@ export default fp<NotificationsOptions>(
       group.stop()
       await relay.stop()
       unsubscribe()
+      offEpochChange()
       await layer.close()
     })
   },

@@ -10,6 +10,7 @@ import { sendProblem } from '../plugins/errors.ts'
 import { originAllowed } from '../http/origins.ts'
 import type { GroupMember } from '../notifications/socket-group.ts'
 import { STREAM_ID } from '../notifications/stream-ids.ts'
+import { EPOCH } from '../notifications/notification-layer.ts'
 
 export interface WsRouteOptions {
   /** origins allowed to use the cookie; empty: only the server's own */
@@ -24,7 +25,8 @@ const CLOSE_POLICY = 1008
  * GET /ws: the live socket. Authenticated on the HTTP upgrade by the global
  * auth hook (401 before anything is accepted); a cookie must also come from
  * an allowed Origin (403), so another site can't ride a signed-in browser.
- * `?since=<id>` replays what the client missed before it goes live.
+ * `?since=<id>&epoch=<epoch>` replays what the client missed before it goes
+ * live; an id from another epoch (or without one) gets `reset` instead.
  */
 const ws: FastifyPluginAsyncTypebox<WsRouteOptions> = async (app, options) => {
   const group = app.socketGroup
@@ -35,7 +37,10 @@ const ws: FastifyPluginAsyncTypebox<WsRouteOptions> = async (app, options) => {
     schema: {
       hide: true,
       querystring: Type.Object(
-        { since: Type.Optional(Type.String({ pattern: STREAM_ID.source, description: 'the id of the last notification seen' })) },
+        {
+          since: Type.Optional(Type.String({ pattern: STREAM_ID.source, description: 'the id of the last notification seen' })),
+          epoch: Type.Optional(Type.String({ pattern: EPOCH.source, description: 'the epoch of the `ready` frame that id came after' })),
+        },
         { additionalProperties: false },
       ),
     },
@@ -48,7 +53,7 @@ const ws: FastifyPluginAsyncTypebox<WsRouteOptions> = async (app, options) => {
     },
   }, async (socket, request) => {
     const session = request.session!
-    const since = (request.query as { since?: string }).since
+    const { since, epoch } = request.query as { since?: string; epoch?: string }
     const member: GroupMember = {
       socket,
       sessionId: session.sessionId,
@@ -76,15 +81,18 @@ const ws: FastifyPluginAsyncTypebox<WsRouteOptions> = async (app, options) => {
     group.add(member)
     // read in the same tick as joining: everything after this id reaches the socket live
     const joinedAt = app.notifications.position()
+    const history = app.notifications.epoch()
     if (!since) {
       group.skipThrough(member, joinedAt)
-      socket.send(JSON.stringify({ type: 'ready', id: joinedAt } satisfies ReadyFrame))
+      socket.send(JSON.stringify({ type: 'ready', id: joinedAt, epoch: history ?? null } satisfies ReadyFrame))
       return
     }
     let reset = false
     try {
-      const replay = await app.notifications.replay(since)
-      if (replay.reset) {
+      // an id of another history, or one we can't check, compares with this
+      // history's ids as if it were in it: a replay would be partial
+      const replay = epoch && epoch === history ? await app.notifications.replay(since) : { reset: true as const }
+      if (replay.reset || app.notifications.epoch() !== history) {
         reset = true
         socket.send(JSON.stringify({ type: 'reset' } satisfies ResetFrame))
       } else {
@@ -99,7 +107,7 @@ const ws: FastifyPluginAsyncTypebox<WsRouteOptions> = async (app, options) => {
     // it joined; otherwise from the last replayed notification, or `since`
     // (which the replay proved is within the history, so a real id)
     group.skipThrough(member, reset ? joinedAt : since)
-    socket.send(JSON.stringify({ type: 'ready', id: member.seenThrough!.id } satisfies ReadyFrame))
+    socket.send(JSON.stringify({ type: 'ready', id: member.seenThrough!.id, epoch: history ?? null } satisfies ReadyFrame))
     // then the live ones that arrived meanwhile; `send` skips what the client already has
     const waiting = member.pending ?? []
     member.pending = null

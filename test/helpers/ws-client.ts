@@ -1,5 +1,5 @@
 import WebSocket from 'ws'
-import type { ServerFrame } from '../../contracts/notifications.ts'
+import type { ReadyFrame, ServerFrame } from '../../contracts/notifications.ts'
 
 export interface LiveClient {
   frames: ServerFrame[]
@@ -66,4 +66,10 @@ export async function refusedStatus(url: string, headers: Record<string, string>
   } catch (error) {
     return (error as { status?: number }).status ?? -1
   }
+}
+
+/** The `ready` frame a socket got (waiting for it): the position and epoch a client resumes from (`?since=<id>&epoch=<epoch>`). */
+export async function readyOf(client: LiveClient): Promise<ReadyFrame> {
+  const [ready] = await client.waitFor((frame) => frame.type === 'ready')
+  return ready as ReadyFrame
 }

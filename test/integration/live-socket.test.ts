@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { isNotification, type ServerFrame } from '../../contracts/notifications.ts'
+import { isNotification, type ReadyFrame, type ServerFrame } from '../../contracts/notifications.ts'
 import { BACKENDS, bearer, point, square, startTestServer, type TestServer, type TestUser } from '../helpers/test-server.ts'
 import { freshRedisUrl } from '../helpers/redis.ts'
-import { connect, refusedStatus } from '../helpers/ws-client.ts'
+import { connect, readyOf, refusedStatus } from '../helpers/ws-client.ts'
 
 // The live socket end to end: on PostgreSQL + Redis with two instances (the
 // operator on one, the viewer on the other); on the embedded default with the
@@ -93,13 +93,14 @@ describe.each(BACKENDS)('live notifications on %s', (backend) => {
     const first = await connect(`${urlB}/ws`, bearer(viewer.key))
     await post('/api/incidents', { name: 'before drop', location: { lon: 0, lat: 0 } })
     const [seen] = notifications(await first.waitFor(isType('post_save')))
+    const { epoch } = await readyOf(first)
     first.socket.terminate()
 
     const missed: string[] = []
     for (let i = 0; i < 5; i++) missed.push((await post('/api/incidents', { name: `missed ${i}`, location: { lon: i, lat: 0 } })).json().id)
     await a.app.relay.wake()
 
-    const again = await connect(`${urlB}/ws?since=${seen!.id}`, bearer(viewer.key))
+    const again = await connect(`${urlB}/ws?since=${seen!.id}&epoch=${epoch}`, bearer(viewer.key))
     const replayed = notifications(await again.waitFor(isType('post_save'), 5))
     expect(replayed.map((n) => n.feature.id)).toEqual(missed)
     await post('/api/incidents', { name: 'live again', location: { lon: 9, lat: 0 } })
@@ -112,13 +113,13 @@ describe.each(BACKENDS)('live notifications on %s', (backend) => {
   it('tells a new socket its position, so it can resume even before any notification reached it', async () => {
     const quiet = await connect(`${urlB}/ws`, bearer(viewer.key))
     const [ready] = await quiet.waitFor(isType('ready'))
-    expect(ready).toEqual({ type: 'ready', id: expect.stringMatching(/^\d+-\d+$/) })
+    expect(ready).toEqual({ type: 'ready', id: expect.stringMatching(/^\d+-\d+$/), epoch: expect.stringMatching(/^[\w-]+$/) })
     expect(quiet.frames).toHaveLength(1)
     quiet.socket.terminate()
 
     const missed = (await post('/api/incidents', { name: 'while away', location: { lon: 3, lat: 3 } })).json().id
     await a.app.relay.wake()
-    const back = await connect(`${urlB}/ws?since=${(ready as { id: string }).id}`, bearer(viewer.key))
+    const back = await connect(`${urlB}/ws?since=${(ready as ReadyFrame).id}&epoch=${(ready as ReadyFrame).epoch}`, bearer(viewer.key))
     const [replayed] = notifications(await back.waitFor(isType('post_save')))
     expect(replayed!.feature.id).toBe(missed)
     back.close()
@@ -128,11 +129,12 @@ describe.each(BACKENDS)('live notifications on %s', (backend) => {
     const watcher = await connect(`${urlB}/ws`, bearer(viewer.key))
     await post('/api/incidents', { name: 'old', location: { lon: 1, lat: 1 } })
     const [old] = notifications(await watcher.waitFor(isType('post_save')))
+    const { epoch } = await readyOf(watcher)
     watcher.close()
     // history is ~50 (Redis trims by whole nodes of 100 entries): push well past it
     for (let i = 0; i < 250; i++) await a.app.incidents.create({ name: `flood ${i}`, geometry: point(0, 0) }, operator.id)
     await a.app.relay.wake()
-    const late = await connect(`${urlB}/ws?since=${old!.id}`, bearer(viewer.key))
+    const late = await connect(`${urlB}/ws?since=${old!.id}&epoch=${epoch}`, bearer(viewer.key))
     await late.waitFor(isType('reset'))
     expect(late.frames[0]).toEqual({ type: 'reset' })
     late.close()

@@ -15,13 +15,17 @@ export interface LiveHandlers {
 const SUBSCRIBE_WAIT_MS = 5000
 
 /**
- * The live socket, kept open: reconnects with backoff, and with `since` so
- * nothing is missed in between. The session cookie authenticates it, so no
+ * The live socket, kept open: reconnects with backoff, and with `since` (and
+ * the epoch it belongs to) so nothing is missed in between. A socket closed
+ * because the server's history restarted (1012) reconnects the same way, and
+ * is told to reload. The session cookie authenticates it, so no
  * key ever appears in a URL.
  */
 export class LiveConnection {
   #socket: WebSocket | undefined
   #lastId: string | null = null
+  /** the history #lastId belongs to (the `ready` frame's): the server replays only within it */
+  #epoch: string | null = null
   #attempt = 0
   #timer: number | undefined
   #stopped = false
@@ -67,6 +71,7 @@ export class LiveConnection {
     const url = new URL('/ws', location.href)
     url.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:'
     if (this.#lastId) url.searchParams.set('since', this.#lastId)
+    if (this.#lastId && this.#epoch) url.searchParams.set('epoch', this.#epoch)
     const socket = new WebSocket(url)
     this.#socket = socket
     /** the server sent `reset` on this socket, and the page reloads for it already */
@@ -89,6 +94,8 @@ export class LiveConnection {
         // reload, now that nothing saved from here on can be
         if (!this.#lastId && this.#settled && !reloading) this.handlers.reset()
         this.#lastId ??= frame.id
+        // what this socket sends, and the id we keep, belong to its history
+        this.#epoch = frame.epoch
         this.#settle()
         return
       }
