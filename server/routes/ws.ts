@@ -7,6 +7,7 @@ import type { WebSocket } from 'ws'
 import { Type } from 'typebox'
 import type { ReadyFrame, ResetFrame } from '../../contracts/notifications.ts'
 import { sendProblem } from '../plugins/errors.ts'
+import { ReplayGapError } from '../notifications/notification-layer.ts'
 import type { GroupMember } from '../notifications/socket-group.ts'
 import { STREAM_ID } from '../notifications/stream-ids.ts'
 
@@ -53,7 +54,7 @@ const ws: FastifyPluginAsyncTypebox<WsRouteOptions> = async (app, options) => {
       sessionId: session.sessionId,
       userId: session.user.id,
       absoluteExpires: session.absoluteExpires,
-      pending: since ? [] : null,
+      replaying: Boolean(since),
       seenThrough: null,
     }
     let alive = true
@@ -85,24 +86,32 @@ const ws: FastifyPluginAsyncTypebox<WsRouteOptions> = async (app, options) => {
       const replay = await app.notifications.replay(since)
       if (replay.reset) {
         reset = true
-        socket.send(JSON.stringify({ type: 'reset' } satisfies ResetFrame))
       } else {
-        group.send(member, replay.deliveries)
+        // `since` is within the history (the replay proved it), so a real id
+        group.skipThrough(member, since)
+        // page by page, each written only once the socket has taken enough of
+        // the last; a socket that stops reading is cut off by the group's
+        // slow-reader rule, and the loop ends with it
+        for await (const page of replay.pages) {
+          await group.sendPaced(member, page.deliveries)
+          if (socket.readyState !== socket.OPEN) break
+          group.skipThrough(member, page.through)
+        }
       }
     } catch (error) {
-      request.log.warn({ err: error }, 'replay failed; asking the client to reload')
+      if (!(error instanceof ReplayGapError)) request.log.warn({ err: error }, 'replay failed; asking the client to reload')
       reset = true
-      socket.send(JSON.stringify({ type: 'reset' } satisfies ResetFrame))
     }
-    // after a reset the client reloads from now on, so it resumes from where
-    // it joined; otherwise from the last replayed notification, or `since`
-    // (which the replay proved is within the history, so a real id)
-    group.skipThrough(member, reset ? joinedAt : since)
+    if (socket.readyState !== socket.OPEN) return
+    if (reset) {
+      // the client reloads from now on: it goes live from here
+      socket.send(JSON.stringify({ type: 'reset' } satisfies ResetFrame))
+      group.skipThrough(member, app.notifications.position())
+    }
+    // In the same turn of the loop as the last page (or the reset): the
+    // notifications after it are all still to be fanned out, and now reach it.
+    member.replaying = false
     socket.send(JSON.stringify({ type: 'ready', id: member.seenThrough!.id } satisfies ReadyFrame))
-    // then the live ones that arrived meanwhile; `send` skips what the client already has
-    const waiting = member.pending ?? []
-    member.pending = null
-    group.send(member, waiting)
   })
 
   // Sign-out and user changes on this instance close their sockets at once.
