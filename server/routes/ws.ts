@@ -9,6 +9,7 @@ import type { ReadyFrame, ResetFrame } from '../../contracts/notifications.ts'
 import { sendProblem } from '../plugins/errors.ts'
 import { ReplayGapError } from '../notifications/notification-layer.ts'
 import type { GroupMember } from '../notifications/socket-group.ts'
+import { SocketQuota } from '../notifications/socket-quota.ts'
 import { STREAM_ID } from '../notifications/stream-ids.ts'
 
 export interface WsRouteOptions {
@@ -16,6 +17,8 @@ export interface WsRouteOptions {
   allowedOrigins: string[]
   pingIntervalMs: number
   sessionCheckMs: number
+  maxSocketsPerSession: number
+  maxSocketsPerUser: number
 }
 
 const CLOSE_POLICY = 1008
@@ -28,6 +31,7 @@ const CLOSE_POLICY = 1008
  */
 const ws: FastifyPluginAsyncTypebox<WsRouteOptions> = async (app, options) => {
   const group = app.socketGroup
+  const quota = new SocketQuota(options.maxSocketsPerSession, options.maxSocketsPerUser)
 
   app.get('/ws', {
     websocket: true,
@@ -45,6 +49,22 @@ const ws: FastifyPluginAsyncTypebox<WsRouteOptions> = async (app, options) => {
       if (!origin || !originAllowed(request, origin, options.allowedOrigins)) {
         return sendProblem(reply, 403, `origin ${JSON.stringify(origin ?? null)} may not use the session cookie here`)
       }
+    },
+    // Refused before the upgrade (as 401/403 are): nothing is allocated for
+    // it, and a browser retries with its backoff, where a socket accepted and
+    // closed with 1008 would read as "signed out". Counted here, in one tick
+    // with the check, and given back when the TCP connection closes, whether
+    // the upgrade went through or failed.
+    preHandler: async (request, reply) => {
+      const session = request.session!
+      const taken = quota.take(session.sessionId, session.user.id)
+      if (!('release' in taken)) {
+        const whose = taken.limit === 'session' ? 'this session' : `${session.user.username}`
+        return sendProblem(reply, 429, `too many live sockets: ${whose} already has ${taken.max} open, the most allowed per ${taken.limit}; close one first`)
+      }
+      const raw = request.raw.socket
+      raw.once('close', taken.release)
+      if (raw.destroyed) taken.release()
     },
   }, async (socket, request) => {
     const session = request.session!

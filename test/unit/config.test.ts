@@ -131,6 +131,10 @@ describe('loadConfig refuses bad values, naming the variable and the value', () 
     ['DB_SAVE_CONCURRENCY', 'many'],
     ['TRUST_PROXY', 'maybe'],
     ['ALLOWED_ORIGINS', 'example.com'],
+    ['WS_MAX_SOCKETS_PER_SESSION', '0'],
+    ['WS_MAX_SOCKETS_PER_SESSION', '2.5'],
+    ['WS_MAX_SOCKETS_PER_USER', 'lots'],
+    ['WS_MAX_SOCKETS_PER_USER', '100000'],
   ])('%s=%s', (name, value) => {
     const error = configError({ [name]: value })
     expect(error.message).toContain(name)
@@ -157,6 +161,17 @@ describe('loadConfig refuses bad values, naming the variable and the value', () 
     const error = configError({ DB_POOL_SIZE: '4', DB_SAVE_CONCURRENCY: '5' })
     expect(error.message).toContain('DB_SAVE_CONCURRENCY (5)')
     expect(error.message).toContain('DB_POOL_SIZE (4)')
+  })
+
+  it('refuses more sockets per session than per user', () => {
+    const error = configError({ WS_MAX_SOCKETS_PER_SESSION: '30', WS_MAX_SOCKETS_PER_USER: '25' })
+    expect(error.message).toContain('WS_MAX_SOCKETS_PER_SESSION (30)')
+    expect(error.message).toContain('WS_MAX_SOCKETS_PER_USER (25)')
+  })
+
+  it('caps sockets at 20 per session and 40 per user unless told otherwise', () => {
+    expect(loadConfig({}).ws).toMatchObject({ maxSocketsPerSession: 20, maxSocketsPerUser: 40 })
+    expect(loadConfig({ WS_MAX_SOCKETS_PER_SESSION: '5', WS_MAX_SOCKETS_PER_USER: '5' }).ws).toMatchObject({ maxSocketsPerSession: 5, maxSocketsPerUser: 5 })
   })
 
   it('defaults the creates at once to 3, or to a smaller pool', () => {
