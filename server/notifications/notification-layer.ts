@@ -48,8 +48,12 @@ export interface ReplayPage {
  */
 export type ReplayResult = { reset: true } | { reset: false; pages: AsyncIterable<ReplayPage> }
 
-/** How many notifications a replay reads at a time: a few hundred KB at most for ordinary frames. */
-export const REPLAY_PAGE_SIZE = 200
+/**
+ * How many notifications a replay reads at a time. A stalled replay holds one
+ * page of its own (from Redis, a copy per socket) on top of the output cap:
+ * about 150 KB of ordinary frames; more per page saved little but round trips.
+ */
+export const REPLAY_PAGE_SIZE = 100
 
 export class ReplayGapError extends Error {
   constructor(through: string) {

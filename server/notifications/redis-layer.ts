@@ -74,24 +74,30 @@ export async function redisLayer(options: RedisLayerOptions): Promise<Notificati
   // After the first page it reads from its cursor inclusive: if that entry is
   // gone, the stream was trimmed past the replay, and it may have missed some.
   async function* pagesAfter(since: string, pageSize: number): AsyncGenerator<ReplayPage> {
-    let cursor = since
+    let through = since
     let first = true
-    while (compareStreamIds(cursor, lastId) < 0) {
-      const entries = (await commands.sendCommand(
-        ['XRANGE', STREAM, first ? `(${cursor}` : cursor, '+', 'COUNT', String(first ? pageSize : pageSize + 1)],
-      )) as Entry[]
-      if (!first && entries.shift()?.[0] !== cursor) throw new ReplayGapError(cursor)
-      // nothing after the cursor, yet the follower has read past it: entries were deleted under us
-      if (entries.length === 0) throw new ReplayGapError(cursor)
+    while (compareStreamIds(through, lastId) < 0) {
+      const page = await readPage(through, first, pageSize)
       first = false
-      cursor = entries.at(-1)![0]
-      const deliveries: Delivery[] = []
-      for (const entry of entries) {
-        const delivery = parseEntry(entry)
-        if (delivery) deliveries.push(delivery)
-      }
-      yield { deliveries, through: cursor }
+      through = page.through
+      yield page
     }
+  }
+
+  // apart from the generator, so the reply's strings are not kept alive while it waits at `yield`
+  async function readPage(cursor: string, first: boolean, pageSize: number): Promise<ReplayPage> {
+    const entries = (await commands.sendCommand(
+      ['XRANGE', STREAM, first ? `(${cursor}` : cursor, '+', 'COUNT', String(first ? pageSize : pageSize + 1)],
+    )) as Entry[]
+    if (!first && entries.shift()?.[0] !== cursor) throw new ReplayGapError(cursor)
+    // nothing after the cursor, yet the follower has read past it: entries were deleted under us
+    if (entries.length === 0) throw new ReplayGapError(cursor)
+    const deliveries: Delivery[] = []
+    for (const entry of entries) {
+      const delivery = parseEntry(entry)
+      if (delivery) deliveries.push(delivery)
+    }
+    return { deliveries, through: entries.at(-1)![0] }
   }
 
   return {

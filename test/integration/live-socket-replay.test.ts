@@ -53,8 +53,8 @@ describe.each(BACKENDS)('replay on %s', (backend) => {
 
   it(`delivers a history of many pages (${REPLAY_PAGE_SIZE} each) in order, then what was published during the replay, each once`, async () => {
     const since = await settledPosition()
-    // about 6 MB: more than the kernel takes in for a client that does not read (about 4 MB)
-    const missed = await publish(REPLAY_PAGE_SIZE * 5 + 37, 6000)
+    // about 7 MB: more than the kernel takes in for a client that does not read (about 4 MB)
+    const missed = await publish(REPLAY_PAGE_SIZE * 12 + 37, 6000)
     // the follower (Redis) or the history (memory) holds them all before the client asks
     await expect.poll(() => server.app.notifications.position() !== since, { timeout: 5000 }).toBe(true)
 
