@@ -130,6 +130,8 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
     allowedOrigins: config.allowedOrigins,
     pingIntervalMs: config.ws.pingIntervalMs,
     sessionCheckMs: config.ws.sessionCheckMs,
+    maxSocketsPerSession: config.ws.maxSocketsPerSession,
+    maxSocketsPerUser: config.ws.maxSocketsPerUser,
   })
 
   await app.register(dashboardRoutes, { tiles: config.tiles })

@@ -49,6 +49,14 @@ const EnvSchema = Type.Object({
   WS_MAX_BUFFERED_BYTES: Type.Integer({ minimum: 1024, maximum: 256 * 1024 * 1024, default: 1024 * 1024 }),
   /** how long a socket's unsent output may stay over WS_MAX_BUFFERED_BYTES before it is cut off */
   WS_SLOW_GRACE_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 5000 }),
+  /**
+   * open sockets one session may hold on an instance (a tab each); the next
+   * upgrade is refused with 429. Each socket may hold WS_MAX_BUFFERED_BYTES of
+   * output plus a page of replay, so these caps bound the memory per user
+   */
+  WS_MAX_SOCKETS_PER_SESSION: Type.Integer({ minimum: 1, maximum: 10_000, default: 20 }),
+  /** open sockets one user may hold on an instance, all sessions together: two sessions' worth (a desk and a phone) */
+  WS_MAX_SOCKETS_PER_USER: Type.Integer({ minimum: 1, maximum: 10_000, default: 40 }),
   WS_PING_INTERVAL_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 30_000 }),
   SESSION_CHECK_MS: Type.Integer({ minimum: 100, maximum: 60_000, default: 500 }),
 })
@@ -78,7 +86,15 @@ export interface AppConfig {
   notificationHistory: number
   tiles: { url: string; attribution: string }
   relaySweepMs: number
-  ws: { maxFrameBytes: number; maxBufferedBytes: number; slowGraceMs: number; pingIntervalMs: number; sessionCheckMs: number }
+  ws: {
+    maxFrameBytes: number
+    maxBufferedBytes: number
+    slowGraceMs: number
+    pingIntervalMs: number
+    sessionCheckMs: number
+    maxSocketsPerSession: number
+    maxSocketsPerUser: number
+  }
 }
 
 export class ConfigError extends Error {}
@@ -114,6 +130,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       `invalid configuration: DB_SAVE_CONCURRENCY (${parsed.DB_SAVE_CONCURRENCY}) must not exceed DB_POOL_SIZE (${parsed.DB_POOL_SIZE})`,
     )
   }
+  if (parsed.WS_MAX_SOCKETS_PER_SESSION > parsed.WS_MAX_SOCKETS_PER_USER) {
+    throw new ConfigError(
+      `invalid configuration: WS_MAX_SOCKETS_PER_SESSION (${parsed.WS_MAX_SOCKETS_PER_SESSION}) must not exceed WS_MAX_SOCKETS_PER_USER (${parsed.WS_MAX_SOCKETS_PER_USER})`,
+    )
+  }
   return {
     port: parsed.PORT,
     host: parsed.HOST,
@@ -141,6 +162,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       slowGraceMs: parsed.WS_SLOW_GRACE_MS,
       pingIntervalMs: parsed.WS_PING_INTERVAL_MS,
       sessionCheckMs: parsed.SESSION_CHECK_MS,
+      maxSocketsPerSession: parsed.WS_MAX_SOCKETS_PER_SESSION,
+      maxSocketsPerUser: parsed.WS_MAX_SOCKETS_PER_USER,
     },
   }
 }

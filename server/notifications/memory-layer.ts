@@ -1,5 +1,15 @@
-import { compareStreamIds } from './stream-ids.ts'
-import { newEpoch, toDelivery, type Delivery, type NotificationLayer, type Publication, type ReplayResult } from './notification-layer.ts'
+import { compareStreamIds, isAfter, streamPosition } from './stream-ids.ts'
+import {
+  REPLAY_PAGE_SIZE,
+  newEpoch,
+  ReplayGapError,
+  toDelivery,
+  type Delivery,
+  type NotificationLayer,
+  type Publication,
+  type ReplayPage,
+  type ReplayResult,
+} from './notification-layer.ts'
 
 /**
  * The embedded default's notification group: one process, so the group is
@@ -26,6 +36,35 @@ export function memoryLayer(maxLength: number): NotificationLayer {
     return `${lastMs}-${seq}`
   }
 
+  const position = () => history.at(-1)?.id ?? maxDeletedId
+
+  /** the index of the first delivery after `id` (the history is in id order) */
+  function firstAfter(id: string): number {
+    const at = streamPosition(id)
+    let low = 0
+    let high = history.length
+    while (low < high) {
+      const middle = (low + high) >>> 1
+      if (isAfter(history[middle]!.position, at)) high = middle
+      else low = middle + 1
+    }
+    return low
+  }
+
+  // Slices of the shared history, taken one at a time as they are asked for:
+  // the deliveries are the history's own (no copy), and only one page's worth
+  // of references exists per replaying socket.
+  async function* pagesAfter(since: string, pageSize: number): AsyncGenerator<ReplayPage> {
+    let cursor = since
+    while (compareStreamIds(cursor, position()) < 0) {
+      if (compareStreamIds(cursor, maxDeletedId) < 0) throw new ReplayGapError(cursor)
+      const start = firstAfter(cursor)
+      const deliveries = history.slice(start, start + pageSize)
+      cursor = deliveries.at(-1)!.id // not empty: something after the cursor is still kept
+      yield { deliveries, through: cursor }
+    }
+  }
+
   return {
     kind: 'memory',
     async publish(batch: readonly Publication[]) {
@@ -40,11 +79,10 @@ export function memoryLayer(maxLength: number): NotificationLayer {
       listeners.add(listener)
       return () => listeners.delete(listener)
     },
-    position: () => history.at(-1)?.id ?? maxDeletedId,
-    async replay(since: string): Promise<ReplayResult> {
-      const newest = history.at(-1)?.id ?? maxDeletedId
-      if (compareStreamIds(since, maxDeletedId) < 0 || compareStreamIds(since, newest) > 0) return { reset: true }
-      return { reset: false, deliveries: history.filter((d) => compareStreamIds(d.id, since) > 0) }
+    position,
+    async replay(since: string, pageSize = REPLAY_PAGE_SIZE): Promise<ReplayResult> {
+      if (compareStreamIds(since, maxDeletedId) < 0 || compareStreamIds(since, position()) > 0) return { reset: true }
+      return { reset: false, pages: pagesAfter(since, pageSize) }
     },
     epoch: () => epoch,
     onEpochChange: () => () => {},

@@ -33,7 +33,34 @@ export interface Publication {
   body: NotificationJson
 }
 
-export type ReplayResult = { reset: true } | { reset: false; deliveries: Delivery[] }
+/** One page of a replay: its deliveries, oldest first, and the newest stream id it covers (entries that are not ours are covered, not delivered). */
+export interface ReplayPage {
+  deliveries: Delivery[]
+  through: string
+}
+
+/**
+ * A replay is read page by page, as the socket takes it: a page is asked for
+ * only once the previous one is written, so a client that does not read holds
+ * one page, not the whole history. The pages end once they have caught up
+ * with `position()`: everything after the last page reaches a socket that goes
+ * live at once (in the same turn of the loop). If the history is trimmed past
+ * the replay meanwhile (it was too slow), the next page throws `ReplayGapError`.
+ */
+export type ReplayResult = { reset: true } | { reset: false; pages: AsyncIterable<ReplayPage> }
+
+/**
+ * How many notifications a replay reads at a time. A stalled replay holds one
+ * page of its own (from Redis, a copy per socket) on top of the output cap:
+ * about 150 KB of ordinary frames; more per page saved little but round trips.
+ */
+export const REPLAY_PAGE_SIZE = 100
+
+export class ReplayGapError extends Error {
+  constructor(through: string) {
+    super(`the history was trimmed past ${through} while it was being replayed`)
+  }
+}
 
 /**
  * The "notifications" group as seen by one server instance: what the relay
@@ -48,8 +75,8 @@ export interface NotificationLayer {
   subscribe(listener: (delivery: Delivery) => void): () => void
   /** the id of the newest notification this instance has fanned out: a socket added now gets everything after it */
   position(): string
-  /** what came after `since`, or reset when `since` is older than the kept history */
-  replay(since: string): Promise<ReplayResult>
+  /** what came after `since`, in pages read as they are asked for, or reset when `since` is older than the kept history */
+  replay(since: string, pageSize?: number): Promise<ReplayResult>
   /**
    * The history the ids belong to: made anew when the history is (a new
    * process for the in-process layer; a Redis that came back without its

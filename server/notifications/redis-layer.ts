@@ -1,6 +1,16 @@
 import { createClient, type RedisClientType } from 'redis'
 import { compareStreamIds } from './stream-ids.ts'
-import { newEpoch, toDelivery, type Delivery, type NotificationLayer, type Publication, type ReplayResult } from './notification-layer.ts'
+import {
+  REPLAY_PAGE_SIZE,
+  newEpoch,
+  ReplayGapError,
+  toDelivery,
+  type Delivery,
+  type NotificationLayer,
+  type Publication,
+  type ReplayPage,
+  type ReplayResult,
+} from './notification-layer.ts'
 
 export const STREAM = 'notifications'
 /** the epoch of the history the stream holds (notification-layer.ts): lost with the stream when Redis restarts without persistence */
@@ -107,6 +117,37 @@ export async function redisLayer(options: RedisLayerOptions): Promise<Notificati
   await Promise.race([firstChecked, new Promise((resolve) => (waited = setTimeout(resolve, options.connectWaitMs ?? 2000)))])
   clearTimeout(waited)
 
+  // One XRANGE per page, sent only when the socket has taken the previous
+  // page, so a replay holds one page in memory however long the history.
+  // After the first page it reads from its cursor inclusive: if that entry is
+  // gone, the stream was trimmed past the replay, and it may have missed some.
+  async function* pagesAfter(since: string, pageSize: number): AsyncGenerator<ReplayPage> {
+    let through = since
+    let first = true
+    while (compareStreamIds(through, lastId) < 0) {
+      const page = await readPage(through, first, pageSize)
+      first = false
+      through = page.through
+      yield page
+    }
+  }
+
+  // apart from the generator, so the reply's strings are not kept alive while it waits at `yield`
+  async function readPage(cursor: string, first: boolean, pageSize: number): Promise<ReplayPage> {
+    const entries = (await commands.sendCommand(
+      ['XRANGE', STREAM, first ? `(${cursor}` : cursor, '+', 'COUNT', String(first ? pageSize : pageSize + 1)],
+    )) as Entry[]
+    if (!first && entries.shift()?.[0] !== cursor) throw new ReplayGapError(cursor)
+    // nothing after the cursor, yet the follower has read past it: entries were deleted under us
+    if (entries.length === 0) throw new ReplayGapError(cursor)
+    const deliveries: Delivery[] = []
+    for (const entry of entries) {
+      const delivery = parseEntry(entry)
+      if (delivery) deliveries.push(delivery)
+    }
+    return { deliveries, through: entries.at(-1)![0] }
+  }
+
   return {
     kind: 'redis',
     async publish(batch: readonly Publication[]) {
@@ -124,7 +165,7 @@ export async function redisLayer(options: RedisLayerOptions): Promise<Notificati
     },
     // the follower moves lastId before it calls the listeners, in the same tick
     position: () => lastId,
-    async replay(since: string): Promise<ReplayResult> {
+    async replay(since: string, pageSize = REPLAY_PAGE_SIZE): Promise<ReplayResult> {
       const info = (await commands.sendCommand(['XINFO', 'STREAM', STREAM]).catch(() => null)) as unknown[] | Record<string, unknown> | null
       const field = (name: string) => (Array.isArray(info) ? info[info.indexOf(name) + 1] : info?.[name])
       const newest = String(field('last-generated-id') ?? '0-0')
@@ -136,18 +177,7 @@ export async function redisLayer(options: RedisLayerOptions): Promise<Notificati
       const trimmed = Number(field('entries-added') ?? 0) > Number(field('length') ?? 0)
       const olderThanHistory = trimmed && (!firstEntry || compareStreamIds(since, firstEntry[0]) < 0)
       if (olderThanHistory || compareStreamIds(since, newest) > 0) return { reset: true }
-      const deliveries: Delivery[] = []
-      let from = `(${since}`
-      for (;;) {
-        const entries = (await commands.sendCommand(['XRANGE', STREAM, from, '+', 'COUNT', '1000'])) as Entry[]
-        for (const entry of entries) {
-          const delivery = parseEntry(entry)
-          if (delivery) deliveries.push(delivery)
-        }
-        if (entries.length < 1000) break
-        from = `(${entries.at(-1)![0]}`
-      }
-      return { reset: false, deliveries }
+      return { reset: false, pages: pagesAfter(since, pageSize) }
     },
     epoch: () => (epochChecked ? epoch : undefined),
     onEpochChange(listener) {

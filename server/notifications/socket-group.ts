@@ -8,8 +8,12 @@ export interface GroupMember {
   sessionId: number
   userId: number
   absoluteExpires: Date
-  /** while a reconnecting client is being replayed to, live deliveries wait here */
-  pending: Delivery[] | null
+  /**
+   * while a reconnecting client is being replayed to, the fan-out passes it
+   * by: its replay reads on through the shared history until it has caught up
+   * (so nothing waits per socket, however long the replay takes)
+   */
+  replaying: boolean
   /** the newest notification this socket has, or was told (by `ready`) it needn't have */
   seenThrough: { id: string; position: StreamPosition } | null
   /** since when its unsent output has been over the cap; null while under */
@@ -106,10 +110,22 @@ export class SocketGroup {
     if (!member.seenThrough || isAfter(position, member.seenThrough.position)) member.seenThrough = { id, position }
   }
 
-  /** Writes deliveries to one member, in one corked write, skipping what it already has (replay and live can overlap). */
-  send(member: GroupMember, deliveries: readonly Delivery[]): void {
+  /**
+   * Writes deliveries to one member, in one corked write, skipping what it
+   * already has (replay and live can overlap). `flushed`, if given, is called
+   * once what was written has been handed to the kernel (or failed, or there
+   * was nothing to write).
+   */
+  send(member: GroupMember, deliveries: readonly Delivery[], flushed?: () => void): void {
     const socket = member.socket
-    if (socket.readyState !== socket.OPEN) return
+    if (socket.readyState !== socket.OPEN) return flushed?.()
+    let last = -1
+    if (flushed) {
+      for (let i = deliveries.length - 1; i >= 0 && last < 0; i--) {
+        if (!member.seenThrough || isAfter(deliveries[i]!.position, member.seenThrough.position)) last = i
+      }
+      if (last < 0) return flushed()
+    }
     if (socket.bufferedAmount > this.maxBufferedBytes) member.overCapSince ??= Date.now()
     // ws writes each frame as its own writev; corking the TCP socket around
     // the batch lets Node hand the kernel all of them at once. `_socket` is
@@ -117,14 +133,37 @@ export class SocketGroup {
     const raw = (socket as unknown as { _socket?: Socket })._socket
     raw?.cork()
     try {
-      for (const delivery of deliveries) {
+      for (let i = 0; i < deliveries.length; i++) {
+        const delivery = deliveries[i]!
         if (member.seenThrough && !isAfter(delivery.position, member.seenThrough.position)) continue
-        socket.send(delivery.frame, TEXT_FRAME)
+        if (i === last) socket.send(delivery.frame, TEXT_FRAME, () => flushed!())
+        else socket.send(delivery.frame, TEXT_FRAME)
         member.seenThrough = { id: delivery.id, position: delivery.position }
         this.stats.framesSent++
       }
     } finally {
       raw?.uncork()
+    }
+  }
+
+  /**
+   * Writes one page of a replay, then holds the replay while the socket's
+   * unsent output is over the cap: until the page has been handed to the
+   * kernel, or the socket closes. So a replaying socket holds at most the cap
+   * and one page; one that does not read stays over the cap, and `dropSlow`
+   * cuts it off after the grace, exactly as it would a live one.
+   */
+  async sendPaced(member: GroupMember, deliveries: readonly Delivery[]): Promise<void> {
+    const socket = member.socket
+    let done!: () => void
+    const flushed = new Promise<void>((resolve) => (done = resolve))
+    this.send(member, deliveries, () => done())
+    if (socket.bufferedAmount <= this.maxBufferedBytes) return
+    socket.once('close', done)
+    try {
+      await flushed
+    } finally {
+      socket.off('close', done)
     }
   }
 
@@ -144,6 +183,9 @@ export class SocketGroup {
    * Fans the queue out, one batch at a time and each batch in slices of
    * members. A member that joins mid-batch is not in the batch's list; it was
    * told its position when it joined (`skipThrough`), which covers the batch.
+   * A replaying member passed by here gets the batch from its replay: the
+   * batch is in the history before it is queued, and the replay only ends
+   * once it has read up to the layer's position.
    */
   async #drain(): Promise<void> {
     try {
@@ -154,8 +196,7 @@ export class SocketGroup {
         let sliceStart = performance.now()
         for (let i = 0; i < members.length; i++) {
           const member = members[i]!
-          if (member.pending) member.pending.push(...batch)
-          else this.send(member, batch)
+          if (!member.replaying) this.send(member, batch)
           if ((i & 63) === 63 && performance.now() - sliceStart > SLICE_MS) {
             await nextTurn()
             sliceStart = performance.now()

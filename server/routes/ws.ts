@@ -8,15 +8,18 @@ import { Type } from 'typebox'
 import type { ReadyFrame, ResetFrame } from '../../contracts/notifications.ts'
 import { sendProblem } from '../plugins/errors.ts'
 import { originAllowed } from '../http/origins.ts'
+import { EPOCH, ReplayGapError } from '../notifications/notification-layer.ts'
 import type { GroupMember } from '../notifications/socket-group.ts'
+import { SocketQuota } from '../notifications/socket-quota.ts'
 import { STREAM_ID } from '../notifications/stream-ids.ts'
-import { EPOCH } from '../notifications/notification-layer.ts'
 
 export interface WsRouteOptions {
   /** origins allowed to use the cookie; empty: only the server's own */
   allowedOrigins: string[]
   pingIntervalMs: number
   sessionCheckMs: number
+  maxSocketsPerSession: number
+  maxSocketsPerUser: number
 }
 
 const CLOSE_POLICY = 1008
@@ -30,6 +33,7 @@ const CLOSE_POLICY = 1008
  */
 const ws: FastifyPluginAsyncTypebox<WsRouteOptions> = async (app, options) => {
   const group = app.socketGroup
+  const quota = new SocketQuota(options.maxSocketsPerSession, options.maxSocketsPerUser)
 
   app.get('/ws', {
     websocket: true,
@@ -51,6 +55,22 @@ const ws: FastifyPluginAsyncTypebox<WsRouteOptions> = async (app, options) => {
         return sendProblem(reply, 403, `origin ${JSON.stringify(origin ?? null)} may not use the session cookie here`)
       }
     },
+    // Refused before the upgrade (as 401/403 are): nothing is allocated for
+    // it, and a browser retries with its backoff, where a socket accepted and
+    // closed with 1008 would read as "signed out". Counted here, in one tick
+    // with the check, and given back when the TCP connection closes, whether
+    // the upgrade went through or failed.
+    preHandler: async (request, reply) => {
+      const session = request.session!
+      const taken = quota.take(session.sessionId, session.user.id)
+      if (!('release' in taken)) {
+        const whose = taken.limit === 'session' ? 'this session' : `${session.user.username}`
+        return sendProblem(reply, 429, `too many live sockets: ${whose} already has ${taken.max} open, the most allowed per ${taken.limit}; close one first`)
+      }
+      const raw = request.raw.socket
+      raw.once('close', taken.release)
+      if (raw.destroyed) taken.release()
+    },
   }, async (socket, request) => {
     const session = request.session!
     const { since, epoch } = request.query as { since?: string; epoch?: string }
@@ -59,7 +79,7 @@ const ws: FastifyPluginAsyncTypebox<WsRouteOptions> = async (app, options) => {
       sessionId: session.sessionId,
       userId: session.user.id,
       absoluteExpires: session.absoluteExpires,
-      pending: since ? [] : null,
+      replaying: Boolean(since),
       seenThrough: null,
     }
     let alive = true
@@ -94,24 +114,40 @@ const ws: FastifyPluginAsyncTypebox<WsRouteOptions> = async (app, options) => {
       const replay = epoch && epoch === history ? await app.notifications.replay(since) : { reset: true as const }
       if (replay.reset || app.notifications.epoch() !== history) {
         reset = true
-        socket.send(JSON.stringify({ type: 'reset' } satisfies ResetFrame))
       } else {
-        group.send(member, replay.deliveries)
+        // `since` is within the history (the replay proved it), so a real id
+        group.skipThrough(member, since)
+        // page by page, each written only once the socket has taken enough of
+        // the last; a socket that stops reading is cut off by the group's
+        // slow-reader rule, and the loop ends with it
+        for await (const page of replay.pages) {
+          await group.sendPaced(member, page.deliveries)
+          if (socket.readyState !== socket.OPEN) break
+          group.skipThrough(member, page.through)
+        }
       }
     } catch (error) {
-      request.log.warn({ err: error }, 'replay failed; asking the client to reload')
+      if (!(error instanceof ReplayGapError)) request.log.warn({ err: error }, 'replay failed; asking the client to reload')
       reset = true
-      socket.send(JSON.stringify({ type: 'reset' } satisfies ResetFrame))
     }
-    // after a reset the client reloads from now on, so it resumes from where
-    // it joined; otherwise from the last replayed notification, or `since`
-    // (which the replay proved is within the history, so a real id)
-    group.skipThrough(member, reset ? joinedAt : since)
+    if (socket.readyState !== socket.OPEN) return
+    if (reset) {
+      // the client reloads from now on: it goes live from here
+      socket.send(JSON.stringify({ type: 'reset' } satisfies ResetFrame))
+      group.skipThrough(member, app.notifications.position())
+    }
+    if (socket.readyState !== socket.OPEN) return
+    // the history changed under the replay: what was sent may be partial (the socket is being closed for it too)
+    if (app.notifications.epoch() !== history) reset = true
+    if (reset) {
+      // the client reloads from now on: it goes live from here
+      socket.send(JSON.stringify({ type: 'reset' } satisfies ResetFrame))
+      group.skipThrough(member, app.notifications.position())
+    }
+    // In the same turn of the loop as the last page (or the reset): the
+    // notifications after it are all still to be fanned out, and now reach it.
+    member.replaying = false
     socket.send(JSON.stringify({ type: 'ready', id: member.seenThrough!.id, epoch: history ?? null } satisfies ReadyFrame))
-    // then the live ones that arrived meanwhile; `send` skips what the client already has
-    const waiting = member.pending ?? []
-    member.pending = null
-    group.send(member, waiting)
   })
 
   // Sign-out and user changes on this instance close their sockets at once.

@@ -52,7 +52,7 @@ async function harness(): Promise<Harness> {
       received.push(ids)
       const [socket] = await accepted
       await once(client, 'open')
-      const member: GroupMember = { socket, sessionId: 1, userId: 1, absoluteExpires: new Date(8.64e15), pending: null, seenThrough: null }
+      const member: GroupMember = { socket, sessionId: 1, userId: 1, absoluteExpires: new Date(8.64e15), replaying: false, seenThrough: null }
       group.add(member)
       return { member, received: ids }
     },

@@ -145,6 +145,10 @@ describe('loadConfig refuses bad values, naming the variable and the value', () 
     ['REQUEST_TIMEOUT_MS', '30s'],
     ['CONNECTION_TIMEOUT_MS', '-5'],
     ['KEEP_ALIVE_TIMEOUT_MS', 'forever'],
+    ['WS_MAX_SOCKETS_PER_SESSION', '0'],
+    ['WS_MAX_SOCKETS_PER_SESSION', '2.5'],
+    ['WS_MAX_SOCKETS_PER_USER', 'lots'],
+    ['WS_MAX_SOCKETS_PER_USER', '100000'],
   ])('%s=%s', (name, value) => {
     const error = configError({ [name]: value })
     expect(error.message).toContain(name)
@@ -171,6 +175,17 @@ describe('loadConfig refuses bad values, naming the variable and the value', () 
     const error = configError({ DB_POOL_SIZE: '4', DB_SAVE_CONCURRENCY: '5' })
     expect(error.message).toContain('DB_SAVE_CONCURRENCY (5)')
     expect(error.message).toContain('DB_POOL_SIZE (4)')
+  })
+
+  it('refuses more sockets per session than per user', () => {
+    const error = configError({ WS_MAX_SOCKETS_PER_SESSION: '30', WS_MAX_SOCKETS_PER_USER: '25' })
+    expect(error.message).toContain('WS_MAX_SOCKETS_PER_SESSION (30)')
+    expect(error.message).toContain('WS_MAX_SOCKETS_PER_USER (25)')
+  })
+
+  it('caps sockets at 20 per session and 40 per user unless told otherwise', () => {
+    expect(loadConfig({}).ws).toMatchObject({ maxSocketsPerSession: 20, maxSocketsPerUser: 40 })
+    expect(loadConfig({ WS_MAX_SOCKETS_PER_SESSION: '5', WS_MAX_SOCKETS_PER_USER: '5' }).ws).toMatchObject({ maxSocketsPerSession: 5, maxSocketsPerUser: 5 })
   })
 
   it('defaults the creates at once to 3, or to a smaller pool', () => {
