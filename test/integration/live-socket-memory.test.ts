@@ -46,6 +46,7 @@ describe.each(BACKENDS)('memory of %s server with 100 replaying sockets that nev
   let pid: number
   let viewerKey: string
   let since: string
+  let epoch: string
   let cleanup: () => Promise<void> = async () => {}
   let probeDir: string
 
@@ -92,7 +93,7 @@ describe.each(BACKENDS)('memory of %s server with 100 replaying sockets that nev
 
     // the history, through the real path (save, alert rule, outbox, relay), seen arrive by a reading client
     const reader = await connect(wsUrl(), { authorization: `Bearer ${viewerKey}` })
-    since = ((await reader.waitFor((f) => f.type === 'ready'))[0] as { id: string }).id
+    ;({ id: since, epoch } = (await reader.waitFor((f) => f.type === 'ready'))[0] as { id: string; epoch: string })
     const area = await fetch(`${server.url}/api/areas`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${operatorKey}` },
@@ -132,7 +133,7 @@ describe.each(BACKENDS)('memory of %s server with 100 replaying sockets that nev
     const sockets: StalledSocket[] = []
     try {
       for (let i = 0; i < SOCKETS; i += 10) {
-        sockets.push(...(await Promise.all(Array.from({ length: 10 }, () => stall(wsUrl(`?since=${since}`), { authorization: `Bearer ${viewerKey}` })))))
+        sockets.push(...(await Promise.all(Array.from({ length: 10 }, () => stall(wsUrl(`?since=${since}&epoch=${epoch}`), { authorization: `Bearer ${viewerKey}` })))))
       }
       // every replay has written what its socket would take (or all of it) and
       // waits: the count of frames written stands still and the server idles
@@ -145,6 +146,8 @@ describe.each(BACKENDS)('memory of %s server with 100 replaying sockets that nev
         ;[sent, cpu] = [now, cpuNow]
       }
       expect(await metric('tracker_sockets')).toBe(SOCKETS)
+      // each really is replaying (not told to reset): it was written as much as its connection would take
+      expect(sent / SOCKETS).toBeGreaterThan(500)
       let peak = 0
       for (let i = 0; i < 10; i++) {
         peak = Math.max(peak, rssBytes(pid))

@@ -58,7 +58,7 @@ describe.each(BACKENDS)('replay on %s', (backend) => {
     // the follower (Redis) or the history (memory) holds them all before the client asks
     await expect.poll(() => server.app.notifications.position() !== since, { timeout: 5000 }).toBe(true)
 
-    const client = await connect(`${url}?since=${since}`, bearer(viewer.key))
+    const client = await connect(`${url}?since=${since}&epoch=${server.app.notifications.epoch()}`, bearer(viewer.key))
     // it reads nothing for a while, so its replay stalls on its full buffer;
     // what is published meanwhile must reach it too, after the rest
     const raw = (client.socket as unknown as { _socket: Socket })._socket
@@ -96,7 +96,7 @@ describe.each(BACKENDS)('replay on %s', (backend) => {
     const dropped = group.stats.droppedSlow
     const sentBefore = group.stats.framesSent
 
-    const stalled = await stall(`${url}?since=${since}`, bearer(viewer.key))
+    const stalled = await stall(`${url}?since=${since}&epoch=${server.app.notifications.epoch()}`, bearer(viewer.key))
     await expect.poll(() => group.stats.droppedSlow, { timeout: 15_000 }).toBe(dropped + 1)
     expect(group.members.size).toBe(0)
     // what it was written is the buffer's worth it never read, not the history
