@@ -14,11 +14,26 @@ export interface StalledSocket {
   destroy(): void
 }
 
+/** The HTTP/1.1 request that asks for a WebSocket at `url` (ws://…), as raw text for a TCP socket. */
+export function upgradeRequestText(url: string, headers: Record<string, string> = {}): string {
+  const { hostname, port, pathname, search } = new URL(url)
+  const lines = [
+    `GET ${pathname}${search} HTTP/1.1`,
+    `Host: ${hostname}:${port}`,
+    'Upgrade: websocket',
+    'Connection: Upgrade',
+    `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}`,
+    'Sec-WebSocket-Version: 13',
+    ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`),
+  ]
+  return `${lines.join('\r\n')}\r\n\r\n`
+}
+
 export type UpgradeAnswer = { status: 101; stalled: StalledSocket } | { status: 'refused'; code: number; body: string }
 
 /** Asks for `url` (ws://…) with these headers; a 101 leaves the socket paused, any other answer (its `code`) is read whole. */
 export function upgradeAndStall(url: string, headers: Record<string, string> = {}): Promise<UpgradeAnswer> {
-  const { hostname, port, pathname, search } = new URL(url)
+  const { hostname, port } = new URL(url)
   return new Promise((resolve, reject) => {
     const socket = connect({ host: hostname, port: Number(port) })
     const closed = new Promise<void>((done) => socket.once('close', () => done()))
@@ -29,16 +44,7 @@ export function upgradeAndStall(url: string, headers: Record<string, string> = {
       if (!upgraded && !status) reject(error)
     })
     socket.on('connect', () => {
-      const lines = [
-        `GET ${pathname}${search} HTTP/1.1`,
-        `Host: ${hostname}:${port}`,
-        'Upgrade: websocket',
-        'Connection: Upgrade',
-        `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}`,
-        'Sec-WebSocket-Version: 13',
-        ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`),
-      ]
-      socket.write(`${lines.join('\r\n')}\r\n\r\n`)
+      socket.write(upgradeRequestText(url, headers))
     })
     const onData = (chunk: Buffer) => {
       head = Buffer.concat([head, chunk])

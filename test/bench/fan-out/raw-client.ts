@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto'
 import { connect, type Socket } from 'node:net'
+import { upgradeRequestText } from '../../helpers/stalled-socket.ts'
 
 // A deliberately minimal WebSocket client for the swarm. The swarm shares two
 // cores with the server it measures, so every microsecond it spends per frame
@@ -34,7 +34,7 @@ const OP_PING = 0x9
 
 /** Opens `ws://host:port/path`; rejects with the HTTP status if the upgrade is refused. */
 export function openRawSocket(url: string, headers: Record<string, string>, handlers: RawSocketHandlers, timeoutMs = 30_000): Promise<RawSocket> {
-  const { hostname, port, pathname, search } = new URL(url)
+  const { hostname, port } = new URL(url)
   return new Promise((resolve, reject) => {
     // `onread` hands each read straight to us in one shared buffer: no stream
     // machinery and no allocation per read (the handler copies what it keeps)
@@ -66,16 +66,7 @@ export function openRawSocket(url: string, headers: Record<string, string>, hand
     })
 
     socket.on('connect', () => {
-      const lines = [
-        `GET ${pathname}${search} HTTP/1.1`,
-        `Host: ${hostname}:${port}`,
-        'Upgrade: websocket',
-        'Connection: Upgrade',
-        `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}`,
-        'Sec-WebSocket-Version: 13',
-        ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`),
-      ]
-      socket.write(`${lines.join('\r\n')}\r\n\r\n`)
+      socket.write(upgradeRequestText(url, headers))
     })
 
     function onData(chunk: Buffer) {
