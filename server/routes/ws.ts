@@ -131,12 +131,6 @@ const ws: FastifyPluginAsyncTypebox<WsRouteOptions> = async (app, options) => {
       reset = true
     }
     if (socket.readyState !== socket.OPEN) return
-    if (reset) {
-      // the client reloads from now on: it goes live from here
-      socket.send(JSON.stringify({ type: 'reset' } satisfies ResetFrame))
-      group.skipThrough(member, app.notifications.position())
-    }
-    if (socket.readyState !== socket.OPEN) return
     // the history changed under the replay: what was sent may be partial (the socket is being closed for it too)
     if (app.notifications.epoch() !== history) reset = true
     if (reset) {

@@ -1,13 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createServer } from 'node:net'
-import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 // Real server processes: `tsx server/main.ts` on the sources, or what
 // `npm start` runs (`node server/start.mjs`, the prebuilt server bundle).
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url))
-const TSX = join(ROOT, 'node_modules', '.bin', 'tsx')
 
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -45,7 +43,11 @@ export interface SpawnOptions {
 export async function spawnServer(env: Record<string, string>, options: SpawnOptions = {}): Promise<ServerProcess> {
   const port = await freePort()
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([key]) => ['PATH', 'HOME', 'TMPDIR', 'LANG'].includes(key)))
-  const [command, args]: [string, string[]] = options.via === 'npm start' ? [process.execPath, ['server/start.mjs']] : [TSX, ['server/main.ts']]
+  // tsx's own CLI is a second process that relays signals and SIGKILLs the
+  // server when it has not acknowledged one within 30 ms (a loaded machine):
+  // load tsx into node instead, one process, so SIGTERM reaches only the server
+  const [command, args]: [string, string[]] =
+    options.via === 'npm start' ? [process.execPath, ['server/start.mjs']] : [process.execPath, ['--import', 'tsx', 'server/main.ts']]
   const child = spawn(command, args, {
     cwd: ROOT,
     env: { ...inherited, HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn', ...env },

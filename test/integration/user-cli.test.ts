@@ -124,7 +124,8 @@ interface ServerProcess {
 
 async function startServer(env: Record<string, string>): Promise<ServerProcess> {
   const port = await freePort()
-  const child = spawn(TSX, ['server/main.ts'], {
+  // node with tsx loaded, one process: tsx's CLI would relay the SIGTERM below and SIGKILL a server slow to acknowledge it
+  const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
     cwd: ROOT,
     // this file signs in more than the default 10 times a minute from one address
     env: childEnv({ ...env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info', LOGIN_RATE_LIMIT_PER_MINUTE: '1000' }),
