@@ -9,7 +9,7 @@ import { signIn, spawnServer, type ServerProcess } from '../helpers/server-proce
 import { connect } from '../helpers/ws-client.ts'
 import { stall, type StalledSocket } from '../helpers/stalled-socket.ts'
 import { BACKENDS, square } from '../helpers/test-server.ts'
-import { collectAndMeasure, cpuSeconds, heapProbe, nodeChildPid, rssBytes, steadyRss } from '../bench/fan-out/processes.ts'
+import { collectAndMeasure, cpuSeconds, heapProbe, rssBytes, steadyRss } from '../bench/fan-out/processes.ts'
 
 // One viewer opens 100 sockets that each ask for the whole history and never
 // read a byte. Measured in a real server process, after it has collected its
@@ -77,7 +77,7 @@ describe.each(BACKENDS)('memory of %s server with 100 replaying sockets that nev
     }
     server = await spawnServer(env)
     await server.healthy()
-    pid = await nodeChildPid(server.child.pid!)
+    pid = server.child.pid!
 
     const adminKey = await signIn(server.url, 'admin', ADMIN_PASSWORD)
     for (const [username, role] of [['ops', 'operator'], ['watch', 'viewer']]) {

@@ -140,7 +140,15 @@ async function round(browser: Browser, server: ServerProcess, posterKey: string,
     const empty = expected === 0
     await profiled(page, profile, `first-render-${expected}`, async () => {
       await page.goto(server.url)
-      await page.waitForFunction(`window.__mapBench__ && window.__mapBench__.${empty ? 'readyAt' : 'paintedAt'} !== null`, undefined, { timeout: 120_000, polling: 50 })
+      // a function, not a string: the page's CSP forbids eval, which a string predicate needs
+      await page.waitForFunction(
+        (field) => {
+          const bench = (window as unknown as { __mapBench__?: Record<string, unknown> }).__mapBench__
+          return !!bench && bench[field] !== null
+        },
+        empty ? 'readyAt' : 'paintedAt',
+        { timeout: 120_000, polling: 50 },
+      )
     })
     // what a person would check: something is really showing, not just in the DOM
     if (!empty) await page.locator('.cluster-canvas:not([data-clusters="0"]), .incident-pin').first().waitFor({ state: 'visible', timeout: 10_000 })
