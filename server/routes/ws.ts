@@ -37,7 +37,7 @@ const ws: FastifyPluginAsyncTypebox<WsRouteOptions> = async (app, options) => {
 
   app.get('/ws', {
     websocket: true,
-    config: { access: 'viewer' },
+    config: { access: 'viewer', liveSocket: true },
     schema: {
       hide: true,
       querystring: Type.Object(
@@ -61,6 +61,8 @@ const ws: FastifyPluginAsyncTypebox<WsRouteOptions> = async (app, options) => {
     // with the check, and given back when the TCP connection closes, whether
     // the upgrade went through or failed.
     preHandler: async (request, reply) => {
+      // a plain GET (or HEAD) of /ws is answered 404 by the plugin and holds nothing
+      if (!request.ws) return
       const session = request.session!
       const taken = quota.take(session.sessionId, session.user.id)
       if (!('release' in taken)) {

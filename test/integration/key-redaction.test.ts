@@ -2,6 +2,7 @@ import http from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import fc from 'fast-check'
 import { BACKENDS, startTestServer, type TestServer } from '../helpers/test-server.ts'
+import { upgradeAndStall } from '../helpers/stalled-socket.ts'
 
 // Session keys are bearer credentials: whoever reads a log must not be able
 // to sign in with what they find there.
@@ -24,6 +25,16 @@ describe.each(BACKENDS)('session keys in logs on %s', (backend) => {
         response.on('end', () => resolve(response.statusCode!))
       }).on('error', reject)
     })
+
+  it('refuses an upgrade on any route but /ws, before anything logs its URL with the key', async () => {
+    const user = await server.user('viewer')
+    for (const path of [`/?session_key=${user.key}`, `/api/health?session_key=${user.key}`, `/api/me?session_key=${user.key}`]) {
+      const answer = await upgradeAndStall(`ws://127.0.0.1:${port}${path}`)
+      expect(answer.status === 'refused' && answer.code, path).toBe(400)
+      if (answer.status === 'refused') expect(JSON.parse(answer.body).detail).toContain('the live socket is /ws')
+    }
+    expect(server.logs.join('')).not.toContain(user.key)
+  })
 
   it('never writes a key, however it was sent, and still logs the requests', async () => {
     const user = await server.user('operator')

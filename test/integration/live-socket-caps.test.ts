@@ -1,3 +1,4 @@
+import { Agent, request } from 'node:http'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { BACKENDS, bearer, startTestServer, type TestServer, type TestUser } from '../helpers/test-server.ts'
 import { freshRedisUrl } from '../helpers/redis.ts'
@@ -116,5 +117,28 @@ describe.each(BACKENDS)('socket caps on %s', (backend) => {
       expect(answer.status === 'refused' && answer.code).toBe(400)
     }
     for (let i = 0; i < PER_SESSION; i++) await socketOnceFreed(viewer.key)
+  })
+
+  it('takes no place for a plain GET or HEAD of /ws on a kept-alive connection', async () => {
+    const viewer = await server.user('viewer')
+    const http = url.replace('ws', 'http')
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 })
+    try {
+      for (let i = 0; i < PER_SESSION + 2; i++) {
+        for (const method of ['GET', 'HEAD']) {
+          const status = await new Promise<number>((resolve, reject) => {
+            request(http, { agent, method, headers: bearer(viewer.key) }, (response) => {
+              response.resume()
+              response.on('end', () => resolve(response.statusCode!))
+            }).on('error', reject).end()
+          })
+          expect(status).toBeGreaterThanOrEqual(400)
+        }
+      }
+      // the connection those used is still open, and the session still has all its places
+      for (let i = 0; i < PER_SESSION; i++) await socket(viewer.key)
+    } finally {
+      agent.destroy()
+    }
   })
 })
