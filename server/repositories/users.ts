@@ -74,7 +74,7 @@ export function userRepository(db: Kysely<Database>) {
     const demoting = changes.role !== undefined && changes.role !== 'admin'
     return db.transaction().execute(async (trx) => {
       const admins = demoting ? await lockAdmins(trx) : []
-      const current = await trx.selectFrom('users').select(['role']).where('id', '=', id).forUpdate().executeTakeFirst()
+      const current = await trx.selectFrom('users').select(['role']).where('id', '=', id).forNoKeyUpdate().executeTakeFirst()
       if (!current) throw new NotFoundError('user', id)
       if (demoting && current.role === 'admin') assertAnotherAdmin(admins, id)
       const user = await trx
@@ -109,7 +109,10 @@ export function userRepository(db: Kysely<Database>) {
    * row drops out of the locked set once it is released).
    */
   async function lockAdmins(trx: Kysely<Database>): Promise<number[]> {
-    const rows = await trx.selectFrom('users').select('id').where('role', '=', 'admin').orderBy('id').forUpdate().execute()
+    // NO KEY: conflicts with another such lock, a role change and a delete, but
+    // not with the key-share locks that foreign keys take, so admins can still
+    // sign in and save while the decision is made
+    const rows = await trx.selectFrom('users').select('id').where('role', '=', 'admin').orderBy('id').forNoKeyUpdate().execute()
     return rows.map((row) => row.id)
   }
 
