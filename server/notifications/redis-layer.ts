@@ -152,6 +152,11 @@ export async function redisLayer(options: RedisLayerOptions): Promise<Notificati
     kind: 'redis',
     async publish(batch: readonly Publication[]) {
       if (batch.length === 0) return
+      // Not before this instance has looked at the history since Redis came
+      // back: a Redis restored from an older snapshot has lost the stream's
+      // tail, which only an instance that read past it can tell (checkEpoch),
+      // and only while nothing newer hides the gap. The relay retries.
+      if (!epochChecked) throw new Error('redis: the notification history is not checked since the connection came back')
       const args = ['EVAL', PUBLISH_BATCH, '1', STREAM, String(options.maxLength)]
       for (const { event, body } of batch) args.push(String(event), body)
       // no timer per command (node-redis arms one by default, and under load
