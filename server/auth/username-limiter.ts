@@ -41,7 +41,7 @@ export class UsernameLimiter {
       this.#windows.delete(key)
       window = { count: 0, endsAt: now + this.windowMs }
       this.#windows.set(key, window)
-      this.#evictOldest()
+      this.#evictOldest(key)
     }
     if (window.count >= this.max) return { allowed: false, retryAfterMs: window.endsAt - now }
     window.count++
@@ -54,10 +54,20 @@ export class UsernameLimiter {
     }
   }
 
-  #evictOldest(): void {
-    for (const key of this.#windows.keys()) {
-      if (this.#windows.size <= this.maxNames) return
-      this.#windows.delete(key)
+  /**
+   * Past the bound: first the windows that have ended (the oldest, since the
+   * map is in the order windows began), then the oldest not at the limit, so
+   * a flood of new names cannot set a locked name free; only if every name is
+   * locked, the oldest of them.
+   */
+  #evictOldest(keep: string): void {
+    const now = this.now()
+    for (const pass of ['ended', 'open', 'any'] as const) {
+      for (const [key, window] of this.#windows) {
+        if (this.#windows.size <= this.maxNames) return
+        const evictable = pass === 'any' || window.endsAt <= now || (pass === 'open' && window.count < this.max)
+        if (evictable && key !== keep) this.#windows.delete(key)
+      }
     }
   }
 }

@@ -24,4 +24,11 @@ describe('UsernameLimiter', () => {
     expect(l.begin('a').allowed).toBe(true)
     expect(l.begin('d').allowed).toBe(false)
   })
+
+  it('keeps a locked name locked while a flood of new names pushes others out', () => {
+    const { limiter: l } = limiter(3, 3)
+    for (let i = 0; i < 3; i++) l.begin('admin')
+    for (let i = 0; i < 50; i++) l.begin(`guess-${i}`)
+    expect(l.begin('admin').allowed).toBe(false)
+  })
 })
