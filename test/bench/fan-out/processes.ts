@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { createClient } from 'redis'
 import { createDatabase } from '../../helpers/postgres.ts'
 import { freePort, ROOT, signIn, spawnServer, type ServerProcess } from '../../helpers/server-process.ts'
+import { EPOCH_KEY, STREAM } from '../../../server/notifications/redis-layer.ts'
 import type { SubjectKind, SwarmCommand, SwarmConfig, SwarmReport } from './protocol.ts'
 
 // The processes of the fan-out and idle-socket benchmarks: our real server
@@ -89,7 +90,7 @@ export async function claimRedisDatabase(label: string): Promise<{ url: string; 
         async release() {
           const c = createClient({ url: url.toString() })
           await c.connect()
-          await c.del(['notifications', CLAIM])
+          await c.del([STREAM, EPOCH_KEY, CLAIM])
           await c.close()
         },
       }
