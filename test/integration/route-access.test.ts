@@ -14,7 +14,7 @@ import { pathSpellings } from '../helpers/path-spellings.ts'
 // client library tidies the path first). Nothing but a public route may
 // answer 2xx without a key; nothing may answer 5xx.
 
-/** The routes anyone may call, and why (the README's security section says the same). */
+/** The routes anyone may call, and why (docs/security.md says the same). */
 const PUBLIC_API = [
   'GET /api/health', // load balancers: counts nothing, names nothing
   'GET /api/client-config', // the base map's tile URL, needed before sign-in
