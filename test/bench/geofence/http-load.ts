@@ -4,7 +4,7 @@ import { percentile } from '../harness/stats.ts'
 import type { LoadResult } from './load.ts'
 
 // autocannon ships no types; this is the slice of its programmatic API we use
-// (README "API"), typed here rather than in a global declaration so other
+// (docs/api.md), typed here rather than in a global declaration so other
 // scenarios can describe it their own way without clashing.
 interface AutocannonRequest {
   method?: string

@@ -20,7 +20,7 @@ export function createBaseMap(element: HTMLElement, config: ClientConfig): L.Map
     // frame, 133 of them in the benchmark's view. The clusters' canvas still
     // scales with the zoom, and the view is redrawn at the new zoom anyway,
     // where clusters split or merge. Panning and zooming at 50 000 incidents,
-    // side by side: 50.2 → 53.7 fps (README, Performance).
+    // side by side: 50.2 → 53.7 fps (docs/performance.md).
     markerZoomAnimation: false,
   }).setView([20, 0], 2)
   map.createPane('outline').style.zIndex = '150' // below tiles (200): tiles cover it once they load

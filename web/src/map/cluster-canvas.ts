@@ -30,7 +30,7 @@ interface Drawn extends Cluster {
  * many an operations-room PC) draws every marker element as a layer of its
  * own on every frame. With 50 000 incidents a view holds hundreds of
  * clusters, and panning fell below 20 fps where the empty map pans at 48
- * (README, Performance). One canvas costs about the same whatever it holds.
+ * (docs/performance.md). One canvas costs about the same whatever it holds.
  * Single incidents stay DOM markers (incident-layer.ts): they are few in any
  * view, and they are what operators drag, focus and click.
  *

@@ -21,7 +21,7 @@ export const REBUILD_TIMING: RebuildTiming = { everyMs: 1000, stillMs: 300, whil
  * waits until the map has been still for `stillMs`, and a map that never
  * stops still gets a change `whileMovingMs` after it came. With 50 000
  * incidents and 100 live updates/s, panning without pause ran at 30–36 fps
- * with a rebuild every second and at 56–57 with none (README, Performance).
+ * with a rebuild every second and at 56–57 with none (docs/performance.md).
  *
  * Rebuilds made for other reasons (the first load, a filter change) go
  * ahead at once; tell the pacer with `rebuilt()`, so a change it was holding
