@@ -67,6 +67,13 @@ export const featureCollection = <T extends typeof IncidentFeature | typeof Area
     }),
   })
 
+/** One page of GET /api/incidents or /api/areas, as featureCollection describes it. */
+export interface FeaturePage<F> {
+  type: 'FeatureCollection'
+  features: F[]
+  next_cursor: number | null
+}
+
 // ---- what clients send ----
 
 const IncidentInputProperties = {

@@ -1,8 +1,8 @@
 import { Kysely, PostgresDialect } from 'kysely'
 import type { Database } from './schema.ts'
-import { pglitePool } from './dialects/pglite-pool.ts'
+import { pglitePool } from './drivers/pglite-pool.ts'
 import { registerPipeliner, sendPipelined, settle, StatementNames } from './pipeline.ts'
-import { postgisExtension } from './dialects/postgis-bundle.ts'
+import { postgisExtension } from './drivers/postgis-bundle.ts'
 
 export type DatabaseKind = 'postgres' | 'pglite'
 

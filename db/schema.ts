@@ -1,8 +1,7 @@
 import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely'
 import type { Severity } from '../contracts/severity.ts'
-import type { NotificationBody, NotificationType } from '../contracts/notifications.ts'
-
-export type Role = 'viewer' | 'operator' | 'admin'
+import type { NotificationBody, NotificationType } from '../contracts/live.ts'
+import type { Role } from '../contracts/users.ts'
 
 /** Geometry columns are read through `asGeoJSON` and written through `geomFromGeoJSON` (db/postgis.ts). */
 export type Geometry = ColumnType<unknown, unknown, unknown>
@@ -73,6 +72,5 @@ export type User = Selectable<UsersTable>
 export type NewUser = Insertable<UsersTable>
 export type UserUpdate = Updateable<UsersTable>
 export type Session = Selectable<SessionsTable>
-export type IncidentRow = Selectable<IncidentsTable>
 export type AreaRow = Selectable<AreasOfInterestTable>
 export type NotificationRow = Selectable<NotificationsTable>

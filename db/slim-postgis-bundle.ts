@@ -2,7 +2,7 @@ import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node
 import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { gunzipSync, gzipSync } from 'node:zlib'
-import { BUNDLE_PATHS, describeSource, type BundlePaths, type SlimManifest } from './dialects/postgis-bundle.ts'
+import { BUNDLE_PATHS, describeSource, type BundlePaths, type SlimManifest } from './drivers/postgis-bundle.ts'
 
 // Derives the slim PostGIS bundle from the installed pglite-postgis: the same
 // tar without the extensions this project never creates (raster, topology,

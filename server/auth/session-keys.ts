@@ -12,3 +12,6 @@ export function hashSessionKey(key: string): string {
 }
 
 export const SESSION_KEY_PATTERN = /^[A-Za-z0-9_-]{43}$/
+
+/** The HttpOnly cookie the browser holds the key in. */
+export const SESSION_COOKIE = 'session'

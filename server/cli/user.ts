@@ -6,7 +6,7 @@ import { migrateToLatest } from '../../db/migrate.ts'
 import { userRepository } from '../repositories/users.ts'
 import { adminSocketPath, currentOwner, openEmbeddedDatabase } from '../embedded/data-dir.ts'
 import { sendAdminCommand } from '../embedded/admin-socket.ts'
-import { runUserCommand, type UserCommand } from './user-commands.ts'
+import { runUserCommand, type UserCommand } from '../admin/user-commands.ts'
 
 const HELP = `Manage users without the web UI.
 

@@ -1,7 +1,7 @@
 import { createConnection, createServer, type Socket } from 'node:net'
 import { chmod, rm } from 'node:fs/promises'
 import type { FastifyInstance } from 'fastify'
-import { runUserCommand, type UserCommand } from '../cli/user-commands.ts'
+import { runUserCommand, type UserCommand } from '../admin/user-commands.ts'
 
 // One JSON line in, one JSON line out. The socket file is created 0600 in the
 // data folder, so only the account that runs the server can use it: the same

@@ -1,19 +1,20 @@
-import { Type, type Static } from 'typebox'
+import type { FastifyReply } from 'fastify'
+import { Problem, PROBLEM_CONTENT_TYPE } from '../../contracts/problem.ts'
+import type { FieldError } from './validation.ts'
 
-/** RFC 9457 problem details: every 4xx/5xx body. */
-export const Problem = Type.Object({
-  type: Type.String(),
-  title: Type.String(),
-  status: Type.Integer(),
-  detail: Type.String(),
-  errors: Type.Optional(
-    Type.Array(Type.Object({ field: Type.String(), in: Type.String(), value: Type.Optional(Type.Unknown()), message: Type.String() })),
-  ),
-  request_id: Type.Optional(Type.String()),
-})
-export type Problem = Static<typeof Problem>
+const TITLES: Record<number, string> = {
+  400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed',
+  406: 'Not Acceptable', 409: 'Conflict', 413: 'Payload Too Large', 415: 'Unsupported Media Type',
+  428: 'Precondition Required', 429: 'Too Many Requests', 500: 'Internal Server Error', 503: 'Service Unavailable',
+}
 
-export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8'
+/** Answers with a problem body; `detail` names what was wrong (the field and the value). */
+export function sendProblem(reply: FastifyReply, status: number, detail: string, errors?: FieldError[], requestId?: string) {
+  const body: Problem = { type: 'about:blank', title: TITLES[status] ?? 'Error', status, detail }
+  if (errors?.length) body.errors = errors
+  if (requestId !== undefined) body.request_id = requestId
+  return reply.code(status).type(PROBLEM_CONTENT_TYPE).send(body)
+}
 
 export function problemResponses(...codes: number[]): Record<number, typeof Problem> {
   return Object.fromEntries(codes.map((c) => [c, Problem]))

@@ -1,9 +1,7 @@
 import { Type } from 'typebox'
 import type { BBox } from '../../contracts/geojson.ts'
 import { SEVERITIES, Severity } from '../../contracts/severity.ts'
-import { InvalidFieldError } from '../repositories/errors.ts'
-
-export const IdParams = Type.Object({ id: Type.Integer({ minimum: 1, maximum: 2_147_483_647 }) })
+import { InvalidFieldError } from '../errors.ts'
 
 export const ListQuery = {
   bbox: Type.Optional(Type.String({ description: 'minLon,minLat,maxLon,maxLat', examples: ['-74.3,40.5,-73.7,40.9'] })),

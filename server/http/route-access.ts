@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance, RouteOptions } from 'fastify'
-import type { Role } from '../../db/schema.ts'
+import type { Role } from '../../contracts/users.ts'
 
 /** Who may call a route: anyone, or a signed-in user with at least this role. */
 export type Access = 'public' | Role

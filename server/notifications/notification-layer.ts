@@ -1,4 +1,4 @@
-import type { Notification, NotificationBody } from '../../contracts/notifications.ts'
+import type { Notification, NotificationBody } from '../../contracts/live.ts'
 import { randomBytes } from 'node:crypto'
 import { streamPosition, type StreamPosition } from './stream-ids.ts'
 

@@ -1,24 +1,12 @@
 import fp from 'fastify-plugin'
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyError, FastifyRequest } from 'fastify'
 import { describeValidation, type FieldError } from '../http/validation.ts'
-import { PROBLEM_CONTENT_TYPE, type Problem } from '../http/problem.ts'
+import { sendProblem } from '../http/problem.ts'
 import { isDatabaseUnreachable } from '../../db/unreachable.ts'
-import { ConflictError, InvalidFieldError, NotFoundError, VersionConflictError } from '../repositories/errors.ts'
-
-const TITLES: Record<number, string> = {
-  400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed',
-  406: 'Not Acceptable', 409: 'Conflict', 413: 'Payload Too Large', 415: 'Unsupported Media Type',
-  428: 'Precondition Required', 429: 'Too Many Requests', 500: 'Internal Server Error', 503: 'Service Unavailable',
-}
+import { ConflictError, InvalidFieldError, NotFoundError, VersionConflictError } from '../errors.ts'
 
 /** what a 503 for a database outage asks the client to wait: a restart or failover takes seconds */
 const RETRY_AFTER_SECONDS = 5
-
-export function sendProblem(reply: FastifyReply, status: number, detail: string, errors?: FieldError[]) {
-  const body: Problem = { type: 'about:blank', title: TITLES[status] ?? 'Error', status, detail }
-  if (errors?.length) body.errors = errors
-  return reply.code(status).type(PROBLEM_CONTENT_TYPE).send(body)
-}
 
 /**
  * One error handler for the whole app: 4xx answers say what was wrong, naming
@@ -55,12 +43,8 @@ export default fp(
       const status = error.statusCode ?? 500
       if (status >= 400 && status < 500) return sendProblem(reply, status, error.message)
       request.log.error({ err: error }, 'request failed')
-      const body: Problem = {
-        type: 'about:blank', title: TITLES[500]!, status: 500,
-        detail: `the server failed to handle this request; quote request id ${request.id} when reporting it`,
-        request_id: String(request.id),
-      }
-      return reply.code(500).type(PROBLEM_CONTENT_TYPE).send(body)
+      const detail = `the server failed to handle this request; quote request id ${request.id} when reporting it`
+      return sendProblem(reply, 500, detail, undefined, String(request.id))
     })
 
     app.setNotFoundHandler((request, reply) => sendProblem(reply, 404, `no route for ${request.method} ${request.url.split('?')[0]}`))

@@ -2,15 +2,15 @@ import { sql, type Kysely, type Transaction } from 'kysely'
 import type { Database } from '../../db/schema.ts'
 import { findUnclosedRing, findWideRing, type AreaGeometry, type BBox } from '../../contracts/geojson.ts'
 import type { AreaFeature } from '../../contracts/features.ts'
-import type { NotificationBody } from '../../contracts/notifications.ts'
+import type { NotificationBody } from '../../contracts/live.ts'
 import type { Severity } from '../../contracts/severity.ts'
 import { envelope, geomFromGeoJSON, intersects, validityReason } from '../../db/postgis.ts'
-import { areaUrl, selectAreas, toAreaFeature, toIncidentFeature, toPage, type AreaSelection } from './feature-rows.ts'
+import { areaUrl, selectAreas, toAreaFeature, toIncidentFeature, toPage, type AreaSelection, type Page } from './feature-rows.ts'
 import { incidentIdsAlertingArea, incidentsAlertingArea } from './alert-rule.ts'
 import { lockGeofenceExclusive } from './geofence-lock.ts'
 import { writeNotifications } from './outbox.ts'
-import { InvalidFieldError, NotFoundError, VersionConflictError } from './errors.ts'
-import type { Page } from './incidents.ts'
+import { InvalidFieldError, NotFoundError } from '../errors.ts'
+import { assertVersion } from './version-check.ts'
 import type { SaveHooks } from './hooks.ts'
 
 export interface AreaInput {
@@ -68,10 +68,7 @@ export function areaRepository(db: Kysely<Database>, hooks: SaveHooks) {
     const area = await db.transaction().execute(async (trx) => {
       await lockGeofenceExclusive(trx)
       const current = await trx.selectFrom('areas_of_interest').select('version').where('id', '=', id).forUpdate().executeTakeFirst()
-      if (!current) throw new NotFoundError('area', id)
-      if (expectedVersion !== undefined && expectedVersion !== current.version) {
-        throw new VersionConflictError('area', id, expectedVersion, current.version)
-      }
+      assertVersion('area', id, current, expectedVersion)
       const before = await incidentIdsAlertingArea(trx, id)
       await trx
         .updateTable('areas_of_interest')
@@ -96,10 +93,7 @@ export function areaRepository(db: Kysely<Database>, hooks: SaveHooks) {
     const area = await db.transaction().execute(async (trx) => {
       await lockGeofenceExclusive(trx)
       const row = (await selectAreas(trx).where('a.id', '=', id).forUpdate('a').executeTakeFirst()) as AreaSelection | undefined
-      if (!row) throw new NotFoundError('area', id)
-      if (expectedVersion !== undefined && expectedVersion !== row.version) {
-        throw new VersionConflictError('area', id, expectedVersion, row.version)
-      }
+      assertVersion('area', id, row, expectedVersion)
       await trx.deleteFrom('areas_of_interest').where('id', '=', id).execute()
       const deleted = toAreaFeature(row)
       await writeNotifications(trx, [{ type: 'post_delete', feature: deleted }])

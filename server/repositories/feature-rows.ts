@@ -124,7 +124,13 @@ export function isoTimestamp(timestamp: Expression<unknown>): RawBuilder<string>
 }
 
 /** A page of `limit` rows fetched as `limit + 1`: the extra row only says there is a next page. */
-export function toPage<R extends { id: number }, F>(rows: R[], limit: number, toFeature: (row: R) => F): { features: F[]; nextCursor: number | null } {
+/** A page as the repositories return it; the routes answer it as a FeaturePage (contracts/features.ts). */
+export interface Page<T> {
+  features: T[]
+  nextCursor: number | null
+}
+
+export function toPage<R extends { id: number }, F>(rows: R[], limit: number, toFeature: (row: R) => F): Page<F> {
   const more = rows.length > limit
   const page = more ? rows.slice(0, limit) : rows
   return { features: page.map(toFeature), nextCursor: more ? page[page.length - 1]!.id : null }

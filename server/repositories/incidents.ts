@@ -4,13 +4,14 @@ import type { BBox, Point } from '../../contracts/geojson.ts'
 import type { IncidentFeature } from '../../contracts/features.ts'
 import { DEFAULT_SEVERITY, type Severity } from '../../contracts/severity.ts'
 import { asGeoJSON, envelope, geomFromGeoJSON, intersects } from '../../db/postgis.ts'
-import { incidentsWithReporter, isoTimestamp, selectIncidents, toIncidentFeature, toPage, type IncidentSelection } from './feature-rows.ts'
+import { incidentsWithReporter, isoTimestamp, selectIncidents, toIncidentFeature, toPage, type IncidentSelection, type Page } from './feature-rows.ts'
 import { areaIdsAlertedByIncident } from './alert-rule.ts'
 import { geofenceSharedLock } from './geofence-lock.ts'
 import { incidentDeleteStatement, incidentInsertTemplate, incidentSaveStatement, SAVED_COLUMNS } from './incident-save.ts'
 import { pipelinedTransaction } from '../../db/pipeline.ts'
 import { GroupCommit } from '../../db/group-commit.ts'
-import { NotFoundError, VersionConflictError } from './errors.ts'
+import { NotFoundError } from '../errors.ts'
+import { assertVersion } from './version-check.ts'
 import type { SaveHooks } from './hooks.ts'
 
 export interface IncidentInput {
@@ -32,11 +33,6 @@ export interface IncidentFilter {
   /** id of the last incident of the previous page */
   cursor?: number | undefined
   limit: number
-}
-
-export interface Page<T> {
-  features: T[]
-  nextCursor: number | null
 }
 
 export type IncidentRepository = ReturnType<typeof incidentRepository>
@@ -158,7 +154,7 @@ export function incidentRepository(db: Kysely<Database>, hooks: SaveHooks, optio
       lockedVersion(id),
       incidentSaveStatement(write.returning(SAVED_COLUMNS), { created: false, alertedBefore: areaIdsAlertedByIncident(id) }).compile(db),
     ])
-    assertVersion(id, current!.rows[0] as { version: number } | undefined, expectedVersion)
+    assertVersion('incident', id, current!.rows[0] as { version: number } | undefined, expectedVersion)
     const feature = (saved!.rows[0] as { feature: IncidentFeature }).feature
     await hooks.postSave(feature, false)
     return feature
@@ -171,7 +167,7 @@ export function incidentRepository(db: Kysely<Database>, hooks: SaveHooks, optio
       lockedVersion(id),
       incidentDeleteStatement(write.returning(SAVED_COLUMNS)).compile(db),
     ])
-    assertVersion(id, current!.rows[0] as { version: number } | undefined, expectedVersion)
+    assertVersion('incident', id, current!.rows[0] as { version: number } | undefined, expectedVersion)
     const feature = (deleted!.rows[0] as { feature: IncidentFeature }).feature
     await hooks.postDelete(feature)
     return feature
@@ -179,11 +175,6 @@ export function incidentRepository(db: Kysely<Database>, hooks: SaveHooks, optio
 
   /** Locks the row, waiting for a save in flight, so that the next statement reads what that save committed. */
   const lockedVersion = (id: number) => db.selectFrom('incidents').select('version').where('id', '=', id).forUpdate().compile()
-
-  function assertVersion(id: number, current: { version: number } | undefined, expected: number | undefined) {
-    if (!current) throw new NotFoundError('incident', id)
-    if (expected !== undefined && expected !== current.version) throw new VersionConflictError('incident', id, expected, current.version)
-  }
 
   return { get, list, listRows, pageCursors, create, update, remove }
 }

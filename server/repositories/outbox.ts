@@ -1,6 +1,6 @@
 import type { Transaction } from 'kysely'
 import type { Database } from '../../db/schema.ts'
-import type { NotificationBody } from '../../contracts/notifications.ts'
+import type { NotificationBody } from '../../contracts/live.ts'
 
 /** Written inside the saving transaction, so the notification exists exactly when the change does. */
 export async function writeNotifications(trx: Transaction<Database>, bodies: NotificationBody[]): Promise<void> {

@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely'
-import type { Database, Role } from '../../db/schema.ts'
+import type { Database } from '../../db/schema.ts'
+import type { Role } from '../../contracts/users.ts'
 import { generateSessionKey, hashSessionKey, SESSION_KEY_PATTERN } from '../auth/session-keys.ts'
 
 export interface SessionLifetimes {

@@ -1,16 +1,8 @@
 import type { Kysely } from 'kysely'
-import type { Database, Role, User } from '../../db/schema.ts'
+import type { Database, User } from '../../db/schema.ts'
+import type { PublicUser, Role } from '../../contracts/users.ts'
 import { dummyPasswordHash, hashPassword, verifyPassword } from '../auth/passwords.ts'
-import { ConflictError, NotFoundError } from './errors.ts'
-
-export const ROLES: readonly Role[] = ['viewer', 'operator', 'admin']
-
-export interface PublicUser {
-  id: number
-  username: string
-  role: Role
-  created: string
-}
+import { ConflictError, NotFoundError } from '../errors.ts'
 
 export const toPublicUser = (u: Pick<User, 'id' | 'username' | 'role' | 'created'>): PublicUser => ({
   id: u.id,

@@ -2,10 +2,10 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import fastifyStatic from '@fastify/static'
-import { Type } from 'typebox'
 import { PROJECT_ROOT } from '../../db/project-root.ts'
-import { sendProblem } from '../plugins/errors.ts'
+import { sendProblem } from '../http/problem.ts'
 import { defaultAccess } from '../http/route-access.ts'
+import { ClientConfig } from '../../contracts/client-config.ts'
 
 export interface DashboardOptions {
   tiles: { url: string; attribution: string }
@@ -24,7 +24,7 @@ const dashboard: FastifyPluginAsyncTypebox<DashboardOptions> = async (app, optio
     schema: {
       tags: ['dashboard'],
       summary: 'Base map settings for the dashboard',
-      response: { 200: Type.Object({ tileUrl: Type.String(), tileAttribution: Type.String() }) },
+      response: { 200: ClientConfig },
     },
   }, async () => ({ tileUrl: options.tiles.url, tileAttribution: options.tiles.attribution }))
 

@@ -1,4 +1,4 @@
-import type { NotificationBody } from '../../contracts/notifications.ts'
+import type { NotificationBody } from '../../contracts/live.ts'
 import { notificationJson, type Publication } from '../../server/notifications/notification-layer.ts'
 
 /** A post_save of about `bytes` bytes of JSON, for event `event`: what a save with a long description tells the map. */

@@ -1,5 +1,5 @@
 import WebSocket from 'ws'
-import type { ReadyFrame, ServerFrame } from '../../contracts/notifications.ts'
+import type { ReadyFrame, ServerFrame } from '../../contracts/live.ts'
 
 export interface LiveClient {
   frames: ServerFrame[]

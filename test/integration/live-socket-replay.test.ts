@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { isNotification, type Notification } from '../../contracts/notifications.ts'
+import { isNotification, type Notification } from '../../contracts/live.ts'
 import { BACKENDS, bearer, startTestServer, type TestServer, type TestUser } from '../helpers/test-server.ts'
 import { freshRedisUrl } from '../helpers/redis.ts'
 import { connect } from '../helpers/ws-client.ts'

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { isNotification, type ReadyFrame, type ServerFrame } from '../../contracts/notifications.ts'
+import { isNotification, type ReadyFrame, type ServerFrame } from '../../contracts/live.ts'
 import { BACKENDS, bearer, point, square, startTestServer, type TestServer, type TestUser } from '../helpers/test-server.ts'
 import { freshRedisUrl } from '../helpers/redis.ts'
 import { connect, readyOf, refusedStatus } from '../helpers/ws-client.ts'

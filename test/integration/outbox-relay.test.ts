@@ -5,7 +5,7 @@ import { migrateTo, migrateToLatest } from '../../db/migrate.ts'
 import { OutboxRelay } from '../../server/notifications/outbox-relay.ts'
 import { memoryLayer } from '../../server/notifications/memory-layer.ts'
 import type { NotificationLayer, Publication } from '../../server/notifications/notification-layer.ts'
-import type { NotificationBody } from '../../contracts/notifications.ts'
+import type { NotificationBody } from '../../contracts/live.ts'
 import { BACKENDS, openTestDatabase, type Backend } from '../helpers/test-server.ts'
 
 // The outbox is a queue: the relay takes the oldest rows, publishes them and

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { PGlite } from '@electric-sql/pglite'
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest'
-import { BUNDLE_PATHS, postgisExtension } from '../../db/dialects/postgis-bundle.ts'
+import { BUNDLE_PATHS, postgisExtension } from '../../db/drivers/postgis-bundle.ts'
 
 // The embedded database on the slim PostGIS bundle answers every spatial
 // function the app uses as it did on the full one; without a valid slim

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { isNotification, type ServerFrame } from '../../contracts/notifications.ts'
+import { isNotification, type ServerFrame } from '../../contracts/live.ts'
 import { createDatabase } from '../helpers/postgres.ts'
 import { privateRedis, type PrivateRedis } from '../helpers/redis-server.ts'
 import { signIn, spawnServer, type ServerProcess } from '../helpers/server-process.ts'

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createClient } from 'redis'
 import { redisLayer, STREAM } from '../../server/notifications/redis-layer.ts'
 import { notificationJson, notificationOf, type Delivery, type NotificationJson, type NotificationLayer } from '../../server/notifications/notification-layer.ts'
-import type { NotificationBody } from '../../contracts/notifications.ts'
+import type { NotificationBody } from '../../contracts/live.ts'
 import { freshRedisUrl } from '../helpers/redis.ts'
 
 // The relay publishes a batch in one command (redis-layer.ts): the stream

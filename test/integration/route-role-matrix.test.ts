@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Role } from '../../db/schema.ts'
+import type { Role } from '../../contracts/users.ts'
 import { ADMIN_PASSWORD, BACKENDS, bearer, point, square, startTestServer, type TestServer, type TestUser } from '../helpers/test-server.ts'
 
 // Every route × every role: who may do what (DESIGN.md "Authentication").

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Notification, ServerFrame } from '../../contracts/notifications.ts'
+import type { Notification, ServerFrame } from '../../contracts/live.ts'
 import { createDatabase } from '../helpers/postgres.ts'
 import { signIn, spawnServer, type ServerProcess } from '../helpers/server-process.ts'
 import { freshRedisUrl } from '../helpers/redis.ts'

@@ -2,7 +2,7 @@ import { once } from 'node:events'
 import type { AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import WebSocket, { WebSocketServer } from 'ws'
-import type { NotificationBody } from '../../contracts/notifications.ts'
+import type { NotificationBody } from '../../contracts/live.ts'
 import { notificationJson, toDelivery, type Delivery } from '../../server/notifications/notification-layer.ts'
 import { SocketGroup, type GroupMember } from '../../server/notifications/socket-group.ts'
 

@@ -1,17 +1,11 @@
-import type { AreaFeature, IncidentFeature } from '../../contracts/features.ts'
+import type { AreaFeature, FeaturePage, IncidentFeature } from '../../contracts/features.ts'
 import { incidentFromRow, type IncidentRowsPage, type PageCursors } from '../../contracts/incident-rows.ts'
 import type { Severity } from '../../contracts/severity.ts'
+import type { SessionUser } from '../../contracts/users.ts'
+import type { ClientConfig } from '../../contracts/client-config.ts'
+import type { Problem } from '../../contracts/problem.ts'
 
-export interface SessionUser {
-  id: number
-  username: string
-  role: 'viewer' | 'operator' | 'admin'
-}
-
-export interface ClientConfig {
-  tileUrl: string
-  tileAttribution: string
-}
+export type { ClientConfig, SessionUser }
 
 /** A refused request, with the server's own explanation (the problem `detail`). */
 export class ApiError extends Error {
@@ -30,7 +24,7 @@ async function call<T>(method: string, url: string, body?: unknown): Promise<T> 
   })
   if (response.status === 204) return undefined as T
   const payload = await response.json().catch(() => ({}))
-  if (!response.ok) throw new ApiError(response.status, (payload as { detail?: string }).detail ?? response.statusText)
+  if (!response.ok) throw new ApiError(response.status, (payload as Partial<Problem>).detail ?? response.statusText)
   return payload as T
 }
 
@@ -39,7 +33,7 @@ async function allPages<T>(path: string, cap: number): Promise<T[]> {
   const all: T[] = []
   let cursor: number | null = null
   do {
-    const page: { features: T[]; next_cursor: number | null } = await call('GET', `${path}?limit=10000${cursor === null ? '' : `&cursor=${cursor}`}`)
+    const page: FeaturePage<T> = await call('GET', `${path}?limit=10000${cursor === null ? '' : `&cursor=${cursor}`}`)
     all.push(...page.features)
     cursor = page.next_cursor
   } while (cursor !== null && all.length < cap)

@@ -1,5 +1,5 @@
 import type { AreaFeature, IncidentFeature } from '../../contracts/features.ts'
-import type { Notification } from '../../contracts/notifications.ts'
+import type { Notification } from '../../contracts/live.ts'
 import { SEVERITIES, type Severity } from '../../contracts/severity.ts'
 
 export type TimeWindow = 'hour' | 'day' | 'all'

@@ -2,7 +2,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { AreaCreate, AreaFeature, AreaPatch, featureCollection } from '../../../contracts/features.ts'
 import { problemResponses } from '../../http/problem.ts'
-import { etag, expectedVersion, IdParams, IfMatchHeaders, ListQuery, parseBBox } from '../../http/request-parsing.ts'
+import { etag, expectedVersion, IfMatchHeaders, ListQuery, parseBBox } from '../../http/request-parsing.ts'
+import { IdParams } from '../../../contracts/params.ts'
 
 const areas: FastifyPluginAsyncTypebox = async (app) => {
   const read = { access: 'viewer' as const }

@@ -1,11 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { problemResponses } from '../../http/problem.ts'
-import { sendProblem } from '../../plugins/errors.ts'
-import { SESSION_COOKIE } from '../../plugins/auth.ts'
+import { sendProblem } from '../../http/problem.ts'
+import { SESSION_COOKIE } from '../../auth/session-keys.ts'
 import { MAX_PASSWORD_LENGTH } from '../../auth/passwords.ts'
 import { UsernameLimiter } from '../../auth/username-limiter.ts'
-import { PublicUserSchema, SessionUserSchema } from './user-schemas.ts'
+import { PublicUser, SessionUser } from '../../../contracts/users.ts'
 
 export interface AuthRouteOptions {
   cookieSecure: boolean
@@ -40,7 +40,7 @@ const auth: FastifyPluginAsyncTypebox<AuthRouteOptions> = async (app, options) =
           { additionalProperties: false },
         ),
         response: {
-          200: Type.Object({ session_key: Type.String(), user: SessionUserSchema, expires: Type.String({ format: 'date-time' }) }),
+          200: Type.Object({ session_key: Type.String(), user: SessionUser, expires: Type.String({ format: 'date-time' }) }),
           ...problemResponses(400, 401, 429),
         },
       },
@@ -94,7 +94,7 @@ const auth: FastifyPluginAsyncTypebox<AuthRouteOptions> = async (app, options) =
       schema: {
         tags: ['auth'],
         summary: 'Whether this browser is signed in: the user, or null (never 401, so a page can ask quietly)',
-        response: { 200: Type.Object({ user: Type.Union([SessionUserSchema, Type.Null()]) }) },
+        response: { 200: Type.Object({ user: Type.Union([SessionUser, Type.Null()]) }) },
       },
     },
     async (request) => ({ user: request.session?.user ?? null }),
@@ -107,7 +107,7 @@ const auth: FastifyPluginAsyncTypebox<AuthRouteOptions> = async (app, options) =
       schema: {
         tags: ['auth'],
         summary: 'The signed-in user',
-        response: { 200: PublicUserSchema, ...problemResponses(401) },
+        response: { 200: PublicUser, ...problemResponses(401) },
       },
     },
     async (request) => app.users.get(request.session!.user.id),

@@ -6,7 +6,8 @@ import {
 import { INCIDENT_ROW_COLUMNS, IncidentRowsPage, PageCursors, type IncidentRowsPage as IncidentRowsPageBody } from '../../../contracts/incident-rows.ts'
 import type { IncidentFilter, IncidentInput } from '../../repositories/incidents.ts'
 import { problemResponses } from '../../http/problem.ts'
-import { etag, expectedVersion, IdParams, IfMatchHeaders, ListQuery, parseBBox, parseSince } from '../../http/request-parsing.ts'
+import { etag, expectedVersion, IfMatchHeaders, ListQuery, parseBBox, parseSince } from '../../http/request-parsing.ts'
+import { IdParams } from '../../../contracts/params.ts'
 
 const incidents: FastifyPluginAsyncTypebox = async (app) => {
   const read = { access: 'viewer' as const }

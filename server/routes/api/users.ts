@@ -2,10 +2,10 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { problemResponses } from '../../http/problem.ts'
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../../auth/passwords.ts'
-import { PublicUserSchema, RoleSchema, Username } from './user-schemas.ts'
+import { PublicUser, Role, Username } from '../../../contracts/users.ts'
+import { IdParams } from '../../../contracts/params.ts'
 
 const Password = Type.String({ minLength: MIN_PASSWORD_LENGTH, maxLength: MAX_PASSWORD_LENGTH })
-const IdParams = Type.Object({ id: Type.Integer({ minimum: 1, maximum: 2_147_483_647 }) })
 
 /** User management: admins only. */
 const users: FastifyPluginAsyncTypebox = async (app) => {
@@ -13,15 +13,15 @@ const users: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get('/api/users', {
     config,
-    schema: { tags: ['users'], response: { 200: Type.Array(PublicUserSchema), ...problemResponses(401, 403) } },
+    schema: { tags: ['users'], response: { 200: Type.Array(PublicUser), ...problemResponses(401, 403) } },
   }, async () => app.users.list())
 
   app.post('/api/users', {
     config,
     schema: {
       tags: ['users'],
-      body: Type.Object({ username: Username, password: Password, role: RoleSchema }, { additionalProperties: false }),
-      response: { 201: PublicUserSchema, ...problemResponses(400, 401, 403, 409) },
+      body: Type.Object({ username: Username, password: Password, role: Role }, { additionalProperties: false }),
+      response: { 201: PublicUser, ...problemResponses(400, 401, 403, 409) },
     },
   }, async (request, reply) => {
     const { username, password, role } = request.body
@@ -35,10 +35,10 @@ const users: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Change a role or reset a password; signs that user out everywhere',
       params: IdParams,
       body: Type.Object(
-        { role: Type.Optional(RoleSchema), password: Type.Optional(Password) },
+        { role: Type.Optional(Role), password: Type.Optional(Password) },
         { additionalProperties: false, minProperties: 1 },
       ),
-      response: { 200: PublicUserSchema, ...problemResponses(400, 401, 403, 404, 409) },
+      response: { 200: PublicUser, ...problemResponses(400, 401, 403, 404, 409) },
     },
   }, async (request) => {
     const user = await app.users.update(request.params.id, request.body)

@@ -10,7 +10,7 @@ import { median } from '../harness/report.ts'
 import { Cleanup, stopServer } from '../geofence/cleanup.ts'
 import { machineLoad } from '../geofence/machine.ts'
 import { prepareEmbedded } from '../geofence/prepare-embedded.ts'
-import { validSlimBundle } from '../../../db/dialects/postgis-bundle.ts'
+import { validSlimBundle } from '../../../db/drivers/postgis-bundle.ts'
 import { buildServerBundle, staleReason } from '../../../server/bundle.mjs'
 
 // Start: how long `npm start` keeps a user waiting. Timed from spawning

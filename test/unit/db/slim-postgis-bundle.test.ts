@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { gunzipSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { BUNDLE_PATHS, validSlimBundle, type BundlePaths } from '../../../db/dialects/postgis-bundle.ts'
+import { BUNDLE_PATHS, validSlimBundle, type BundlePaths } from '../../../db/drivers/postgis-bundle.ts'
 import { buildSlimBundle, slimTar } from '../../../db/slim-postgis-bundle.ts'
 
 // The slim PostGIS bundle: the installed one without raster and topology,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { IncidentFeature } from '../../../contracts/features.ts'
-import type { Notification } from '../../../contracts/notifications.ts'
+import type { Notification } from '../../../contracts/live.ts'
 import { ALERT_HISTORY, DEDUPE_WINDOW, Store } from '../../../web/src/store.ts'
 
 // The dashboard's store over a long shift: what it keeps must stay bounded,

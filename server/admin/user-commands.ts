@@ -1,6 +1,6 @@
-import type { Role } from '../../db/schema.ts'
+import type { Role } from '../../contracts/users.ts'
 import type { UserRepository } from '../repositories/users.ts'
-import { ROLES } from '../repositories/users.ts'
+import { ROLES } from '../../contracts/users.ts'
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../auth/passwords.ts'
 
 export const COMMANDS = ['add', 'list', 'set-role', 'reset-password', 'delete'] as const

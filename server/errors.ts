@@ -1,5 +1,5 @@
 /**
- * Domain errors the repositories throw; the HTTP error handler maps them to
+ * Errors the repositories and the request parsers throw; the HTTP error handler maps them to
  * problem responses. Each names the field and value it refuses.
  */
 export class NotFoundError extends Error {

@@ -48,3 +48,19 @@ export interface ReadyFrame {
 export type ServerFrame = Notification | ResetFrame | ReadyFrame
 
 export const isNotification = (frame: ServerFrame): frame is Notification => frame.type !== 'reset' && frame.type !== 'ready'
+
+/**
+ * Why the server closed a live socket, as WebSocket close codes. A client
+ * reconnects after every one of them but SESSION_ENDED, which means sign in
+ * again.
+ */
+export const CLOSE_CODES = {
+  /** the server is shutting down: reconnect (to another instance) */
+  GOING_AWAY: 1001,
+  /** the session was signed out, expired or revoked */
+  SESSION_ENDED: 1008,
+  /** the client sent a frame over the size limit (ws closes with it) */
+  MESSAGE_TOO_BIG: 1009,
+  /** the notification history restarted (Redis lost its data, or was reached at last): reconnect, and reload on `reset` */
+  HISTORY_RESTARTED: 1012,
+} as const
