@@ -3,36 +3,28 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { DestinationStream } from 'pino'
 import cookie from '@fastify/cookie'
 import websocket from '@fastify/websocket'
-import rateLimit from '@fastify/rate-limit'
 import type { AppConfig } from './config.ts'
 import type { DatabaseHandle } from '../db/connect.ts'
 import { loggerOptions } from './logging.ts'
 import { validatorCompiler } from './http/validation.ts'
-import errors from './plugins/errors.ts'
-import securityHeaders from './plugins/security-headers.ts'
 import { requireDeclaredAccess } from './http/route-access.ts'
-import jsonBody from './plugins/json-body.ts'
-import openapi from './plugins/openapi.ts'
-import database from './plugins/database.ts'
-import repositories from './plugins/repositories.ts'
-import firstAdmin from './plugins/first-admin.ts'
-import auth from './plugins/auth.ts'
-import notifications from './plugins/notifications.ts'
-import refusedUpgrades from './plugins/refused-upgrades.ts'
-import wsRoute from './routes/ws.ts'
-import metricsRoute from './routes/metrics.ts'
+import securityHeaders from './plugins/external/security-headers.ts'
+import rateLimit from './plugins/external/rate-limit.ts'
+import openapi from './plugins/external/openapi.ts'
+import errorHandler from './plugins/app/error-handler.ts'
+import jsonBody from './plugins/app/json-body.ts'
+import database from './plugins/app/database.ts'
+import repositories from './plugins/app/repositories.ts'
+import firstAdmin from './plugins/app/first-admin.ts'
+import auth from './plugins/app/auth.ts'
+import refusedUpgrades from './plugins/app/refused-upgrades.ts'
+import live from './live/live-plugin.ts'
 import dashboardRoutes from './routes/dashboard.ts'
 import authRoutes from './routes/api/auth.ts'
 import userRoutes from './routes/api/users.ts'
 import incidentRoutes from './routes/api/incidents.ts'
 import areaRoutes from './routes/api/areas.ts'
 import healthRoutes from './routes/api/health.ts'
-
-declare module 'fastify' {
-  interface FastifyInstance {
-    notificationsHealth: () => { ok: boolean; kind: string; detail?: string }
-  }
-}
 
 export interface BuildOptions {
   /** log destination (tests capture logs to prove what never appears in them) */
@@ -82,18 +74,11 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
   app.setValidatorCompiler(validatorCompiler)
   // first, so it sees every route: one without an access declaration stops the start
   await app.register(requireDeclaredAccess)
-  await app.register(errors)
+  await app.register(errorHandler)
   await app.register(securityHeaders, { tileUrl: config.tiles.url, https: config.cookieSecure })
   await app.register(jsonBody)
   await app.register(cookie)
-  await app.register(rateLimit, {
-    global: false,
-    errorResponseBuilder: (_request, context) => {
-      const error = new Error(`too many attempts: try again in ${Math.ceil(context.ttl / 1000)} s`) as Error & { statusCode: number }
-      error.statusCode = 429
-      return error
-    },
-  })
+  await app.register(rateLimit)
   await app.register(openapi)
 
   await app.register(database, { databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize, handle: options.database })
@@ -104,13 +89,6 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
   })
   // revocations made on another instance reach HTTP and sockets within the same bound
   await app.register(auth, { sessionCacheMs: config.ws.sessionCheckMs, allowedOrigins: config.allowedOrigins })
-  await app.register(notifications, {
-    redisUrl: config.redisUrl,
-    historyLength: config.notificationHistory,
-    relaySweepMs: config.relaySweepMs,
-    maxBufferedBytes: config.ws.maxBufferedBytes,
-    slowGraceMs: config.ws.slowGraceMs,
-  })
   // before any route, so it can refuse upgrades on routes that are not sockets
   await app.register(websocket, { options: { maxPayload: config.ws.maxFrameBytes } })
   await app.register(refusedUpgrades)
@@ -125,8 +103,13 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
   await app.register(userRoutes)
   await app.register(incidentRoutes)
   await app.register(areaRoutes)
-  await app.register(metricsRoute)
-  await app.register(wsRoute, {
+  // everything after the commit: relay, stream, fan-out, /ws and /metrics
+  await app.register(live, {
+    redisUrl: config.redisUrl,
+    historyLength: config.notificationHistory,
+    relaySweepMs: config.relaySweepMs,
+    maxBufferedBytes: config.ws.maxBufferedBytes,
+    slowGraceMs: config.ws.slowGraceMs,
     allowedOrigins: config.allowedOrigins,
     pingIntervalMs: config.ws.pingIntervalMs,
     sessionCheckMs: config.ws.sessionCheckMs,

@@ -1,5 +1,5 @@
 import type { NotificationBody } from '../../contracts/live.ts'
-import { notificationJson, type Publication } from '../../server/notifications/notification-layer.ts'
+import { notificationJson, type Publication } from '../../server/live/stream.ts'
 
 /** A post_save of about `bytes` bytes of JSON, for event `event`: what a save with a long description tells the map. */
 export function bulkyNotification(event: number, bytes = 1000): Publication {

@@ -10,7 +10,7 @@ import { loadConfig } from '../../server/config.ts'
 import type { Role } from '../../contracts/users.ts'
 import type { Notification, NotificationBody } from '../../contracts/live.ts'
 import { openDatabase, type DatabaseHandle } from '../../db/connect.ts'
-import { notificationOf } from '../../server/notifications/notification-layer.ts'
+import { notificationOf } from '../../server/live/stream.ts'
 import { createDatabase } from './postgres.ts'
 
 export const BACKENDS = ['pglite', 'postgres'] as const
@@ -111,7 +111,7 @@ export async function startTestServer(
   }
 
   const received: Notification[] = []
-  const unsubscribe = app.notifications.subscribe((delivery) => received.push(notificationOf(delivery)))
+  const unsubscribe = app.stream.subscribe((delivery) => received.push(notificationOf(delivery)))
   let handedOut = 0
   async function published(): Promise<Notification[]> {
     await app.relay.wake()

@@ -28,7 +28,7 @@ describe.each(BACKENDS)('socket caps on %s', (backend) => {
   afterEach(async () => {
     for (const client of open) client.socket.terminate()
     open = []
-    await expect.poll(() => server.app.socketGroup.members.size).toBe(0)
+    await expect.poll(() => server.app.fanOut.members.size).toBe(0)
   })
 
   const socket = async (key: string) => {
@@ -106,7 +106,7 @@ describe.each(BACKENDS)('socket caps on %s', (backend) => {
     for (const a of accepted) a.stalled.destroy()
     expect(accepted).toHaveLength(PER_SESSION)
     expect(refused.map((a) => (a.status === 'refused' ? a.code : a.status))).toEqual(Array(12 - PER_SESSION).fill(429))
-    await expect.poll(() => server.app.socketGroup.members.size).toBe(0)
+    await expect.poll(() => server.app.fanOut.members.size).toBe(0)
   })
 
   it('gives back the place of an upgrade that failed after it was counted', async () => {

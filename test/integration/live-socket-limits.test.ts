@@ -4,7 +4,7 @@ import { request } from 'node:http'
 import { sql } from 'kysely'
 import { BACKENDS, bearer, startTestServer, type TestServer, type TestUser } from '../helpers/test-server.ts'
 import { connect, type LiveClient } from '../helpers/ws-client.ts'
-import { notificationJson } from '../../server/notifications/notification-layer.ts'
+import { notificationJson } from '../../server/live/stream.ts'
 
 // What the socket layer does with clients that misbehave or whose session
 // ends: each is cut off, nobody else notices, the server goes on.
@@ -41,9 +41,9 @@ describe.each(BACKENDS)('socket limits on %s', (backend) => {
     // big frames, so the kernel's socket buffers fill and the server's own queue grows past the cap
     const feature = (await server.app.incidents.create({ name: 'big', description: 'x'.repeat(1000), geometry: { type: 'Point', coordinates: [0, 0] } }, operator.id))
     const padding = { ...feature, properties: { ...feature.properties, description: 'y'.repeat(60_000) } }
-    for (let i = 0; i < 300; i++) await server.app.notifications.publish([{ event: 1_000_000 + i, body: notificationJson({ type: 'post_save', created: false, feature: padding }) }])
+    for (let i = 0; i < 300; i++) await server.app.stream.publish([{ event: 1_000_000 + i, body: notificationJson({ type: 'post_save', created: false, feature: padding }) }])
     await fast.waitFor((f) => f.type === 'post_save' && f.event >= 1_000_000, 300, 30_000)
-    await expect.poll(() => server.app.socketGroup.stats.droppedSlow, { timeout: 10_000 }).toBe(1)
+    await expect.poll(() => server.app.fanOut.stats.droppedSlow, { timeout: 10_000 }).toBe(1)
     // once it reads again, it finds the connection gone
     ;(slow.socket as unknown as { _socket: Socket })._socket.resume()
     expect(await within(slow.closed, 5000)).not.toBe('timeout')
@@ -53,9 +53,9 @@ describe.each(BACKENDS)('socket limits on %s', (backend) => {
 
   it('drops a socket that stops answering pings, and it leaves the group', async () => {
     const silent = await connect(url, bearer(viewer.key))
-    const before = server.app.socketGroup.members.size
+    const before = server.app.fanOut.members.size
     stopReading(silent)
-    await expect.poll(() => server.app.socketGroup.members.size, { timeout: 15_000 }).toBe(before - 1)
+    await expect.poll(() => server.app.fanOut.members.size, { timeout: 15_000 }).toBe(before - 1)
     silent.socket.terminate()
   })
 

@@ -6,7 +6,7 @@ import { freshRedisUrl } from '../helpers/redis.ts'
 import { connect } from '../helpers/ws-client.ts'
 import { stall } from '../helpers/stalled-socket.ts'
 import { bulkyNotifications } from '../helpers/notification-fixtures.ts'
-import { REPLAY_PAGE_SIZE } from '../../server/notifications/notification-layer.ts'
+import { REPLAY_PAGE_SIZE } from '../../server/live/stream.ts'
 
 // A reconnecting client's replay, read from the history a page at a time and
 // written only as fast as the client takes it: a reader still gets all of it,
@@ -37,7 +37,7 @@ describe.each(BACKENDS)('replay on %s', (backend) => {
   async function publish(count: number, bytes = 1000): Promise<number[]> {
     const batch = bulkyNotifications(nextEvent, count, bytes)
     nextEvent += count
-    for (let i = 0; i < batch.length; i += 100) await server.app.notifications.publish(batch.slice(i, i + 100))
+    for (let i = 0; i < batch.length; i += 100) await server.app.stream.publish(batch.slice(i, i + 100))
     return batch.map((p) => p.event)
   }
 
@@ -47,7 +47,7 @@ describe.each(BACKENDS)('replay on %s', (backend) => {
     const [ready] = await probe.waitFor((f) => f.type === 'ready')
     probe.close()
     await probe.closed
-    await expect.poll(() => server.app.socketGroup.members.size).toBe(0)
+    await expect.poll(() => server.app.fanOut.members.size).toBe(0)
     return (ready as { id: string }).id
   }
 
@@ -56,14 +56,14 @@ describe.each(BACKENDS)('replay on %s', (backend) => {
     // about 7 MB: more than the kernel takes in for a client that does not read (about 4 MB)
     const missed = await publish(REPLAY_PAGE_SIZE * 12 + 37, 6000)
     // the follower (Redis) or the history (memory) holds them all before the client asks
-    await expect.poll(() => server.app.notifications.position() !== since, { timeout: 5000 }).toBe(true)
+    await expect.poll(() => server.app.stream.position() !== since, { timeout: 5000 }).toBe(true)
 
-    const client = await connect(`${url}?since=${since}&epoch=${server.app.notifications.epoch()}`, bearer(viewer.key))
+    const client = await connect(`${url}?since=${since}&epoch=${server.app.stream.epoch()}`, bearer(viewer.key))
     // it reads nothing for a while, so its replay stalls on its full buffer;
     // what is published meanwhile must reach it too, after the rest
     const raw = (client.socket as unknown as { _socket: Socket })._socket
     raw.pause()
-    const replaying = () => [...server.app.socketGroup.members].find((m) => m.replaying)
+    const replaying = () => [...server.app.fanOut.members].find((m) => m.replaying)
     await expect.poll(() => (replaying()?.socket.bufferedAmount ?? 0) > 16384, { timeout: 10_000 }).toBe(true)
     const during = await publish(300)
     await new Promise((resolve) => setTimeout(resolve, 300))
@@ -91,12 +91,12 @@ describe.each(BACKENDS)('replay on %s', (backend) => {
     const since = await settledPosition()
     // about 18 MB: several times what the kernel's buffers of one loopback connection take in (about 4 MB)
     const history = await publish(3000, 6000)
-    await expect.poll(() => server.app.notifications.position() !== since, { timeout: 5000 }).toBe(true)
-    const group = server.app.socketGroup
+    await expect.poll(() => server.app.stream.position() !== since, { timeout: 5000 }).toBe(true)
+    const group = server.app.fanOut
     const dropped = group.stats.droppedSlow
     const sentBefore = group.stats.framesSent
 
-    const stalled = await stall(`${url}?since=${since}&epoch=${server.app.notifications.epoch()}`, bearer(viewer.key))
+    const stalled = await stall(`${url}?since=${since}&epoch=${server.app.stream.epoch()}`, bearer(viewer.key))
     await expect.poll(() => group.stats.droppedSlow, { timeout: 15_000 }).toBe(dropped + 1)
     expect(group.members.size).toBe(0)
     // what it was written is the buffer's worth it never read, not the history

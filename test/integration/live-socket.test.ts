@@ -46,7 +46,7 @@ describe.each(BACKENDS)('live notifications on %s', (backend) => {
     expect(await refusedStatus(`${urlA}/ws`, { cookie: `session=${viewer.key}`, origin: 'https://evil.example' })).toBe(403)
     const sameOrigin = await connect(`${urlA}/ws`, { cookie: `session=${viewer.key}`, origin: urlA.replace('ws', 'http') })
     sameOrigin.close()
-    expect(a.app.socketGroup.members.size + (b === a ? 0 : b.app.socketGroup.members.size)).toBeLessThanOrEqual(1)
+    expect(a.app.fanOut.members.size + (b === a ? 0 : b.app.fanOut.members.size)).toBeLessThanOrEqual(1)
   })
 
   it('delivers post_save then alert to every signed-in client, on both instances', async () => {

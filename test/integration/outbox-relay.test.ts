@@ -2,9 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { sql } from 'kysely'
 import type { DatabaseHandle } from '../../db/connect.ts'
 import { migrateTo, migrateToLatest } from '../../db/migrate.ts'
-import { OutboxRelay } from '../../server/notifications/outbox-relay.ts'
-import { memoryLayer } from '../../server/notifications/memory-layer.ts'
-import type { NotificationLayer, Publication } from '../../server/notifications/notification-layer.ts'
+import { OutboxRelay } from '../../server/live/outbox-relay.ts'
+import { memoryStream } from '../../server/live/memory-stream.ts'
+import type { NotificationStream, Publication } from '../../server/live/stream.ts'
 import type { NotificationBody } from '../../contracts/live.ts'
 import { BACKENDS, openTestDatabase, type Backend } from '../helpers/test-server.ts'
 
@@ -17,10 +17,10 @@ const body = (n: number): NotificationBody =>
 
 /** the memory layer, refusing every batch while `down` is set, and remembering the events of what it took, and each batch's size */
 function switchableLayer() {
-  const inner = memoryLayer(10_000)
+  const inner = memoryStream(10_000)
   const events: number[] = []
   const batches: number[] = []
-  const layer: NotificationLayer & { down: boolean } = Object.assign(Object.create(inner) as NotificationLayer, {
+  const layer: NotificationStream & { down: boolean } = Object.assign(Object.create(inner) as NotificationStream, {
     down: false,
     async publish(batch: readonly Publication[]) {
       if (layer.down) throw new Error('the layer is down')

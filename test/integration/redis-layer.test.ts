@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createClient } from 'redis'
-import { redisLayer, STREAM } from '../../server/notifications/redis-layer.ts'
-import { notificationJson, notificationOf, type Delivery, type NotificationJson, type NotificationLayer } from '../../server/notifications/notification-layer.ts'
+import { redisStream, STREAM } from '../../server/live/redis-stream.ts'
+import { notificationJson, notificationOf, type Delivery, type NotificationJson, type NotificationStream } from '../../server/live/stream.ts'
 import type { NotificationBody } from '../../contracts/live.ts'
 import { freshRedisUrl } from '../helpers/redis.ts'
 
-// The relay publishes a batch in one command (redis-layer.ts): the stream
+// The relay publishes a batch in one command (redis-stream.ts): the stream
 // must hold every entry of it, in the batch's order, each with its event id
 // and body, trimmed to the history length; and every instance following the
 // stream must deliver them in that order.
@@ -17,12 +17,12 @@ const body = (n: number): NotificationBody => ({
 
 describe('publishing a batch to the Redis stream', () => {
   let url: string
-  let layer: NotificationLayer
+  let layer: NotificationStream
   let reader: ReturnType<typeof createClient>
 
   beforeAll(async () => {
     url = await freshRedisUrl()
-    layer = await redisLayer({ url, maxLength: 10, onError: () => {} })
+    layer = await redisStream({ url, maxLength: 10, onError: () => {} })
     reader = createClient({ url })
     await reader.connect()
   })

@@ -88,7 +88,7 @@ describe('a Redis outage', () => {
     await sleep(1500)
     stopRedis()
     await sleep(4000)
-    expect(a.app.notificationsHealth().ok).toBe(false)
+    expect(a.app.streamHealth().ok).toBe(false)
     await startRedis()
     await steadyLoad
 

@@ -3,9 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createClient } from 'redis'
 import { openDatabase, type DatabaseHandle } from '../../db/connect.ts'
 import { migrateToLatest } from '../../db/migrate.ts'
-import { OutboxRelay } from '../../server/notifications/outbox-relay.ts'
-import { redisLayer, STREAM } from '../../server/notifications/redis-layer.ts'
-import type { NotificationLayer } from '../../server/notifications/notification-layer.ts'
+import { OutboxRelay } from '../../server/live/outbox-relay.ts'
+import { redisStream, STREAM } from '../../server/live/redis-stream.ts'
+import type { NotificationStream } from '../../server/live/stream.ts'
 import { createDatabase } from '../helpers/postgres.ts'
 import { freePort } from '../helpers/server-process.ts'
 
@@ -21,7 +21,7 @@ describe('the outbox relay when Redis stops answering', () => {
   let redisUrl: string
   let database: Awaited<ReturnType<typeof createDatabase>>
   let handle: DatabaseHandle
-  let layer: NotificationLayer
+  let layer: NotificationStream
 
   beforeAll(async () => {
     const port = await freePort()
@@ -41,7 +41,7 @@ describe('the outbox relay when Redis stops answering', () => {
     database = await createDatabase()
     handle = await openDatabase({ databaseUrl: database.url, dataDir: '', poolSize: 2 })
     await migrateToLatest(handle.db)
-    layer = await redisLayer({ url: redisUrl, maxLength: 1000, onError: () => {} })
+    layer = await redisStream({ url: redisUrl, maxLength: 1000, onError: () => {} })
   })
 
   afterAll(async () => {

@@ -3,8 +3,8 @@ import type { AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import WebSocket, { WebSocketServer } from 'ws'
 import type { NotificationBody } from '../../contracts/live.ts'
-import { notificationJson, toDelivery, type Delivery } from '../../server/notifications/notification-layer.ts'
-import { SocketGroup, type GroupMember } from '../../server/notifications/socket-group.ts'
+import { notificationJson, toDelivery, type Delivery } from '../../server/live/stream.ts'
+import { FanOut, type FanOutMember } from '../../server/live/fan-out.ts'
 
 // The fan-out on its own, over real loopback sockets: a batch reaches every
 // member whole and in order, the loop keeps turning while a large batch goes
@@ -26,10 +26,10 @@ const deliveries = (from: number, count: number): Delivery[] =>
   Array.from({ length: count }, (_, i) => toDelivery(`1700000000000-${from + i}`, from + i, notificationJson(body(from + i))))
 
 interface Harness {
-  group: SocketGroup
+  group: FanOut
   /** ids received by each client, in arrival order */
   received: string[][]
-  join(): Promise<{ member: GroupMember; received: string[] }>
+  join(): Promise<{ member: FanOutMember; received: string[] }>
   close(): Promise<void>
 }
 
@@ -37,7 +37,7 @@ async function harness(): Promise<Harness> {
   const server = new WebSocketServer({ host: '127.0.0.1', port: 0 })
   await once(server, 'listening')
   const url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}`
-  const group = new SocketGroup(64 * 1024 * 1024, 60_000)
+  const group = new FanOut(64 * 1024 * 1024, 60_000)
   const clients: WebSocket[] = []
   const received: string[][] = []
   return {
@@ -52,7 +52,7 @@ async function harness(): Promise<Harness> {
       received.push(ids)
       const [socket] = await accepted
       await once(client, 'open')
-      const member: GroupMember = { socket, sessionId: 1, userId: 1, absoluteExpires: new Date(8.64e15), replaying: false, seenThrough: null }
+      const member: FanOutMember = { socket, sessionId: 1, userId: 1, absoluteExpires: new Date(8.64e15), replaying: false, seenThrough: null }
       group.add(member)
       return { member, received: ids }
     },

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createClient } from 'redis'
 import { isNotification, type Notification, type ServerFrame } from '../../contracts/live.ts'
-import { EPOCH_KEY, STREAM } from '../../server/notifications/redis-layer.ts'
+import { EPOCH_KEY, STREAM } from '../../server/live/redis-stream.ts'
 import { bearer, freshDatabaseEnv, startTestServer, type TestServer, type TestUser } from '../helpers/test-server.ts'
 import { privateRedis, type PrivateRedis } from '../helpers/redis-server.ts'
 import { signIn, spawnServer, type ServerProcess } from '../helpers/server-process.ts'
@@ -138,8 +138,8 @@ describe('Redis restarted without persistence, or with an old snapshot', () => {
     expect((await a.app.inject({ method: 'POST', url: '/api/incidents', headers: bearer(operator.key), payload: { name, location: { lon: 3, lat: 4 } } })).statusCode).toBe(201)
 
   async function healthy() {
-    for (let i = 0; i < 200 && !a.app.notificationsHealth().ok; i++) await new Promise((resolve) => setTimeout(resolve, 50))
-    expect(a.app.notificationsHealth()).toEqual({ ok: true, kind: 'redis' })
+    for (let i = 0; i < 200 && !a.app.streamHealth().ok; i++) await new Promise((resolve) => setTimeout(resolve, 50))
+    expect(a.app.streamHealth()).toEqual({ ok: true, kind: 'redis' })
   }
 
   it('closes the live sockets with 1012, answers a resume with the old epoch with reset, and goes on live on the new stream', async () => {
@@ -197,7 +197,7 @@ describe('Redis restarted without persistence, or with an old snapshot', () => {
     await save('after reconnect')
     await live.waitFor((frame) => frame.type === 'post_save' && frame.feature.properties.name === 'after reconnect')
     expect(live.socket.readyState).toBe(live.socket.OPEN)
-    expect(a.app.notifications.epoch()).toBe(epoch)
+    expect(a.app.stream.epoch()).toBe(epoch)
     live.close()
   }, 30_000)
 

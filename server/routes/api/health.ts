@@ -12,7 +12,7 @@ const health: FastifyPluginAsyncTypebox = async (app) => {
     schema: { tags: ['health'], response: { 200: Health, 503: Health } },
   }, async (_request, reply) => {
     const database = await checkDatabase()
-    const notifications = app.notificationsHealth()
+    const notifications = app.streamHealth()
     const status = database.ok ? 'ok' : 'degraded'
     return reply.code(database.ok ? 200 : 503).send({ status, database, notifications })
   })

@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { createClient } from 'redis'
 import { createDatabase } from '../../helpers/postgres.ts'
 import { freePort, ROOT, signIn, spawnServer, type ServerProcess } from '../../helpers/server-process.ts'
-import { EPOCH_KEY, STREAM } from '../../../server/notifications/redis-layer.ts'
+import { EPOCH_KEY, STREAM } from '../../../server/live/redis-stream.ts'
 import type { SubjectKind, SwarmCommand, SwarmConfig, SwarmReport } from './protocol.ts'
 
 // The processes of the fan-out and idle-socket benchmarks: our real server

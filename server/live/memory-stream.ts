@@ -5,17 +5,17 @@ import {
   ReplayGapError,
   toDelivery,
   type Delivery,
-  type NotificationLayer,
+  type NotificationStream,
   type Publication,
   type ReplayPage,
   type ReplayResult,
-} from './notification-layer.ts'
+} from './stream.ts'
 
 /**
  * The embedded default's notification group: one process, so the group is
  * in memory, with the same ordered ids and bounded history as the Redis stream.
  */
-export function memoryLayer(maxLength: number): NotificationLayer {
+export function memoryStream(maxLength: number): NotificationStream {
   const history: Delivery[] = []
   const listeners = new Set<(delivery: Delivery) => void>()
   let lastMs = 0

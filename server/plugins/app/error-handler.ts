@@ -1,9 +1,9 @@
 import fp from 'fastify-plugin'
 import type { FastifyError, FastifyRequest } from 'fastify'
-import { describeValidation, type FieldError } from '../http/validation.ts'
-import { sendProblem } from '../http/problem.ts'
-import { isDatabaseUnreachable } from '../../db/unreachable.ts'
-import { ConflictError, InvalidFieldError, NotFoundError, VersionConflictError } from '../errors.ts'
+import { describeValidation, type FieldError } from '../../http/validation.ts'
+import { sendProblem } from '../../http/problem.ts'
+import { isDatabaseUnreachable } from '../../../db/unreachable.ts'
+import { ConflictError, InvalidFieldError, NotFoundError, VersionConflictError } from '../../errors.ts'
 
 /** what a 503 for a database outage asks the client to wait: a restart or failover takes seconds */
 const RETRY_AFTER_SECONDS = 5

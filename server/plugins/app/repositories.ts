@@ -1,10 +1,10 @@
 import fp from 'fastify-plugin'
-import { SaveHooks } from '../repositories/hooks.ts'
-import { SessionEvents } from '../auth/session-events.ts'
-import { incidentRepository, type IncidentRepository } from '../repositories/incidents.ts'
-import { areaRepository, type AreaRepository } from '../repositories/areas.ts'
-import { userRepository, type UserRepository } from '../repositories/users.ts'
-import { sessionRepository, type SessionLifetimes, type SessionRepository } from '../repositories/sessions.ts'
+import { SaveHooks } from '../../repositories/hooks.ts'
+import { SessionEvents } from '../../auth/session-events.ts'
+import { incidentRepository, type IncidentRepository } from '../../repositories/incidents.ts'
+import { areaRepository, type AreaRepository } from '../../repositories/areas.ts'
+import { userRepository, type UserRepository } from '../../repositories/users.ts'
+import { sessionRepository, type SessionLifetimes, type SessionRepository } from '../../repositories/sessions.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {

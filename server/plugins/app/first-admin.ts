@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin'
-import { generatePassword } from '../auth/passwords.ts'
-import { ConflictError } from '../errors.ts'
+import { generatePassword } from '../../auth/passwords.ts'
+import { ConflictError } from '../../errors.ts'
 
 export interface FirstAdminOptions {
   adminPassword?: string | undefined

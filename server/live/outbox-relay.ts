@@ -1,7 +1,7 @@
 import { CompiledQuery, sql, type Kysely } from 'kysely'
 import type { Database } from '../../db/schema.ts'
 import { BEGIN, COMMIT, ROLLBACK, withPipeline } from '../../db/pipeline.ts'
-import type { NotificationJson, NotificationLayer } from './notification-layer.ts'
+import type { NotificationJson, NotificationStream } from './stream.ts'
 
 // One relay publishes at a time per database: the sweep runs in a transaction
 // holding this advisory lock, and an instance that can't take it leaves the
@@ -80,7 +80,7 @@ export class OutboxRelay {
 
   constructor(
     private readonly db: Kysely<Database>,
-    private readonly layer: NotificationLayer,
+    private readonly layer: NotificationStream,
     private readonly options: RelayOptions,
   ) {
     this.#tryLock = sql`SELECT pg_try_advisory_xact_lock(${RELAY_LOCK}) AS locked`.compile(db)
@@ -90,7 +90,7 @@ export class OutboxRelay {
     this.#take = db
       .deleteFrom('notifications')
       .where('id', '=', sql<number>`any(array(${oldest}))`)
-      // the payload as text: published as PostgreSQL wrote it, not parsed here (notification-layer.ts)
+      // the payload as text: published as PostgreSQL wrote it, not parsed here (stream.ts)
       .returning(['id', sql<NotificationJson>`payload::text`.as('payload'), 'created'])
       .compile()
     this.#timer = setInterval(() => this.wake(), options.sweepIntervalMs)
@@ -193,7 +193,7 @@ export class OutboxRelay {
           await connection.send([COMMIT])
           return 0
         }
-        // one command for the batch (redis-layer.ts); failing, the delete is rolled back and the whole batch is published again later
+        // one command for the batch (redis-stream.ts); failing, the delete is rolled back and the whole batch is published again later
         await withinTime(this.layer.publish(rows.map((row) => ({ event: row.id, body: row.payload }))), this.options.publishTimeoutMs ?? 5_000)
         await connection.send([COMMIT])
         this.stats.published += rows.length

@@ -8,7 +8,7 @@ import type { FastifyPluginAsync } from 'fastify'
  */
 const metrics: FastifyPluginAsync = async (app) => {
   app.get('/metrics', { config: { access: 'public' }, schema: { hide: true } }, async (_request, reply) => {
-    const group = app.socketGroup
+    const group = app.fanOut
     const relay = app.relay
     const lines = [
       metric('tracker_sockets', 'gauge', 'open authenticated sockets on this instance', group.members.size),
@@ -17,7 +17,7 @@ const metrics: FastifyPluginAsync = async (app) => {
       metric('tracker_relay_published_total', 'counter', 'outbox rows this instance published', relay.stats.published),
       metric('tracker_relay_vacuums_total', 'counter', 'times this instance vacuumed the outbox (every 10 000 rows it published)', relay.stats.vacuums),
       metric('tracker_relay_lag_seconds', 'gauge', 'age of the oldest unpublished outbox row at the last sweep', relay.stats.lagMs / 1000),
-      metric('tracker_notification_layer_up', 'gauge', '1 when the notification layer is reachable', app.notificationsHealth().ok ? 1 : 0),
+      metric('tracker_notification_layer_up', 'gauge', '1 when the notification layer is reachable', app.streamHealth().ok ? 1 : 0),
     ]
     return reply.type('text/plain; version=0.0.4; charset=utf-8').send(lines.join(''))
   })

@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin'
-import { findTooDeep, MAX_JSON_DEPTH } from '../http/json-depth.ts'
-import { InvalidFieldError } from '../errors.ts'
+import { findTooDeep, MAX_JSON_DEPTH } from '../../http/json-depth.ts'
+import { InvalidFieldError } from '../../errors.ts'
 
 /**
  * JSON bodies as Fastify parses them (secure-json-parse: no `__proto__` or

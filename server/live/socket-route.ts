@@ -5,15 +5,16 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import type { WebSocket } from 'ws'
 import { Type } from 'typebox'
-import type { ReadyFrame, ResetFrame } from '../../contracts/live.ts'
 import { sendProblem } from '../http/problem.ts'
 import { originAllowed } from '../http/origins.ts'
-import { EPOCH, ReplayGapError } from '../notifications/notification-layer.ts'
-import type { GroupMember } from '../notifications/socket-group.ts'
-import { SocketQuota } from '../notifications/socket-quota.ts'
-import { STREAM_ID } from '../notifications/stream-ids.ts'
+import { EPOCH } from './stream.ts'
+import type { FanOutMember } from './fan-out.ts'
+import { SocketQuota } from './socket-quota.ts'
+import { STREAM_ID } from './stream-ids.ts'
+import { join, type JoinRequest } from './join-protocol.ts'
+import { watchSessions } from './session-watcher.ts'
 
-export interface WsRouteOptions {
+export interface SocketRouteOptions {
   /** origins allowed to use the cookie; empty: only the server's own */
   allowedOrigins: string[]
   pingIntervalMs: number
@@ -22,17 +23,16 @@ export interface WsRouteOptions {
   maxSocketsPerUser: number
 }
 
-const CLOSE_POLICY = 1008
-
 /**
  * GET /ws: the live socket. Authenticated on the HTTP upgrade by the global
  * auth hook (401 before anything is accepted); a cookie must also come from
  * an allowed Origin (403), so another site can't ride a signed-in browser.
- * `?since=<id>&epoch=<epoch>` replays what the client missed before it goes
- * live; an id from another epoch (or without one) gets `reset` instead.
+ * Once open it joins the fan-out (join-protocol.ts: `?since=<id>&epoch=<epoch>`
+ * replays what the client missed), is pinged to find a peer that vanished,
+ * and is closed when its session ends (session-watcher.ts).
  */
-const ws: FastifyPluginAsyncTypebox<WsRouteOptions> = async (app, options) => {
-  const group = app.socketGroup
+const socketRoute: FastifyPluginAsyncTypebox<SocketRouteOptions> = async (app, options) => {
+  const fanOut = app.fanOut
   const quota = new SocketQuota(options.maxSocketsPerSession, options.maxSocketsPerUser)
 
   app.get('/ws', {
@@ -75,13 +75,12 @@ const ws: FastifyPluginAsyncTypebox<WsRouteOptions> = async (app, options) => {
     },
   }, async (socket, request) => {
     const session = request.session!
-    const { since, epoch } = request.query as { since?: string; epoch?: string }
-    const member: GroupMember = {
+    const member: FanOutMember = {
       socket,
       sessionId: session.sessionId,
       userId: session.user.id,
       absoluteExpires: session.absoluteExpires,
-      replaying: Boolean(since),
+      replaying: Boolean((request.query as JoinRequest).since),
       seenThrough: null,
     }
     let alive = true
@@ -94,87 +93,17 @@ const ws: FastifyPluginAsyncTypebox<WsRouteOptions> = async (app, options) => {
     }, options.pingIntervalMs)
     socket.on('close', () => {
       clearInterval(ping)
-      group.remove(member)
+      fanOut.remove(member)
     })
     releaseUpgrade(socket, request)
     // clients have nothing to say but pongs; anything over maxPayload closes with 1009 (ws does that)
     socket.on('message', () => {})
 
-    group.add(member)
-    // read in the same tick as joining: everything after this id reaches the socket live
-    const joinedAt = app.notifications.position()
-    const history = app.notifications.epoch()
-    if (!since) {
-      group.skipThrough(member, joinedAt)
-      socket.send(JSON.stringify({ type: 'ready', id: joinedAt, epoch: history ?? null } satisfies ReadyFrame))
-      return
-    }
-    let reset = false
-    try {
-      // an id of another history, or one we can't check, compares with this
-      // history's ids as if it were in it: a replay would be partial
-      const replay = epoch && epoch === history ? await app.notifications.replay(since) : { reset: true as const }
-      if (replay.reset || app.notifications.epoch() !== history) {
-        reset = true
-      } else {
-        // `since` is within the history (the replay proved it), so a real id
-        group.skipThrough(member, since)
-        // page by page, each written only once the socket has taken enough of
-        // the last; a socket that stops reading is cut off by the group's
-        // slow-reader rule, and the loop ends with it
-        for await (const page of replay.pages) {
-          await group.sendPaced(member, page.deliveries)
-          if (socket.readyState !== socket.OPEN) break
-          group.skipThrough(member, page.through)
-        }
-      }
-    } catch (error) {
-      if (!(error instanceof ReplayGapError)) request.log.warn({ err: error }, 'replay failed; asking the client to reload')
-      reset = true
-    }
-    if (socket.readyState !== socket.OPEN) return
-    // the history changed under the replay: what was sent may be partial (the socket is being closed for it too)
-    if (app.notifications.epoch() !== history) reset = true
-    if (reset) {
-      // the client reloads from now on: it goes live from here
-      socket.send(JSON.stringify({ type: 'reset' } satisfies ResetFrame))
-      group.skipThrough(member, app.notifications.position())
-    }
-    // In the same turn of the loop as the last page (or the reset): the
-    // notifications after it are all still to be fanned out, and now reach it.
-    member.replaying = false
-    socket.send(JSON.stringify({ type: 'ready', id: member.seenThrough!.id, epoch: history ?? null } satisfies ReadyFrame))
+    await join(app.stream, fanOut, member, request.query as JoinRequest, request.log)
   })
 
-  // Sign-out and user changes on this instance close their sockets at once.
-  const offRevoked = app.sessionEvents.onRevoked(({ sessionIds, userId }) => {
-    const ids = new Set(sessionIds)
-    group.closeWhere((m) => ids.has(m.sessionId) || m.userId === userId, CLOSE_POLICY, 'session ended')
-  })
-
-  // Revocations made elsewhere (another instance, the user command) and
-  // expiries are found by asking the database, every `sessionCheckMs`.
-  const check = setInterval(() => void closeEndedSessions(), options.sessionCheckMs)
-  check.unref()
-  async function closeEndedSessions() {
-    const ids = [...new Set([...group.members].map((m) => m.sessionId))]
-    if (ids.length === 0) return
-    try {
-      const live = new Set<number>()
-      for (let i = 0; i < ids.length; i += 5000) {
-        const rows = await app.sessions.stillValid(ids.slice(i, i + 5000))
-        rows.forEach((id) => live.add(id))
-      }
-      group.closeWhere((m) => !live.has(m.sessionId), CLOSE_POLICY, 'session ended')
-    } catch (error) {
-      app.log.warn({ err: error }, 'could not check the sessions of open sockets')
-    }
-  }
-
-  app.addHook('onClose', async () => {
-    clearInterval(check)
-    offRevoked()
-  })
+  const stopWatching = watchSessions(app, fanOut, options.sessionCheckMs)
+  app.addHook('onClose', async () => stopWatching())
 }
 
 /**
@@ -192,4 +121,4 @@ function releaseUpgrade(socket: WebSocket, request: FastifyRequest): void {
   raw._httpMessage?.detachSocket(raw)
 }
 
-export default ws
+export default socketRoute

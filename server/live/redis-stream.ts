@@ -6,21 +6,21 @@ import {
   ReplayGapError,
   toDelivery,
   type Delivery,
-  type NotificationLayer,
+  type NotificationStream,
   type Publication,
   type ReplayPage,
   type ReplayResult,
-} from './notification-layer.ts'
+} from './stream.ts'
 
 export const STREAM = 'notifications'
-/** the epoch of the history the stream holds (notification-layer.ts): lost with the stream when Redis restarts without persistence */
+/** the epoch of the history the stream holds (stream.ts): lost with the stream when Redis restarts without persistence */
 export const EPOCH_KEY = `${STREAM}:epoch`
 /** how often a connected instance looks at the epoch again, so a flushed Redis is noticed without a reconnect */
 const EPOCH_CHECK_MS = 1000
 
 type Entry = [id: string, fields: string[]]
 
-export interface RedisLayerOptions {
+export interface RedisStreamOptions {
   url: string
   maxLength: number
   onError: (message: string) => void
@@ -37,7 +37,7 @@ export interface RedisLayerOptions {
  * trying, and until it has reached Redis it is down (health), publishing
  * fails at once (the rows wait in the outbox) and nothing is replayed.
  */
-export async function redisLayer(options: RedisLayerOptions): Promise<NotificationLayer> {
+export async function redisStream(options: RedisStreamOptions): Promise<NotificationStream> {
   // Publishing must fail fast while Redis is away (the relay retries from the
   // outbox); queuing would hold the relay's transaction open for the outage.
   const commands = createClient({ url: options.url, disableOfflineQueue: true, socket: { reconnectStrategy: retry } }) as RedisClientType

@@ -68,7 +68,7 @@ export class ReplayGapError extends Error {
  * let a reconnecting client ask for what it missed. Backed by a Redis stream,
  * or by an in-process history when there is no Redis.
  */
-export interface NotificationLayer {
+export interface NotificationStream {
   readonly kind: 'redis' | 'memory'
   /** appends the batch to the group, in its order; resolves once the group holds all of it (failing, the caller publishes it all again) */
   publish(batch: readonly Publication[]): Promise<void>

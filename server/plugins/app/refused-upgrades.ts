@@ -1,5 +1,5 @@
 import fp from 'fastify-plugin'
-import { sendProblem } from '../http/problem.ts'
+import { sendProblem } from '../../http/problem.ts'
 
 declare module 'fastify' {
   interface FastifyContextConfig {

@@ -1,9 +1,9 @@
 import type { Socket } from 'node:net'
 import type { WebSocket } from 'ws'
-import type { Delivery } from './notification-layer.ts'
+import type { Delivery } from './stream.ts'
 import { isAfter, streamPosition, type StreamPosition } from './stream-ids.ts'
 
-export interface GroupMember {
+export interface FanOutMember {
   socket: WebSocket
   sessionId: number
   userId: number
@@ -20,7 +20,7 @@ export interface GroupMember {
   overCapSince?: number | null
 }
 
-export interface GroupStats {
+export interface FanOutStats {
   framesSent: number
   droppedSlow: number
 }
@@ -44,9 +44,9 @@ const SLICE_MS = 8
  * others. (The grace matters: a burst is written to every socket within a few
  * ticks, before even the fastest reader could take any of it.)
  */
-export class SocketGroup {
-  readonly members = new Set<GroupMember>()
-  readonly stats: GroupStats = { framesSent: 0, droppedSlow: 0 }
+export class FanOut {
+  readonly members = new Set<FanOutMember>()
+  readonly stats: FanOutStats = { framesSent: 0, droppedSlow: 0 }
   readonly #timer: NodeJS.Timeout
   /** deliveries not yet fanned out, oldest first */
   #queue: Delivery[] = []
@@ -82,11 +82,11 @@ export class SocketGroup {
     }
   }
 
-  add(member: GroupMember): void {
+  add(member: FanOutMember): void {
     this.members.add(member)
   }
 
-  remove(member: GroupMember): void {
+  remove(member: FanOutMember): void {
     this.members.delete(member)
   }
 
@@ -105,7 +105,7 @@ export class SocketGroup {
   }
 
   /** Marks everything up to `id` as had: a socket joining now is told (`ready`) to start after it. */
-  skipThrough(member: GroupMember, id: string): void {
+  skipThrough(member: FanOutMember, id: string): void {
     const position = streamPosition(id)
     if (!member.seenThrough || isAfter(position, member.seenThrough.position)) member.seenThrough = { id, position }
   }
@@ -116,7 +116,7 @@ export class SocketGroup {
    * once what was written has been handed to the kernel (or failed, or there
    * was nothing to write).
    */
-  send(member: GroupMember, deliveries: readonly Delivery[], flushed?: () => void): void {
+  send(member: FanOutMember, deliveries: readonly Delivery[], flushed?: () => void): void {
     const socket = member.socket
     if (socket.readyState !== socket.OPEN) return flushed?.()
     let last = -1
@@ -153,7 +153,7 @@ export class SocketGroup {
    * and one page; one that does not read stays over the cap, and `dropSlow`
    * cuts it off after the grace, exactly as it would a live one.
    */
-  async sendPaced(member: GroupMember, deliveries: readonly Delivery[]): Promise<void> {
+  async sendPaced(member: FanOutMember, deliveries: readonly Delivery[]): Promise<void> {
     const socket = member.socket
     let done!: () => void
     const flushed = new Promise<void>((resolve) => (done = resolve))
@@ -168,7 +168,7 @@ export class SocketGroup {
   }
 
   /** Closes the sockets whose session matches; returns how many. */
-  closeWhere(match: (member: GroupMember) => boolean, code: number, reason: string): number {
+  closeWhere(match: (member: FanOutMember) => boolean, code: number, reason: string): number {
     let closed = 0
     for (const member of this.members) {
       if (!match(member)) continue

@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
-import { defaultAccess } from '../http/route-access.ts'
+import { defaultAccess } from '../../http/route-access.ts'
 
 /** OpenAPI generated from the route schemas, browsable at /docs (JSON at /docs/json). */
 export default fp(

@@ -1,8 +1,8 @@
 import fp from 'fastify-plugin'
 import type { Kysely } from 'kysely'
-import type { Database } from '../../db/schema.ts'
-import { openDatabase, type DatabaseHandle, type DatabaseKind } from '../../db/connect.ts'
-import { migrateToLatest } from '../../db/migrate.ts'
+import type { Database } from '../../../db/schema.ts'
+import { openDatabase, type DatabaseHandle, type DatabaseKind } from '../../../db/connect.ts'
+import { migrateToLatest } from '../../../db/migrate.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {

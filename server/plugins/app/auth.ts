@@ -1,12 +1,12 @@
 import fp from 'fastify-plugin'
 import type { FastifyRequest } from 'fastify'
-import type { Role } from '../../contracts/users.ts'
-import type { ActiveSession } from '../repositories/sessions.ts'
-import { SessionCache } from '../auth/session-cache.ts'
-import { sendProblem } from '../http/problem.ts'
-import { accessOf } from '../http/route-access.ts'
-import { crossSiteWrite } from '../http/origins.ts'
-import { SESSION_COOKIE } from '../auth/session-keys.ts'
+import type { Role } from '../../../contracts/users.ts'
+import type { ActiveSession } from '../../repositories/sessions.ts'
+import { SessionCache } from '../../auth/session-cache.ts'
+import { sendProblem } from '../../http/problem.ts'
+import { accessOf } from '../../http/route-access.ts'
+import { crossSiteWrite } from '../../http/origins.ts'
+import { SESSION_COOKIE } from '../../auth/session-keys.ts'
 
 export interface AuthOptions {
   /**

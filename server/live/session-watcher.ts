@@ -1,0 +1,41 @@
+import type { FastifyInstance } from 'fastify'
+import { CLOSE_CODES } from '../../contracts/live.ts'
+import type { FanOut } from './fan-out.ts'
+
+/** sessions asked about per statement: each id is a statement parameter */
+const IDS_PER_QUERY = 5000
+
+/**
+ * Closes the sockets of sessions that have ended. A sign-out or user change
+ * on this instance closes them at once; one made elsewhere (another
+ * instance, `npm run user`) or an expiry is found by asking the database
+ * every `checkMs`. Returns the stop that ends both.
+ */
+export function watchSessions(app: FastifyInstance, fanOut: FanOut, checkMs: number): () => void {
+  const offRevoked = app.sessionEvents.onRevoked(({ sessionIds, userId }) => {
+    const ids = new Set(sessionIds)
+    fanOut.closeWhere((m) => ids.has(m.sessionId) || m.userId === userId, CLOSE_CODES.SESSION_ENDED, 'session ended')
+  })
+
+  async function closeEndedSessions() {
+    const ids = [...new Set([...fanOut.members].map((m) => m.sessionId))]
+    if (ids.length === 0) return
+    try {
+      const live = new Set<number>()
+      for (let i = 0; i < ids.length; i += IDS_PER_QUERY) {
+        const rows = await app.sessions.stillValid(ids.slice(i, i + IDS_PER_QUERY))
+        rows.forEach((id) => live.add(id))
+      }
+      fanOut.closeWhere((m) => !live.has(m.sessionId), CLOSE_CODES.SESSION_ENDED, 'session ended')
+    } catch (error) {
+      app.log.warn({ err: error }, 'could not check the sessions of open sockets')
+    }
+  }
+  const check = setInterval(() => void closeEndedSessions(), checkMs)
+  check.unref()
+
+  return () => {
+    clearInterval(check)
+    offRevoked()
+  }
+}
