@@ -53,7 +53,8 @@ export interface AreasOfInterestTable {
   version: ColumnType<number, never, number>
 }
 
-export interface NotificationsTable {
+/** The transactional outbox: a save's notifications, written in its transaction, deleted by the relay as it publishes them. */
+export interface OutboxTable {
   id: Generated<number>
   type: NotificationType
   payload: ColumnType<NotificationBody, string, never>
@@ -65,7 +66,7 @@ export interface Database {
   sessions: SessionsTable
   incidents: IncidentsTable
   areas_of_interest: AreasOfInterestTable
-  notifications: NotificationsTable
+  outbox: OutboxTable
 }
 
 export type User = Selectable<UsersTable>
@@ -73,4 +74,4 @@ export type NewUser = Insertable<UsersTable>
 export type UserUpdate = Updateable<UsersTable>
 export type Session = Selectable<SessionsTable>
 export type AreaRow = Selectable<AreasOfInterestTable>
-export type NotificationRow = Selectable<NotificationsTable>
+export type OutboxRow = Selectable<OutboxTable>

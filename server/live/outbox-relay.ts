@@ -10,7 +10,7 @@ const RELAY_LOCK = 7_734_002
 const BATCH = 500
 /** the outbox is vacuumed by the relay after this many rows are deleted (see OutboxRelay) */
 const VACUUM_EVERY_ROWS = 10_000
-const VACUUM = CompiledQuery.raw('VACUUM notifications')
+const VACUUM = CompiledQuery.raw('VACUUM outbox')
 /** a batch of at least this many rows means saves come faster than sweeps: pause before the next (see OutboxRelay) */
 const BUSY_BATCH_ROWS = 8
 const BUSY_PAUSE_MS = 20
@@ -86,9 +86,9 @@ export class OutboxRelay {
     this.#tryLock = sql`SELECT pg_try_advisory_xact_lock(${RELAY_LOCK}) AS locked`.compile(db)
     // The oldest BATCH rows, deleted and returned in one statement (RETURNING has no order: sorted below).
     // `= any(array(…))`, not `in (…)`: with IN the planner hash-joins the ids against a scan of the whole table.
-    const oldest = db.selectFrom('notifications').select('id').orderBy('id').limit(BATCH)
+    const oldest = db.selectFrom('outbox').select('id').orderBy('id').limit(BATCH)
     this.#take = db
-      .deleteFrom('notifications')
+      .deleteFrom('outbox')
       .where('id', '=', sql<number>`any(array(${oldest}))`)
       // the payload as text: published as PostgreSQL wrote it, not parsed here (stream.ts)
       .returning(['id', sql<NotificationJson>`payload::text`.as('payload'), 'created'])

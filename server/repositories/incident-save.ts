@@ -45,7 +45,7 @@ export function incidentSaveStatement(
         ${fresh}
     ),
     written AS (
-      INSERT INTO notifications (type, payload)
+      INSERT INTO outbox (type, payload)
       SELECT type, payload FROM (
         SELECT 1, 'post_save', jsonb_build_object('type', 'post_save', 'created', ${sql.lit(options.created)}, 'feature', f.feature) FROM feature AS f
         UNION ALL
@@ -66,7 +66,7 @@ export function incidentDeleteStatement(write: Compilable): RawBuilder<{ feature
         FROM deleted AS d LEFT JOIN users AS u ON u.id = d.reporter_id
     ),
     written AS (
-      INSERT INTO notifications (type, payload)
+      INSERT INTO outbox (type, payload)
       SELECT 'post_delete', jsonb_build_object('type', 'post_delete', 'feature', feature) FROM feature
     )
     SELECT feature FROM feature`

@@ -6,7 +6,7 @@ import type { NotificationBody } from '../../contracts/live.ts'
 export async function writeNotifications(trx: Transaction<Database>, bodies: NotificationBody[]): Promise<void> {
   if (bodies.length === 0) return
   await trx
-    .insertInto('notifications')
+    .insertInto('outbox')
     .values(bodies.map((body) => ({ type: body.type, payload: JSON.stringify(body) })))
     .execute()
 }

@@ -47,11 +47,11 @@ describe.each(BACKENDS)('the outbox relay on %s', (backend: Backend) => {
 
   const write = async (count: number): Promise<number[]> =>
     (await handle.db
-      .insertInto('notifications')
+      .insertInto('outbox')
       .values(Array.from({ length: count }, (_, n) => ({ type: 'post_delete' as const, payload: JSON.stringify(body(n)) })))
       .returning('id')
       .execute()).map((r) => r.id)
-  const left = async () => (await handle.db.selectFrom('notifications').select('id').orderBy('id').execute()).map((r) => r.id)
+  const left = async () => (await handle.db.selectFrom('outbox').select('id').orderBy('id').execute()).map((r) => r.id)
 
   it('keeps rows written before the queue migration that were not yet published, and drops the published ones', async () => {
     // back to the schema as 0001 left it (0002's down), where published rows were marked, not deleted
@@ -63,9 +63,9 @@ describe.each(BACKENDS)('the outbox relay on %s', (backend: Backend) => {
     await migrateToLatest(handle.db)
     expect(await left()).toEqual([rows[1]!.id])
     const columns = await sql<{ column_name: string }>`
-      SELECT column_name FROM information_schema.columns WHERE table_name = 'notifications' ORDER BY column_name`.execute(handle.db)
+      SELECT column_name FROM information_schema.columns WHERE table_name = 'outbox' ORDER BY column_name`.execute(handle.db)
     expect(columns.rows.map((c) => c.column_name)).toEqual(['created', 'id', 'payload', 'type'])
-    await handle.db.deleteFrom('notifications').execute()
+    await handle.db.deleteFrom('outbox').execute()
   }, 60_000)
 
   it('publishes every row oldest first, more than one batch of them, and empties the outbox', async () => {
@@ -88,7 +88,7 @@ describe.each(BACKENDS)('the outbox relay on %s', (backend: Backend) => {
     const { layer } = switchableLayer()
     const errors: unknown[] = []
     const pages = async () =>
-      Number((await sql<{ pages: number }>`SELECT (pg_relation_size('notifications') / current_setting('block_size')::int)::int AS pages`.execute(handle.db)).rows[0]!.pages)
+      Number((await sql<{ pages: number }>`SELECT (pg_relation_size('outbox') / current_setting('block_size')::int)::int AS pages`.execute(handle.db)).rows[0]!.pages)
     const round = async () => {
       await write(1_000)
       const written = await pages()
@@ -99,7 +99,7 @@ describe.each(BACKENDS)('the outbox relay on %s', (backend: Backend) => {
     }
     // from an empty table, so the first round's size is what 1 000 rows take (measured before the relay runs: a
     // vacuum that starts after the round's last delete truncates the table to nothing, which is no baseline)
-    await sql`VACUUM notifications`.execute(handle.db)
+    await sql`VACUUM outbox`.execute(handle.db)
     const first = await round()
     expect(first.vacuums).toBeGreaterThanOrEqual(1)
     for (let i = 0; i < 4; i++) await round()

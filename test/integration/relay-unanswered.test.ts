@@ -56,7 +56,7 @@ describe('the outbox relay when Redis stops answering', () => {
     const errors: unknown[] = []
     const relay = new OutboxRelay(handle.db, layer, { sweepIntervalMs: 60_000, publishTimeoutMs: 300, onError: (error) => errors.push(error) })
     const [row] = await handle.db
-      .insertInto('notifications')
+      .insertInto('outbox')
       .values({ type: 'post_delete', payload: { type: 'post_delete', feature: { type: 'Feature', id: 1, geometry: { type: 'Point', coordinates: [0, 0] }, properties: {} } } as never })
       .returning('id')
       .execute()
@@ -67,7 +67,7 @@ describe('the outbox relay when Redis stops answering', () => {
       expect(errors).toHaveLength(1)
       expect((errors[0] as Error).message).toBe('the notification layer did not acknowledge a batch within 300 ms')
       // the batch's delete was rolled back: the row is still waiting in the outbox
-      const waiting = await handle.db.selectFrom('notifications').select('id').where('id', '=', row!.id).executeTakeFirst()
+      const waiting = await handle.db.selectFrom('outbox').select('id').where('id', '=', row!.id).executeTakeFirst()
       expect(waiting).toEqual({ id: row!.id })
     } finally {
       process.kill(redis.pid!, 'SIGCONT')
@@ -75,7 +75,7 @@ describe('the outbox relay when Redis stops answering', () => {
 
     await relay.wake()
     // published: it left the outbox
-    expect(await handle.db.selectFrom('notifications').select('id').where('id', '=', row!.id).executeTakeFirst()).toBeUndefined()
+    expect(await handle.db.selectFrom('outbox').select('id').where('id', '=', row!.id).executeTakeFirst()).toBeUndefined()
     // at least once: the entry written while Redis was frozen lands when it thaws, beside the one published again;
     // both carry the row's id as their event, and clients drop the second (see outbox-relay.ts)
     const reader = createClient({ url: redisUrl })

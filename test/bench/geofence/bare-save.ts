@@ -65,7 +65,7 @@ export async function runBareSaves(
       if (group) await group.submit(statement)
       else await pipelinedTransaction(handle.db, [lock, statement])
     }
-    const alerts = async () => Number((await probe.query<{ n: string }>(`SELECT count(*) AS n FROM notifications WHERE type = 'alert'`)).rows[0]!.n)
+    const alerts = async () => Number((await probe.query<{ n: string }>(`SELECT count(*) AS n FROM outbox WHERE type = 'alert'`)).rows[0]!.n)
     await closedLoop({ concurrency: load.concurrency, ...load.warmup }, save)
     const alertsBefore = await alerts()
     const before = { client: process.cpuUsage(), db: await postgresCpuMs(probe) }

@@ -51,7 +51,7 @@ export async function waitForOutboxDrained(url: string, timeoutMs = 15_000): Pro
   await withClient(url, async (client) => {
     const deadline = Date.now() + timeoutMs
     while (Date.now() < deadline) {
-      const { rows } = await client.query('SELECT count(*) AS n FROM notifications')
+      const { rows } = await client.query('SELECT count(*) AS n FROM outbox')
       if (Number(rows[0].n) === 0) return
       await new Promise((resolve) => setTimeout(resolve, 100))
     }

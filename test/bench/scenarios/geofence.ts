@@ -274,7 +274,7 @@ async function drainOutbox(url: string): Promise<{ rows: number; oldestS: number
   return withClient(url, async (client) => {
     const pending = async () => {
       const { rows: [row] } = await client.query<{ n: string; age: number | null }>(
-        'SELECT count(*) AS n, extract(epoch FROM clock_timestamp() - min(created))::float8 AS age FROM notifications',
+        'SELECT count(*) AS n, extract(epoch FROM clock_timestamp() - min(created))::float8 AS age FROM outbox',
       )
       return { rows: Number(row!.n), oldestS: row!.age ?? 0 }
     }
