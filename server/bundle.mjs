@@ -20,7 +20,7 @@ const ENTRY = 'server/main.ts'
 /** What a build was made from, next to it; written last, so it marks a complete build. */
 const RECORD = 'inputs.json'
 /** Files that change what a build produces without being among its inputs: packages, compiler settings, this file. */
-const ALSO_DEPENDS_ON = ['package.json', 'package-lock.json', 'tsconfig.json', 'server/bundle.mjs']
+const ALSO_DEPENDS_ON = ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.base.json', 'server/bundle.mjs']
 /**
  * A build counts as made from the sources as they were this long before it
  * started: a file saved while esbuild was reading it, or stamped by a coarse
