@@ -12,7 +12,7 @@ import { renderSidebar } from './ui/sidebar.ts'
 import { Notifier } from './ui/notifier.ts'
 import { formDialog } from './ui/dialog.ts'
 import { areaPopup, incidentPopup, type PopupAction } from './ui/popups.ts'
-import { escapeHtml } from './severity-style.ts'
+import { escapeHtml } from './ui/escape-html.ts'
 
 /** How long building the map waits for the live socket's handshake (see startDashboard). */
 const HANDSHAKE_WAIT_MS = 250

@@ -1,7 +1,8 @@
 import { SEVERITIES, type Severity } from '../../../contracts/severity.ts'
 import type { IncidentFeature } from '../../../contracts/features.ts'
 import type { AlertEntry, Store, TimeWindow } from '../store.ts'
-import { SEVERITY_COLOR, escapeHtml } from '../severity-style.ts'
+import { SEVERITY_COLOR } from '../severity-style.ts'
+import { escapeHtml } from './escape-html.ts'
 
 const LIST_LIMIT = 300
 
