@@ -1,4 +1,4 @@
-import type { Notification, ServerFrame } from '../../contracts/notifications.ts'
+import type { Notification, ServerFrame } from '../../../contracts/notifications.ts'
 
 export type ConnectionState = 'connected' | 'reconnecting' | 'offline'
 
