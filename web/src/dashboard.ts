@@ -8,7 +8,7 @@ import { createBaseMap } from './map/base-map.ts'
 import { addLegend } from './map/legend.ts'
 import { IncidentLayer } from './map/incident-layer.ts'
 import { AreaLayer } from './map/area-layer.ts'
-import { renderSidebar } from './ui/sidebar.ts'
+import { mountSidebar } from './ui/sidebar/sidebar.ts'
 import { Notifier } from './ui/notifier.ts'
 import { formDialog } from './ui/dialog.ts'
 import { areaPopup, incidentPopup, type PopupAction } from './ui/popups.ts'
@@ -213,7 +213,7 @@ export async function startDashboard(root: HTMLElement, user: SessionUser, confi
     })
   }
 
-  renderSidebar(root.querySelector('aside')!, store, (id) => incidents.focus(id), (id) => areas.openDetails(id))
+  mountSidebar(root.querySelector('aside')!, store, { focusIncident: (id) => incidents.focus(id), focusArea: (id) => areas.openDetails(id) })
 
   root.querySelector<HTMLInputElement>('[data-testid=sound]')!.onchange = (e) => (notifier.sound = (e.target as HTMLInputElement).checked)
   root.querySelector<HTMLButtonElement>('[data-testid=desktop-alerts]')!.onclick = async (e) => {
