@@ -7,6 +7,3 @@ export const SEVERITY_COLOR: Record<Severity, string> = {
   low: '#3d8bd6',
   info: '#7a8b99',
 }
-
-export const escapeHtml = (text: string) =>
-  text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!)

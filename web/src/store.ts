@@ -54,6 +54,10 @@ export class Store extends EventTarget {
     this.addEventListener(change, listener)
   }
 
+  off(change: Change, listener: () => void): void {
+    this.removeEventListener(change, listener)
+  }
+
   #emit(change: Change) {
     this.dispatchEvent(new Event(change))
   }

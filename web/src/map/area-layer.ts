@@ -18,6 +18,14 @@ export interface AreaActions {
 export class AreaLayer {
   readonly #group = L.featureGroup()
   readonly #layers = new Map<number, L.Polygon>()
+  readonly #onAreas = () => this.render()
+  /** the saved area comes back from the store, as everyone else sees it: the drawn one goes */
+  readonly #onDrawn = async (event: { layer: L.Layer }) => {
+    const layer = event.layer as L.Polygon
+    const geometry = (layer.toGeoJSON() as GeoJSON.Feature<AreaFeature['geometry']>).geometry
+    await this.actions.drawn(geometry)
+    layer.remove()
+  }
 
   constructor(
     private readonly map: L.Map,
@@ -25,17 +33,16 @@ export class AreaLayer {
     private readonly actions: AreaActions,
   ) {
     this.#group.addTo(map)
-    store.on('areas', () => this.render())
-    if (actions.canEdit) {
-      map.on('pm:create', async (event: { layer: L.Layer }) => {
-        const layer = event.layer as L.Polygon
-        const geometry = (layer.toGeoJSON() as GeoJSON.Feature<AreaFeature['geometry']>).geometry
-        const saved = await actions.drawn(geometry)
-        layer.remove() // the saved area comes back from the store, as everyone else sees it
-        if (!saved) return
-      })
-    }
+    store.on('areas', this.#onAreas)
+    if (actions.canEdit) map.on('pm:create', this.#onDrawn)
     this.render()
+  }
+
+  /** Takes the areas off the map and stops following the store. */
+  remove() {
+    this.store.off('areas', this.#onAreas)
+    this.map.off('pm:create', this.#onDrawn)
+    this.#group.remove()
   }
 
   startDrawing() {

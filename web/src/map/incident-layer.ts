@@ -1,7 +1,8 @@
 import L from 'leaflet'
 import type { IncidentFeature } from '../../../contracts/features.ts'
 import type { Store } from '../store.ts'
-import { SEVERITY_COLOR, escapeHtml } from '../severity-style.ts'
+import { SEVERITY_COLOR } from '../severity-style.ts'
+import { escapeHtml } from '../ui/escape-html.ts'
 import { ClusterIndex } from './cluster-index.ts'
 import { ClusterCanvas, type Cluster } from './cluster-canvas.ts'
 import { RebuildPacer } from './rebuild-pacer.ts'
@@ -34,6 +35,20 @@ export class IncidentLayer {
   #rendering = false
   /** the newest view asked of the index: answers for older views are dropped */
   #view = 0
+  /** the first load and filter changes show at once; live changes when the pacer lets them */
+  #loaded = false
+  readonly #onIncidents = () => {
+    if (this.#loaded) return this.#pacer.request()
+    this.#loaded = true
+    // the first load shows a preview first (see ClusterIndex.load)
+    this.rebuild(this.map.getZoom())
+  }
+  readonly #onFilters = () => this.rebuild()
+  readonly #onMoveStart = () => this.#pacer.moveStarted()
+  readonly #onMoveEnd = () => {
+    this.#pacer.moveEnded()
+    void this.render()
+  }
 
   constructor(
     private readonly map: L.Map,
@@ -42,20 +57,20 @@ export class IncidentLayer {
   ) {
     this.#group.addTo(map)
     this.#clusters.addTo(map)
-    map.on('movestart', () => this.#pacer.moveStarted())
-    map.on('moveend', () => {
-      this.#pacer.moveEnded()
-      void this.render()
-    })
-    // the first load and filter changes show at once; live changes when the pacer lets them
-    let loaded = false
-    store.on('incidents', () => {
-      if (loaded) return this.#pacer.request()
-      loaded = true
-      // the first load shows a preview first (see ClusterIndex.load)
-      this.rebuild(this.map.getZoom())
-    })
-    store.on('filters', () => this.rebuild())
+    map.on('movestart', this.#onMoveStart)
+    map.on('moveend', this.#onMoveEnd)
+    store.on('incidents', this.#onIncidents)
+    store.on('filters', this.#onFilters)
+  }
+
+  /** Takes the layer off the map and stops following the store. */
+  remove() {
+    this.store.off('incidents', this.#onIncidents)
+    this.store.off('filters', this.#onFilters)
+    this.map.off('movestart', this.#onMoveStart)
+    this.map.off('moveend', this.#onMoveEnd)
+    this.#clusters.remove()
+    this.#group.remove()
   }
 
   /** @param previewZoom the view's zoom, to show a quick preview of the index there while the full one builds */

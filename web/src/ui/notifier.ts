@@ -1,5 +1,6 @@
 import type { AlertEntry } from '../store.ts'
-import { escapeHtml, SEVERITY_COLOR } from '../severity-style.ts'
+import { SEVERITY_COLOR } from '../severity-style.ts'
+import { escapeHtml } from './escape-html.ts'
 
 /**
  * How an alert reaches a person: a notice on the page always; a short tone if

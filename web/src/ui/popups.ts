@@ -1,5 +1,6 @@
 import type { AreaFeature, IncidentFeature } from '../../../contracts/features.ts'
-import { escapeHtml, SEVERITY_COLOR } from '../severity-style.ts'
+import { SEVERITY_COLOR } from '../severity-style.ts'
+import { escapeHtml } from './escape-html.ts'
 
 export interface PopupAction {
   label: string

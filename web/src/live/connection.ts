@@ -1,4 +1,4 @@
-import type { Notification, ServerFrame } from '../../contracts/live.ts'
+import { CLOSE_CODES, type Notification, type ServerFrame } from '../../../contracts/live.ts'
 
 export type ConnectionState = 'connected' | 'reconnecting' | 'offline'
 
@@ -7,8 +7,47 @@ export interface LiveHandlers {
   /** the server's history no longer reaches back to our last id: reload everything */
   reset(): void
   state(state: ConnectionState): void
-  /** the session ended (close code 1008) */
+  /** the session ended (CLOSE_CODES.SESSION_ENDED) */
   signedOut(): void
+}
+
+
+/** Where `online` and `offline` fire, and whether the network is up now: the browser's, by default. */
+export interface Network {
+  readonly onLine: boolean
+  addEventListener(type: 'online' | 'offline', listener: () => void): void
+  removeEventListener(type: 'online' | 'offline', listener: () => void): void
+}
+
+/** What the connection takes from the browser, so that tests can hand it a `ws` socket and a network they control. */
+export interface LiveEnvironment {
+  /** the socket's address, before `since` and `epoch` are added: the page's own `/ws` by default */
+  url?: URL
+  WebSocket?: typeof WebSocket
+  network?: Network
+}
+
+const browserNetwork: Network = {
+  get onLine() {
+    return navigator.onLine
+  },
+  addEventListener: (type, listener) => window.addEventListener(type, listener),
+  removeEventListener: (type, listener) => window.removeEventListener(type, listener),
+}
+
+function pageSocketUrl(): URL {
+  const url = new URL('/ws', location.href)
+  url.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:'
+  return url
+}
+
+/**
+ * How long to wait before reconnect attempt `attempt` (0 first): 0.5 s, 1 s,
+ * 2 s … up to 10 s, with jitter (±25 %, from `random` in [0, 1)) so a
+ * restarted server isn't hit by everyone at once.
+ */
+export function reconnectDelay(attempt: number, random = Math.random()): number {
+  return Math.min(10_000, 500 * 2 ** attempt) * (0.75 + random / 2)
 }
 
 /** How long the first read waits for the socket to be subscribed before it goes ahead without (see `firstAttempt`). */
@@ -17,17 +56,20 @@ const SUBSCRIBE_WAIT_MS = 5000
 /**
  * The live socket, kept open: reconnects with backoff, and with `since` (and
  * the epoch it belongs to) so nothing is missed in between. A socket closed
- * because the server's history restarted (1012) reconnects the same way, and
+ * because the server's history restarted (CLOSE_CODES.HISTORY_RESTARTED) reconnects the same way, and
  * is told to reload. The session cookie authenticates it, so no
  * key ever appears in a URL.
  */
 export class LiveConnection {
+  readonly #url: URL
+  readonly #WebSocket: typeof WebSocket
+  readonly #network: Network
   #socket: WebSocket | undefined
   #lastId: string | null = null
   /** the history #lastId belongs to (the `ready` frame's): the server replays only within it */
   #epoch: string | null = null
   #attempt = 0
-  #timer: number | undefined
+  #timer: ReturnType<typeof setTimeout> | undefined
   #stopped = false
   /** whether `firstAttempt` has settled, so the page may have read without this socket subscribed */
   #settled = false
@@ -48,9 +90,15 @@ export class LiveConnection {
     }
   })
 
-  constructor(private readonly handlers: LiveHandlers) {
-    window.addEventListener('offline', this.#onOffline)
-    window.addEventListener('online', this.#onOnline)
+  constructor(
+    private readonly handlers: LiveHandlers,
+    environment: LiveEnvironment = {},
+  ) {
+    this.#url = environment.url ?? pageSocketUrl()
+    this.#WebSocket = environment.WebSocket ?? WebSocket
+    this.#network = environment.network ?? browserNetwork
+    this.#network.addEventListener('offline', this.#onOffline)
+    this.#network.addEventListener('online', this.#onOnline)
   }
 
   start() {
@@ -61,18 +109,17 @@ export class LiveConnection {
   stop() {
     this.#stopped = true
     clearTimeout(this.#timer)
-    window.removeEventListener('offline', this.#onOffline)
-    window.removeEventListener('online', this.#onOnline)
+    this.#network.removeEventListener('offline', this.#onOffline)
+    this.#network.removeEventListener('online', this.#onOnline)
     this.#socket?.close()
   }
 
   #open() {
     if (this.#stopped) return
-    const url = new URL('/ws', location.href)
-    url.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:'
+    const url = new URL(this.#url)
     if (this.#lastId) url.searchParams.set('since', this.#lastId)
     if (this.#lastId && this.#epoch) url.searchParams.set('epoch', this.#epoch)
-    const socket = new WebSocket(url)
+    const socket = new this.#WebSocket(url)
     this.#socket = socket
     /** the server sent `reset` on this socket, and the page reloads for it already */
     let reloading = false
@@ -106,18 +153,17 @@ export class LiveConnection {
       if (this.#socket !== socket || this.#stopped) return
       // no socket to wait for: the page reads now, and reloads once one is subscribed
       this.#settle()
-      if (event.code === 1008) return this.handlers.signedOut()
+      if (event.code === CLOSE_CODES.SESSION_ENDED) return this.handlers.signedOut()
       this.#retry()
     }
   }
 
   #retry() {
-    if (!navigator.onLine) return this.handlers.state('offline')
+    if (!this.#network.onLine) return this.handlers.state('offline')
     this.handlers.state('reconnecting')
-    // 0.5 s, 1 s, 2 s … up to 10 s, with jitter so a restarted server isn't hit by everyone at once
-    const delay = Math.min(10_000, 500 * 2 ** this.#attempt++) * (0.75 + Math.random() / 2)
+    const delay = reconnectDelay(this.#attempt++)
     clearTimeout(this.#timer)
-    this.#timer = window.setTimeout(() => this.#open(), delay)
+    this.#timer = setTimeout(() => this.#open(), delay)
   }
 
   /** Browsers can keep a dead socket looking open when the network drops: close it and wait for `online`. */

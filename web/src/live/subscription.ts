@@ -1,0 +1,60 @@
+import type { AreaFeature, IncidentFeature } from '../../../contracts/features.ts'
+import { api } from '../api.ts'
+import type { Store } from '../store.ts'
+import type { Notifier } from '../ui/notifier.ts'
+import { LiveConnection } from './connection.ts'
+
+export interface LiveTargets {
+  store: Store
+  notifier: Notifier
+  /** shows the socket's state: connected, reconnecting, offline */
+  badge: HTMLElement
+  /** makes the areas an alert names blink on the map */
+  flashAreas(ids: number[]): void
+  report(error: unknown): void
+}
+
+export interface LiveSubscription {
+  /** see LiveConnection#firstAttempt */
+  readonly firstAttempt: Promise<void>
+  /** everything there is, read once the socket is subscribed: for the page to load into the store when it is built */
+  readonly firstRead: Promise<[IncidentFeature[], AreaFeature[]]>
+  stop(): void
+}
+
+const readAll = () => Promise.all([api.incidents(), api.areas()])
+
+/**
+ * The store kept current by the live socket: each notification applied, an
+ * alert announced and its areas flashed, everything read again when the
+ * socket's history no longer reaches back to what the page has, and the
+ * socket's state on the badge.
+ *
+ * The first read is asked for as soon as the socket is subscribed (see
+ * LiveConnection#firstAttempt), so that anything saved from then on arrives
+ * live; the store keeps whichever version is newer.
+ */
+export function startLiveSubscription({ store, notifier, badge, flashAreas, report }: LiveTargets): LiveSubscription {
+  const live = new LiveConnection({
+    notification: (n) => {
+      const alert = store.apply(n)
+      if (alert) {
+        notifier.alert(alert)
+        flashAreas(alert.areas.map((a) => a.id))
+      }
+    },
+    reset: () => void readAll().then((loaded) => store.load(...loaded)).catch(report),
+    state: (state) => {
+      badge.textContent = state
+      badge.className = `badge ${state}`
+    },
+    // ended elsewhere (signed out, expired, revoked): the reload shows the sign-in form
+    signedOut: () => location.reload(),
+  })
+  live.start()
+  return {
+    firstAttempt: live.firstAttempt,
+    firstRead: live.firstAttempt.then(readAll),
+    stop: () => live.stop(),
+  }
+}

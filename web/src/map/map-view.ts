@@ -1,0 +1,60 @@
+import L from 'leaflet'
+import type { AreaFeature, IncidentFeature } from '../../../contracts/features.ts'
+import type { ClientConfig } from '../api.ts'
+import type { Store } from '../store.ts'
+import { areaPopup, incidentPopup, type PopupAction } from '../ui/popups.ts'
+import { createBaseMap } from './base-map.ts'
+import { addLegend } from './legend.ts'
+import { IncidentLayer } from './incident-layer.ts'
+import { AreaLayer } from './area-layer.ts'
+
+/** What the map asks of the editing tools (operators only): the actions in the popups, and what to do with a drag or a drawing. */
+export interface MapEditing {
+  incidentActions(incident: IncidentFeature): PopupAction[]
+  /** an incident's marker was dragged here */
+  moved(incident: IncidentFeature, lon: number, lat: number): void
+  areaActions(area: AreaFeature, layer: L.Polygon): PopupAction[]
+  /** a polygon was drawn: resolves false when it was not saved */
+  drawn(geometry: AreaFeature['geometry']): Promise<boolean>
+}
+
+export interface MapView {
+  readonly map: L.Map
+  readonly incidents: IncidentLayer
+  readonly areas: AreaLayer
+  unmount(): void
+}
+
+type WithMap = { __map__?: L.Map }
+
+/** The map: base, legend, incidents and areas from the store; with `editing`, markers drag and polygons reshape. */
+export function mountMapView(element: HTMLElement, config: ClientConfig, store: Store, editing?: MapEditing): MapView {
+  const map = createBaseMap(element, config)
+  addLegend(map)
+  // exposed for end-to-end tests and for poking at the map from the console
+  ;(window as WithMap).__map__ = map
+
+  const canEdit = editing !== undefined
+  const incidents = new IncidentLayer(map, store, {
+    canEdit,
+    popup: (incident) => incidentPopup(incident, editing?.incidentActions(incident) ?? []),
+    moved: (incident, lon, lat) => editing?.moved(incident, lon, lat),
+  })
+  const areas = new AreaLayer(map, store, {
+    canEdit,
+    popup: (area, layer) => areaPopup(area, editing?.areaActions(area, layer) ?? []),
+    drawn: (geometry) => editing?.drawn(geometry) ?? Promise.resolve(false),
+  })
+
+  return {
+    map,
+    incidents,
+    areas,
+    unmount() {
+      areas.remove()
+      incidents.remove()
+      delete (window as WithMap).__map__
+      map.remove()
+    },
+  }
+}
