@@ -5,8 +5,6 @@ import type { SessionUser } from '../../contracts/users.ts'
 import type { ClientConfig } from '../../contracts/client-config.ts'
 import type { Problem } from '../../contracts/problem.ts'
 
-export type { ClientConfig, SessionUser }
-
 /** A refused request, with the server's own explanation (the problem `detail`). */
 export class ApiError extends Error {
   constructor(readonly status: number, message: string) {

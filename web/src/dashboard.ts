@@ -1,4 +1,6 @@
-import { ApiError, type ClientConfig, type SessionUser } from './api.ts'
+import type { ClientConfig } from '../../contracts/client-config.ts'
+import type { SessionUser } from '../../contracts/users.ts'
+import { ApiError } from './api.ts'
 import { Store } from './store.ts'
 import { startLiveSubscription } from './live/subscription.ts'
 import { mountMapView } from './map/map-view.ts'

@@ -2,7 +2,7 @@ import L from 'leaflet'
 import { feature } from 'topojson-client'
 import type { Topology, GeometryCollection } from 'topojson-specification'
 import countries from 'world-atlas/countries-110m.json'
-import type { ClientConfig } from '../api.ts'
+import type { ClientConfig } from '../../../contracts/client-config.ts'
 
 /**
  * The map with its base: configured tiles (OpenStreetMap by default) over a

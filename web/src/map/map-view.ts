@@ -1,6 +1,6 @@
 import L from 'leaflet'
 import type { AreaFeature, IncidentFeature } from '../../../contracts/features.ts'
-import type { ClientConfig } from '../api.ts'
+import type { ClientConfig } from '../../../contracts/client-config.ts'
 import type { Store } from '../store.ts'
 import { areaPopup, incidentPopup, type PopupAction } from '../ui/popups.ts'
 import { createBaseMap } from './base-map.ts'

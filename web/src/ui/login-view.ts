@@ -1,4 +1,5 @@
-import { api, ApiError, type SessionUser } from '../api.ts'
+import type { SessionUser } from '../../../contracts/users.ts'
+import { api, ApiError } from '../api.ts'
 
 /** The sign-in form; resolves with the user once signed in. */
 export function showLogin(root: HTMLElement): Promise<SessionUser> {

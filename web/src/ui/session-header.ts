@@ -1,4 +1,5 @@
-import { api, type SessionUser } from '../api.ts'
+import type { SessionUser } from '../../../contracts/users.ts'
+import { api } from '../api.ts'
 import type { Notifier } from './notifier.ts'
 import { escapeHtml } from './escape-html.ts'
 
