@@ -1,5 +1,6 @@
 import type { Severity } from './severity.ts'
 import type { AnyFeature, IncidentFeature } from './features.ts'
+import type { Alert } from './alerts.ts'
 
 /** An area named in an alert: enough for a notice without fetching the area. */
 export interface AreaRef {
@@ -9,11 +10,22 @@ export interface AreaRef {
   url: string
 }
 
-/** What a save writes to the outbox; the relay adds the ids when it publishes. */
+/** An area an alert names, with the id of the alert record it opened (GET /api/alerts/:id). */
+export interface AlertedArea extends AreaRef {
+  alert_id: number
+}
+
+/**
+ * What a save writes to the outbox; the relay adds the ids when it publishes.
+ * `alert` says the rule fired (the notice, the sound); `alert_update` carries
+ * an alert record each time its state changes, opening included, so the alert
+ * log on every screen stays the same.
+ */
 export type NotificationBody =
   | { type: 'post_save'; created: boolean; feature: AnyFeature }
   | { type: 'post_delete'; feature: AnyFeature }
-  | { type: 'alert'; feature: IncidentFeature; areas_of_interest: AreaRef[] }
+  | { type: 'alert'; feature: IncidentFeature; areas_of_interest: AlertedArea[] }
+  | { type: 'alert_update'; alert: Alert }
 
 export type NotificationType = NotificationBody['type']
 
