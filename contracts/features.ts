@@ -22,6 +22,7 @@ export const IncidentProperties = Type.Object({
   created: Timestamp,
   updated: Timestamp,
   reporter: Type.Union([Type.String(), Type.Null()], { description: 'username; null once the user is deleted' }),
+  updated_by: Type.Union([Type.String(), Type.Null()], { description: 'username of whoever saved it last; null once the user is deleted' }),
   version: Version,
   url: Type.String(),
 })
@@ -43,6 +44,7 @@ export const AreaProperties = Type.Object({
   created: Timestamp,
   updated: Timestamp,
   owner: Type.Union([Type.String(), Type.Null()], { description: 'username; null once the user is deleted' }),
+  updated_by: Type.Union([Type.String(), Type.Null()], { description: 'username of whoever saved it last; null once the user is deleted' }),
   version: Version,
   url: Type.String(),
 })

@@ -11,7 +11,7 @@ import type { IncidentFeature } from './features.ts'
 // time writing and parsing it. `incidentFromRow` gives back the exact feature
 // GET /api/incidents would have sent.
 
-export const INCIDENT_ROW_COLUMNS = ['id', 'coordinates', 'name', 'description', 'severity', 'closed', 'created', 'updated', 'reporter', 'version'] as const
+export const INCIDENT_ROW_COLUMNS = ['id', 'coordinates', 'name', 'description', 'severity', 'closed', 'created', 'updated', 'reporter', 'updated_by', 'version'] as const
 
 export const IncidentRow = Type.Tuple(
   [
@@ -23,6 +23,7 @@ export const IncidentRow = Type.Tuple(
     Type.Boolean(),
     Type.String({ format: 'date-time' }),
     Type.String({ format: 'date-time' }),
+    Type.Union([Type.String(), Type.Null()]),
     Type.Union([Type.String(), Type.Null()]),
     Type.Integer({ minimum: 1 }),
   ],
@@ -47,11 +48,11 @@ export const PageCursors = Type.Object({
 export type PageCursors = Static<typeof PageCursors>
 
 /** The incident feature a row stands for, exactly as the GeoJSON endpoints describe it. */
-export function incidentFromRow([id, coordinates, name, description, severity, closed, created, updated, reporter, version]: IncidentRow): IncidentFeature {
+export function incidentFromRow([id, coordinates, name, description, severity, closed, created, updated, reporter, updated_by, version]: IncidentRow): IncidentFeature {
   return {
     type: 'Feature',
     id: `incident:${id}`,
     geometry: { type: 'Point', coordinates },
-    properties: { id, kind: 'incident', name, description, severity, closed, created, updated, reporter, version, url: `/api/incidents/${id}` },
+    properties: { id, kind: 'incident', name, description, severity, closed, created, updated, reporter, updated_by, version, url: `/api/incidents/${id}` },
   }
 }

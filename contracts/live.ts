@@ -76,3 +76,8 @@ export const CLOSE_CODES = {
   /** the notification history restarted (Redis lost its data, or was reached at last): reconnect, and reload on `reset` */
   HISTORY_RESTARTED: 1012,
 } as const
+
+/** The notifications that carry a feature: all but `alert_update`. */
+export type FeatureNotification = Extract<Notification, { feature: unknown }>
+
+export const isFeatureNotification = (frame: ServerFrame): frame is FeatureNotification => isNotification(frame) && 'feature' in frame

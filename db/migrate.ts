@@ -2,6 +2,7 @@ import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'k
 import * as m0001 from './migrations/0001-init.ts'
 import * as m0002 from './migrations/0002-outbox-queue.ts'
 import * as m0003 from './migrations/0003-outbox-name.ts'
+import * as m0004 from './migrations/0004-alerts-and-history.ts'
 
 // A static list rather than a folder scan: tsx, vitest and a bundler all agree
 // on it, and a migration can't be skipped because a file failed to load.
@@ -9,6 +10,7 @@ const migrations = {
   '0001-init': m0001,
   '0002-outbox-queue': m0002,
   '0003-outbox-name': m0003,
+  '0004-alerts-and-history': m0004,
 } satisfies Record<string, Migration>
 
 const provider: MigrationProvider = { getMigrations: async () => migrations }

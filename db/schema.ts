@@ -2,6 +2,8 @@ import type { ColumnType, Generated, Insertable, Selectable, Updateable } from '
 import type { Severity } from '../contracts/severity.ts'
 import type { NotificationBody, NotificationType } from '../contracts/live.ts'
 import type { Role } from '../contracts/users.ts'
+import type { AlertState, ResolveReason } from '../contracts/alerts.ts'
+import type { HistoryAction } from '../contracts/history.ts'
 
 /** Geometry columns are read through `asGeoJSON` and written through `geomFromGeoJSON` (db/postgis.ts). */
 export type Geometry = ColumnType<unknown, unknown, unknown>
@@ -39,6 +41,7 @@ export interface IncidentsTable {
   created: CreatedAt
   updated: UpdatedAt
   reporter_id: number | null
+  updated_by_id: ColumnType<number | null, number | null | undefined, number | null>
   version: ColumnType<number, never, number>
 }
 
@@ -50,7 +53,41 @@ export interface AreasOfInterestTable {
   created: CreatedAt
   updated: UpdatedAt
   owner_id: number | null
+  updated_by_id: ColumnType<number | null, number | null | undefined, number | null>
   version: ColumnType<number, never, number>
+}
+
+/** An alert record (contracts/alerts.ts); keeps the area's name and threshold, and who acknowledged it, beyond their deletion. */
+export interface AlertsTable {
+  id: Generated<number>
+  incident_id: number
+  area_id: number
+  area_name: string
+  area_severity: Severity
+  severity: Severity
+  fired: CreatedAt
+  state: ColumnType<AlertState, AlertState | undefined, AlertState>
+  acknowledged_by_id: number | null
+  acknowledged_by_name: string | null
+  acknowledged_at: Date | null
+  note: string | null
+  resolved_at: Date | null
+  resolved_reason: ResolveReason | null
+}
+
+/** One change to an incident or an area (contracts/history.ts). */
+export interface HistoryTable {
+  id: Generated<string>
+  subject_kind: 'incident' | 'area'
+  subject_id: number
+  action: HistoryAction
+  actor_id: number | null
+  actor_name: string | null
+  changes: ColumnType<Record<string, { before: unknown; after: unknown }>, string | undefined, never>
+  alert_id: number | null
+  alert_area_id: number | null
+  alert_area_name: string | null
+  at: CreatedAt
 }
 
 /** The transactional outbox: a save's notifications, written in its transaction, deleted by the relay as it publishes them. */
@@ -67,6 +104,8 @@ export interface Database {
   incidents: IncidentsTable
   areas_of_interest: AreasOfInterestTable
   outbox: OutboxTable
+  alerts: AlertsTable
+  history: HistoryTable
 }
 
 export type User = Selectable<UsersTable>

@@ -24,6 +24,8 @@ import authRoutes from './routes/api/auth.ts'
 import userRoutes from './routes/api/users.ts'
 import incidentRoutes from './routes/api/incidents.ts'
 import areaRoutes from './routes/api/areas.ts'
+import alertRoutes from './routes/api/alerts.ts'
+import historyRoutes from './routes/api/history.ts'
 import healthRoutes from './routes/api/health.ts'
 
 export interface BuildOptions {
@@ -103,6 +105,8 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
   await app.register(userRoutes)
   await app.register(incidentRoutes)
   await app.register(areaRoutes)
+  await app.register(alertRoutes)
+  await app.register(historyRoutes)
   // everything after the commit: relay, stream, fan-out, /ws and /metrics
   await app.register(live, {
     redisUrl: config.redisUrl,

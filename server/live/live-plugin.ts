@@ -57,6 +57,7 @@ export default fp<LiveOptions>(
     })
     app.saveHooks.onPostSave(() => void relay.wake())
     app.saveHooks.onPostDelete(() => void relay.wake())
+    app.saveHooks.onPostAlertUpdate(() => void relay.wake())
     void relay.wake() // whatever a previous run left unpublished
 
     app.decorate('stream', stream)

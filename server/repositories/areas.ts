@@ -4,14 +4,18 @@ import { findUnclosedRing, findWideRing, type AreaGeometry, type BBox } from '..
 import type { AreaFeature } from '../../contracts/features.ts'
 import type { NotificationBody } from '../../contracts/live.ts'
 import type { Severity } from '../../contracts/severity.ts'
-import { envelope, geomFromGeoJSON, intersects, validityReason } from '../../db/postgis.ts'
+import { covers, envelope, geomFromGeoJSON, intersects, validityReason } from '../../db/postgis.ts'
 import { areaUrl, selectAreas, toAreaFeature, toIncidentFeature, toPage, type AreaSelection, type Page } from './feature-rows.ts'
-import { incidentIdsAlertingArea, incidentsAlertingArea } from './alert-rule.ts'
+import { alertRule, incidentIdsAlertingArea, incidentsAlertingArea } from './alert-rule.ts'
 import { lockGeofenceExclusive } from './geofence-lock.ts'
 import { writeNotifications } from './outbox.ts'
 import { InvalidFieldError, NotFoundError } from '../errors.ts'
 import { assertVersion } from './version-check.ts'
 import type { SaveHooks } from './hooks.ts'
+import { alertsByIds } from './alerts.ts'
+import { actorOf, recordHistory, type HistoryInsert } from './history.ts'
+import type { ResolveReason } from '../../contracts/alerts.ts'
+import type { FieldChange } from '../../contracts/history.ts'
 
 export interface AreaInput {
   name: string
@@ -52,23 +56,30 @@ export function areaRepository(db: Kysely<Database>, hooks: SaveHooks) {
       await lockGeofenceExclusive(trx)
       const { id } = await trx
         .insertInto('areas_of_interest')
-        .values({ name: input.name, severity: input.severity, polygon: geomFromGeoJSON(input.geometry), owner_id: ownerId })
+        .values({ name: input.name, severity: input.severity, polygon: geomFromGeoJSON(input.geometry), owner_id: ownerId, updated_by_id: ownerId })
         .returning('id')
         .executeTakeFirstOrThrow()
       const area = await selectSaved(trx, id)
-      await writeNotifications(trx, [{ type: 'post_save', created: true, feature: area }, ...(await alertsFor(trx, area, new Set()))])
+      const actor = await actorOf(trx, ownerId)
+      const alerts = await reconcileAlerts(trx, area, new Set(), actor)
+      await writeNotifications(trx, [{ type: 'post_save', created: true, feature: area }, ...alerts.notifications])
+      await recordHistory(trx, [
+        { subject_kind: 'area', subject_id: id, action: 'created', actor, changes: fieldsOf(area, 'after') },
+        ...alerts.history,
+      ])
       return area
     })
     await hooks.postSave(area, true)
     return area
   }
 
-  async function update(id: number, changes: AreaChanges, expectedVersion?: number): Promise<AreaFeature> {
+  async function update(id: number, changes: AreaChanges, expectedVersion?: number, actorId: number | null = null): Promise<AreaFeature> {
     if (changes.geometry) await assertValidGeometry(changes.geometry)
     const area = await db.transaction().execute(async (trx) => {
       await lockGeofenceExclusive(trx)
       const current = await trx.selectFrom('areas_of_interest').select('version').where('id', '=', id).forUpdate().executeTakeFirst()
       assertVersion('area', id, current, expectedVersion)
+      const was = await selectSaved(trx, id)
       const before = await incidentIdsAlertingArea(trx, id)
       await trx
         .updateTable('areas_of_interest')
@@ -77,26 +88,45 @@ export function areaRepository(db: Kysely<Database>, hooks: SaveHooks) {
           ...(changes.severity !== undefined && { severity: changes.severity }),
           ...(changes.geometry !== undefined && { polygon: geomFromGeoJSON(changes.geometry) }),
           updated: sql<Date>`now()`,
+          updated_by_id: actorId,
           version: sql<number>`version + 1`,
         })
         .where('id', '=', id)
         .execute()
       const area = await selectSaved(trx, id)
-      await writeNotifications(trx, [{ type: 'post_save', created: false, feature: area }, ...(await alertsFor(trx, area, before))])
+      const actor = await actorOf(trx, actorId)
+      const alerts = await reconcileAlerts(trx, area, before, actor)
+      await writeNotifications(trx, [{ type: 'post_save', created: false, feature: area }, ...alerts.notifications])
+      await recordHistory(trx, [...changesOf(was, area, actor), ...alerts.history])
       return area
     })
     await hooks.postSave(area, false)
     return area
   }
 
-  async function remove(id: number, expectedVersion?: number): Promise<AreaFeature> {
+  async function remove(id: number, expectedVersion?: number, actorId: number | null = null): Promise<AreaFeature> {
     const area = await db.transaction().execute(async (trx) => {
       await lockGeofenceExclusive(trx)
       const row = (await selectAreas(trx).where('a.id', '=', id).forUpdate('a').executeTakeFirst()) as AreaSelection | undefined
       assertVersion('area', id, row, expectedVersion)
-      await trx.deleteFrom('areas_of_interest').where('id', '=', id).execute()
       const deleted = toAreaFeature(row)
-      await writeNotifications(trx, [{ type: 'post_delete', feature: deleted }])
+      const actor = await actorOf(trx, actorId)
+      // every alert of the area keeps it as it was, and those standing are resolved
+      await trx.updateTable('alerts').set({ area_name: row.name, area_severity: row.severity }).where('area_id', '=', id).execute()
+      const resolved = await trx
+        .updateTable('alerts')
+        .set({ state: 'resolved', resolved_at: sql<Date>`now()`, resolved_reason: 'area_deleted' })
+        .where('area_id', '=', id)
+        .where('state', '<>', 'resolved')
+        .returning(['id', 'incident_id', 'acknowledged_at'])
+        .execute()
+      await trx.deleteFrom('areas_of_interest').where('id', '=', id).execute()
+      const updates = await alertsByIds(trx, resolved.map((r) => r.id))
+      await writeNotifications(trx, [{ type: 'post_delete', feature: deleted }, ...updates.map((alert) => ({ type: 'alert_update' as const, alert }))])
+      await recordHistory(trx, [
+        { subject_kind: 'area', subject_id: id, action: 'deleted', actor, changes: fieldsOf(deleted, 'before') },
+        ...resolved.map((r) => resolvedEntry(r, 'area_deleted', { id, name: row.name }, actor)),
+      ])
       return deleted
     })
     await hooks.postDelete(area)
@@ -137,12 +167,98 @@ async function selectSaved(trx: Transaction<Database>, id: number): Promise<Area
   return toAreaFeature((await selectAreas(trx).where('a.id', '=', id).executeTakeFirstOrThrow()) as AreaSelection)
 }
 
-/** One alert per open incident newly inside the area (not among `before`). */
-async function alertsFor(trx: Transaction<Database>, area: AreaFeature, before: Set<number>): Promise<NotificationBody[]> {
+/**
+ * The alert records of an area after it was created or changed: one opened
+ * for each open incident newly alerting it (not among `before`), and each
+ * standing alert of an incident that no longer does resolved. Returns the
+ * notifications (an `alert` per incident, then an `alert_update` per alert
+ * opened and per alert resolved) and the history entries (on the incidents).
+ */
+async function reconcileAlerts(trx: Transaction<Database>, area: AreaFeature, before: Set<number>, actor: HistoryInsert['actor']) {
   const { id, name, severity } = area.properties
   const ref = { id, name, severity, url: areaUrl(id) }
   const incidents = await incidentsAlertingArea(trx, id)
-  return incidents
-    .filter((incident) => !before.has(incident.id))
-    .map((incident) => ({ type: 'alert', feature: toIncidentFeature(incident), areas_of_interest: [ref] }))
+  const newly = incidents.filter((incident) => !before.has(incident.id))
+  const fired = newly.length === 0 ? [] : await trx
+    .insertInto('alerts')
+    .values(newly.map((incident) => ({ incident_id: incident.id, area_id: id, area_name: name, area_severity: severity, severity: incident.severity })))
+    .returning(['id', 'incident_id'])
+    .execute()
+  const alertOf = new Map(fired.map((f) => [f.incident_id, f.id]))
+  const resolved = await trx
+    .updateTable('alerts as al')
+    .set({
+      state: 'resolved',
+      resolved_at: sql<Date>`now()`,
+      // the area changed, not the incident: it was redrawn away from it, or its threshold raised above it
+      resolved_reason: sql<ResolveReason>`CASE WHEN EXISTS (
+        SELECT 1 FROM incidents AS i JOIN areas_of_interest AS a ON a.id = al.area_id WHERE i.id = al.incident_id AND ${covers('a.polygon', 'i.location')}
+      ) THEN 'below_threshold' ELSE 'left_area' END`,
+    })
+    .where('al.area_id', '=', id)
+    .where('al.state', '<>', 'resolved')
+    .where(({ not, exists, selectFrom }) =>
+      not(exists(selectFrom('incidents as i').innerJoin('areas_of_interest as a', (join) => join.on(alertRule('i', 'a'))).select('i.id')
+        .whereRef('i.id', '=', 'al.incident_id').whereRef('a.id', '=', 'al.area_id'))))
+    .returning(['al.id', 'al.incident_id', 'al.acknowledged_at', 'al.resolved_reason'])
+    .execute()
+  const updates = await alertsByIds(trx, [...fired.map((f) => f.id), ...resolved.map((r) => r.id)])
+  const notifications: NotificationBody[] = [
+    ...newly.map((incident) => ({ type: 'alert' as const, feature: toIncidentFeature(incident), areas_of_interest: [{ ...ref, alert_id: alertOf.get(incident.id)! }] })),
+    ...updates.map((alert) => ({ type: 'alert_update' as const, alert })),
+  ]
+  const history: HistoryInsert[] = [
+    ...fired.map((f) => ({
+      subject_kind: 'incident' as const, subject_id: f.incident_id, action: 'alert_fired' as const, actor,
+      changes: { state: { before: null, after: 'open' } }, alert: { id: f.id, area_id: id, area_name: name },
+    })),
+    ...resolved.map((r) => resolvedEntry(r, r.resolved_reason!, { id, name }, actor)),
+  ]
+  return { notifications, history }
+}
+
+function resolvedEntry(
+  alert: { id: number; incident_id: number; acknowledged_at: Date | null },
+  reason: ResolveReason,
+  area: { id: number; name: string },
+  actor: HistoryInsert['actor'],
+): HistoryInsert {
+  return {
+    subject_kind: 'incident', subject_id: alert.incident_id, action: 'alert_resolved', actor,
+    changes: { state: { before: alert.acknowledged_at ? 'acknowledged' : 'open', after: 'resolved' }, reason: { before: null, after: reason } },
+    alert: { id: alert.id, area_id: area.id, area_name: area.name },
+  }
+}
+
+/** What an area's history shows of it: its fields and its extent. */
+function fieldsOf(area: AreaFeature, side: 'before' | 'after'): Record<string, FieldChange> {
+  const values = { name: area.properties.name, severity: area.properties.severity, bbox: bboxOf(area.geometry) }
+  return Object.fromEntries(Object.entries(values).map(([field, value]) => [field, side === 'before' ? { before: value, after: null } : { before: null, after: value }]))
+}
+
+/** The history entries of an area's change: `edited` for its name and threshold, `redrawn` for its shape. */
+function changesOf(was: AreaFeature, now: AreaFeature, actor: HistoryInsert['actor']): HistoryInsert[] {
+  const edits: Record<string, FieldChange> = {}
+  for (const field of ['name', 'severity'] as const) {
+    if (was.properties[field] !== now.properties[field]) edits[field] = { before: was.properties[field], after: now.properties[field] }
+  }
+  const entries: HistoryInsert[] = []
+  const subject = { subject_kind: 'area' as const, subject_id: now.properties.id, actor }
+  if (Object.keys(edits).length) entries.push({ ...subject, action: 'edited', changes: edits })
+  if (JSON.stringify(was.geometry) !== JSON.stringify(now.geometry)) {
+    entries.push({ ...subject, action: 'redrawn', changes: { bbox: { before: bboxOf(was.geometry), after: bboxOf(now.geometry) } } })
+  }
+  return entries
+}
+
+function bboxOf(geometry: AreaGeometry): BBox {
+  const polygons = geometry.type === 'Polygon' ? [geometry.coordinates] : geometry.coordinates
+  let [minLon, minLat, maxLon, maxLat] = [Infinity, Infinity, -Infinity, -Infinity]
+  for (const polygon of polygons) {
+    for (const [lon, lat] of polygon[0]!) {
+      minLon = Math.min(minLon, lon); maxLon = Math.max(maxLon, lon)
+      minLat = Math.min(minLat, lat); maxLat = Math.max(maxLat, lat)
+    }
+  }
+  return [minLon, minLat, maxLon, maxLat]
 }

@@ -10,9 +10,9 @@ type Db = Kysely<Database> | Transaction<Database>
 // One select per model that yields everything a feature needs, so a list, a
 // save and a notification all describe an item the same way.
 
-/** Incidents with their reporter (PostgreSQL drops the join where nothing of `u` is used). */
+/** Incidents with their reporter and last editor (PostgreSQL drops a join where nothing of it is used). */
 export function incidentsWithReporter(db: Db) {
-  return db.selectFrom('incidents as i').leftJoin('users as u', 'u.id', 'i.reporter_id')
+  return db.selectFrom('incidents as i').leftJoin('users as u', 'u.id', 'i.reporter_id').leftJoin('users as ub', 'ub.id', 'i.updated_by_id')
 }
 
 export function selectIncidents(db: Db) {
@@ -20,6 +20,7 @@ export function selectIncidents(db: Db) {
     .select([
       'i.id', 'i.name', 'i.description', 'i.severity', 'i.closed', 'i.created', 'i.updated', 'i.version',
       'u.username as reporter',
+      'ub.username as updated_by',
       asGeoJSON<Point>('i.location').as('geometry'),
     ])
 }
@@ -28,25 +29,27 @@ export function selectAreas(db: Db) {
   return db
     .selectFrom('areas_of_interest as a')
     .leftJoin('users as u', 'u.id', 'a.owner_id')
+    .leftJoin('users as ub', 'ub.id', 'a.updated_by_id')
     .select([
       'a.id', 'a.name', 'a.severity', 'a.created', 'a.updated', 'a.version',
       'u.username as owner',
+      'ub.username as updated_by',
       asGeoJSON<AreaGeometry>('a.polygon').as('geometry'),
     ])
 }
 
 export interface IncidentSelection {
   id: number; name: string; description: string; severity: Severity; closed: boolean
-  created: Date; updated: Date; version: number; reporter: string | null; geometry: Point
+  created: Date; updated: Date; version: number; reporter: string | null; updated_by: string | null; geometry: Point
 }
 
 export interface AreaSelection {
   id: number; name: string; severity: Severity
-  created: Date; updated: Date; version: number; owner: string | null; geometry: AreaGeometry
+  created: Date; updated: Date; version: number; owner: string | null; updated_by: string | null; geometry: AreaGeometry
 }
 
-const INCIDENTS_PATH = '/api/incidents/'
-const AREAS_PATH = '/api/areas/'
+export const INCIDENTS_PATH = '/api/incidents/'
+export const AREAS_PATH = '/api/areas/'
 export const incidentUrl = (id: number) => `${INCIDENTS_PATH}${id}`
 export const areaUrl = (id: number) => `${AREAS_PATH}${id}`
 
@@ -65,6 +68,7 @@ export function toIncidentFeature(row: IncidentSelection): IncidentFeature {
       created: iso(row.created),
       updated: iso(row.updated),
       reporter: row.reporter,
+      updated_by: row.updated_by,
       version: row.version,
       url: incidentUrl(row.id),
     },
@@ -84,6 +88,7 @@ export function toAreaFeature(row: AreaSelection): AreaFeature {
       created: iso(row.created),
       updated: iso(row.updated),
       owner: row.owner,
+      updated_by: row.updated_by,
       version: row.version,
       url: areaUrl(row.id),
     },
@@ -98,7 +103,7 @@ const iso = (d: Date | string) => (d instanceof Date ? d : new Date(d)).toISOStr
  * into the outbox in the same statement. A test holds the two to the same
  * output.
  */
-export function incidentFeatureJson(row: string, reporter: Expression<string | null>): RawBuilder<IncidentFeature> {
+export function incidentFeatureJson(row: string, reporter: Expression<string | null>, updatedBy: Expression<string | null>): RawBuilder<IncidentFeature> {
   const column = (name: string) => sql.ref(`${row}.${name}`)
   return sql<IncidentFeature>`jsonb_build_object(
     'type', 'Feature',
@@ -108,7 +113,7 @@ export function incidentFeatureJson(row: string, reporter: Expression<string | n
       'id', ${column('id')}, 'kind', 'incident', 'name', ${column('name')}, 'description', ${column('description')},
       'severity', ${column('severity')}, 'closed', ${column('closed')},
       'created', ${isoTimestamp(column('created'))}, 'updated', ${isoTimestamp(column('updated'))},
-      'reporter', ${reporter}, 'version', ${column('version')},
+      'reporter', ${reporter}, 'updated_by', ${updatedBy}, 'version', ${column('version')},
       'url', ${sql.lit(INCIDENTS_PATH)} || ${column('id')}))`
 }
 

@@ -1,7 +1,9 @@
 import type { AnyFeature } from '../../contracts/features.ts'
+import type { Alert } from '../../contracts/alerts.ts'
 
 export type PostSaveHook = (feature: AnyFeature, info: { created: boolean }) => void | Promise<void>
 export type PostDeleteHook = (feature: AnyFeature) => void | Promise<void>
+export type PostAlertUpdateHook = (alert: Alert) => void | Promise<void>
 
 /**
  * Post-save / post-delete hooks, run after the saving transaction has
@@ -12,6 +14,7 @@ export type PostDeleteHook = (feature: AnyFeature) => void | Promise<void>
 export class SaveHooks {
   readonly #postSave: PostSaveHook[] = []
   readonly #postDelete: PostDeleteHook[] = []
+  readonly #postAlertUpdate: PostAlertUpdateHook[] = []
 
   constructor(private readonly onHookError: (error: unknown) => void = () => {}) {}
 
@@ -25,12 +28,22 @@ export class SaveHooks {
     return () => remove(this.#postDelete, hook)
   }
 
+  /** An alert changed state by itself (acknowledged), not as part of a save. */
+  onPostAlertUpdate(hook: PostAlertUpdateHook): () => void {
+    this.#postAlertUpdate.push(hook)
+    return () => remove(this.#postAlertUpdate, hook)
+  }
+
   async postSave(feature: AnyFeature, created: boolean): Promise<void> {
     for (const hook of this.#postSave) await this.#guard(() => hook(feature, { created }))
   }
 
   async postDelete(feature: AnyFeature): Promise<void> {
     for (const hook of this.#postDelete) await this.#guard(() => hook(feature))
+  }
+
+  async postAlertUpdate(alert: Alert): Promise<void> {
+    for (const hook of this.#postAlertUpdate) await this.#guard(() => hook(alert))
   }
 
   async #guard(run: () => void | Promise<void>): Promise<void> {

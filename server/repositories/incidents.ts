@@ -5,7 +5,6 @@ import type { IncidentFeature } from '../../contracts/features.ts'
 import { DEFAULT_SEVERITY, type Severity } from '../../contracts/severity.ts'
 import { asGeoJSON, envelope, geomFromGeoJSON, intersects } from '../../db/postgis.ts'
 import { incidentsWithReporter, isoTimestamp, selectIncidents, toIncidentFeature, toPage, type IncidentSelection, type Page } from './feature-rows.ts'
-import { areaIdsAlertedByIncident } from './alert-rule.ts'
 import { geofenceSharedLock } from './geofence-lock.ts'
 import { incidentDeleteStatement, incidentInsertTemplate, incidentSaveStatement, SAVED_COLUMNS } from './incident-save.ts'
 import { pipelinedTransaction } from '../../db/pipeline.ts'
@@ -79,7 +78,7 @@ export function incidentRepository(db: Kysely<Database>, hooks: SaveHooks, optio
   async function listRows(filter: IncidentFilter): Promise<Page<string>> {
     const row = sql<string>`json_build_array(
       i.id, ${asGeoJSON('i.location')} -> 'coordinates', i.name, i.description, i.severity, i.closed,
-      ${isoTimestamp(sql.ref('i.created'))}, ${isoTimestamp(sql.ref('i.updated'))}, u.username, i.version)::text`
+      ${isoTimestamp(sql.ref('i.created'))}, ${isoTimestamp(sql.ref('i.updated'))}, u.username, ub.username, i.version)::text`
     const query = matching(incidentsWithReporter(db).select(['i.id', row.as('row')]), filter).limit(filter.limit + 1)
     return toPage(await query.execute(), filter.limit, (r) => r.row)
   }
@@ -128,6 +127,7 @@ export function incidentRepository(db: Kysely<Database>, hooks: SaveHooks, optio
       closed: input.closed ?? false,
       geometry: JSON.stringify(input.geometry),
       reporterId,
+      updatedById: reporterId,
     })
     const saved = await creates.submit(insert)
     const feature = (saved.rows[0] as { feature: IncidentFeature }).feature
@@ -135,7 +135,7 @@ export function incidentRepository(db: Kysely<Database>, hooks: SaveHooks, optio
     return feature
   }
 
-  async function update(id: number, changes: IncidentChanges, expectedVersion?: number): Promise<IncidentFeature> {
+  async function update(id: number, changes: IncidentChanges, expectedVersion?: number, actorId: number | null = null): Promise<IncidentFeature> {
     let write = db
       .updateTable('incidents')
       .set({
@@ -145,6 +145,7 @@ export function incidentRepository(db: Kysely<Database>, hooks: SaveHooks, optio
         ...(changes.closed !== undefined && { closed: changes.closed }),
         ...(changes.geometry !== undefined && { location: geomFromGeoJSON(changes.geometry) }),
         updated: sql<Date>`now()`,
+        updated_by_id: actorId,
         version: sql<number>`version + 1`,
       })
       .where('id', '=', id)
@@ -152,7 +153,7 @@ export function incidentRepository(db: Kysely<Database>, hooks: SaveHooks, optio
     const [, current, saved] = await pipelinedTransaction(db, [
       sharedLock,
       lockedVersion(id),
-      incidentSaveStatement(write.returning(SAVED_COLUMNS), { created: false, alertedBefore: areaIdsAlertedByIncident(id) }).compile(db),
+      incidentSaveStatement(write.returning(SAVED_COLUMNS), { created: false, before: id }).compile(db),
     ])
     assertVersion('incident', id, current!.rows[0] as { version: number } | undefined, expectedVersion)
     const feature = (saved!.rows[0] as { feature: IncidentFeature }).feature
@@ -160,12 +161,12 @@ export function incidentRepository(db: Kysely<Database>, hooks: SaveHooks, optio
     return feature
   }
 
-  async function remove(id: number, expectedVersion?: number): Promise<IncidentFeature> {
+  async function remove(id: number, expectedVersion?: number, actorId: number | null = null): Promise<IncidentFeature> {
     let write = db.deleteFrom('incidents').where('id', '=', id)
     if (expectedVersion !== undefined) write = write.where('version', '=', expectedVersion)
     const [current, deleted] = await pipelinedTransaction(db, [
       lockedVersion(id),
-      incidentDeleteStatement(write.returning(SAVED_COLUMNS)).compile(db),
+      incidentDeleteStatement(write.returning(SAVED_COLUMNS), actorId).compile(db),
     ])
     assertVersion('incident', id, current!.rows[0] as { version: number } | undefined, expectedVersion)
     const feature = (deleted!.rows[0] as { feature: IncidentFeature }).feature

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { isNotification, type ReadyFrame, type ServerFrame } from '../../contracts/live.ts'
+import { isFeatureNotification, type ReadyFrame, type ServerFrame } from '../../contracts/live.ts'
 import { BACKENDS, bearer, point, square, startTestServer, type TestServer, type TestUser } from '../helpers/test-server.ts'
 import { freshRedisUrl } from '../helpers/redis.ts'
 import { connect, readyOf, refusedStatus } from '../helpers/ws-client.ts'
@@ -10,7 +10,7 @@ import { connect, readyOf, refusedStatus } from '../helpers/ws-client.ts'
 
 
 const isType = <T extends ServerFrame['type']>(type: T) => (f: ServerFrame) => f.type === type
-const notifications = (frames: ServerFrame[]) => frames.filter(isNotification)
+const notifications = (frames: ServerFrame[]) => frames.filter(isFeatureNotification)
 
 describe.each(BACKENDS)('live notifications on %s', (backend) => {
   let a: TestServer
@@ -59,7 +59,7 @@ describe.each(BACKENDS)('live notifications on %s', (backend) => {
     const feature = created.json()
 
     for (const client of [opSocket, viewerSocket]) {
-      const [saved, alert] = notifications(await client.waitFor((f) => isNotification(f) && f.feature.id === feature.id, 2))
+      const [saved, alert] = notifications(await client.waitFor((f) => isFeatureNotification(f) && f.feature.id === feature.id, 2))
       expect(saved).toEqual({ id: expect.stringMatching(/^\d+-\d+$/), event: expect.any(Number), type: 'post_save', created: true, feature })
       expect(alert).toEqual({
         id: expect.stringMatching(/^\d+-\d+$/),

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { isNotification, type ServerFrame } from '../../contracts/live.ts'
+import { isFeatureNotification, type ServerFrame } from '../../contracts/live.ts'
 import { createDatabase } from '../helpers/postgres.ts'
 import { privateRedis, type PrivateRedis } from '../helpers/redis-server.ts'
 import { signIn, spawnServer, type ServerProcess } from '../helpers/server-process.ts'
@@ -83,7 +83,7 @@ describe('a server started while Redis is down', () => {
 
     // the next save wakes the relay: the one saved while Redis was down goes out first, from the outbox
     const savedAfter = await post('saved after Redis is up')
-    const received = (await resumed.waitFor((frame) => frame.type === 'post_save', 2)).filter(isNotification)
+    const received = (await resumed.waitFor((frame) => frame.type === 'post_save', 2)).filter(isFeatureNotification)
     expect(received.map((n) => n.feature.id)).toEqual([savedWhileDown, savedAfter])
     resumed.close()
   }, 120_000)

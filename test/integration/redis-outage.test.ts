@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Notification } from '../../contracts/live.ts'
+import type { FeatureNotification } from '../../contracts/live.ts'
 import { freePort } from '../helpers/server-process.ts'
 import { bearer, startTestServer, type TestServer, type TestUser } from '../helpers/test-server.ts'
 import { connect } from '../helpers/ws-client.ts'
@@ -95,7 +95,7 @@ describe('a Redis outage', () => {
     expect(statuses.every((s) => s === 201)).toBe(true)
     for (const client of clients) {
       await client.waitFor((f) => f.type === 'post_save', 70, 30_000)
-      const saves = client.frames.filter((f): f is Notification => f.type === 'post_save')
+      const saves = client.frames.filter((f): f is FeatureNotification => f.type === 'post_save')
       const unique = [...new Map(saves.map((n) => [n.event, n])).values()]
       expect(unique.map((n) => n.feature.id)).toEqual(created) // all of them, in the order they were saved
     }

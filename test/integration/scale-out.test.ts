@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Notification, ServerFrame } from '../../contracts/live.ts'
+import type { FeatureNotification, ServerFrame } from '../../contracts/live.ts'
 import { createDatabase } from '../helpers/postgres.ts'
 import { signIn, spawnServer, type ServerProcess } from '../helpers/server-process.ts'
 import { freshRedisUrl } from '../helpers/redis.ts'
@@ -13,7 +13,7 @@ const INCIDENTS = 1000
 
 const createdSaves = (frames: ServerFrame[]) => {
   const seen = new Set<number>()
-  return frames.filter((f): f is Notification => {
+  return frames.filter((f): f is FeatureNotification => {
     if (f.type !== 'post_save' || !f.created || seen.has(f.event)) return false
     seen.add(f.event) // at-least-once delivery: a client drops an event it already has
     return true

@@ -83,6 +83,8 @@ export class Store extends EventTarget {
       this.#emit('alerts')
       return entry
     }
+    // the alert log (GET /api/alerts) is not kept here yet
+    if (n.type === 'alert_update') return undefined
     const feature = n.feature
     const isIncident = feature.properties.kind === 'incident'
     const map = (isIncident ? this.incidents : this.areas) as Map<number, typeof feature>

@@ -7,6 +7,7 @@ import { sendProblem } from '../../http/problem.ts'
 import { accessOf } from '../../http/route-access.ts'
 import { crossSiteWrite } from '../../http/origins.ts'
 import { SESSION_COOKIE } from '../../auth/session-keys.ts'
+import { hasRole } from '../../auth/roles.ts'
 
 export interface AuthOptions {
   /**
@@ -30,12 +31,6 @@ declare module 'fastify' {
     /** where the key came from: the cookie needs an Origin check on /ws, the others don't */
     sessionKeySource: 'cookie' | 'bearer' | 'query' | null
   }
-}
-
-const RANK: Record<Role, number> = { viewer: 0, operator: 1, admin: 2 }
-
-export function hasRole(session: ActiveSession | null, role: Role): boolean {
-  return !!session && RANK[session.user.role] >= RANK[role]
 }
 
 /**

@@ -4,6 +4,8 @@ import { SessionEvents } from '../../auth/session-events.ts'
 import { incidentRepository, type IncidentRepository } from '../../repositories/incidents.ts'
 import { areaRepository, type AreaRepository } from '../../repositories/areas.ts'
 import { userRepository, type UserRepository } from '../../repositories/users.ts'
+import { alertRepository, type AlertRepository } from '../../repositories/alerts.ts'
+import { historyRepository, type HistoryRepository } from '../../repositories/history.ts'
 import { sessionRepository, type SessionLifetimes, type SessionRepository } from '../../repositories/sessions.ts'
 
 declare module 'fastify' {
@@ -11,6 +13,8 @@ declare module 'fastify' {
     saveHooks: SaveHooks
     incidents: IncidentRepository
     areas: AreaRepository
+    alerts: AlertRepository
+    history: HistoryRepository
     users: UserRepository
     sessions: SessionRepository
     sessionEvents: SessionEvents
@@ -29,6 +33,8 @@ export default fp<RepositoriesOptions>(
     app.decorate('saveHooks', hooks)
     app.decorate('incidents', incidentRepository(app.db, hooks, { saveConcurrency: options.saveConcurrency }))
     app.decorate('areas', areaRepository(app.db, hooks))
+    app.decorate('alerts', alertRepository(app.db, hooks))
+    app.decorate('history', historyRepository(app.db))
     app.decorate('users', userRepository(app.db))
     app.decorate('sessions', sessionRepository(app.db, options.session))
     app.decorate('sessionEvents', new SessionEvents())

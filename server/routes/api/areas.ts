@@ -58,7 +58,7 @@ const areas: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request, reply) => {
     const { properties = {}, geometry } = request.body
     const { version, ...changes } = properties
-    const feature = await app.areas.update(request.params.id, { ...changes, geometry }, expectedVersion(version, request.headers['if-match']))
+    const feature = await app.areas.update(request.params.id, { ...changes, geometry }, expectedVersion(version, request.headers['if-match']), request.session!.user.id)
     return reply.header('etag', etag(feature.properties.version)).send(feature)
   })
 
@@ -71,7 +71,7 @@ const areas: FastifyPluginAsyncTypebox = async (app) => {
       response: { 204: Type.Null(), ...problemResponses(400, 401, 403, 404, 409) },
     },
   }, async (request, reply) => {
-    await app.areas.remove(request.params.id, expectedVersion(undefined, request.headers['if-match']))
+    await app.areas.remove(request.params.id, expectedVersion(undefined, request.headers['if-match']), request.session!.user.id)
     return reply.code(204).send(null)
   })
 }

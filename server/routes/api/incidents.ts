@@ -91,6 +91,7 @@ const incidents: FastifyPluginAsyncTypebox = async (app) => {
       request.params.id,
       { ...changes, geometry },
       expectedVersion(version, request.headers['if-match']),
+      request.session!.user.id,
     )
     return reply.header('etag', etag(feature.properties.version)).send(feature)
   })
@@ -104,7 +105,7 @@ const incidents: FastifyPluginAsyncTypebox = async (app) => {
       response: { 204: Type.Null(), ...problemResponses(400, 401, 403, 404, 409) },
     },
   }, async (request, reply) => {
-    await app.incidents.remove(request.params.id, expectedVersion(undefined, request.headers['if-match']))
+    await app.incidents.remove(request.params.id, expectedVersion(undefined, request.headers['if-match']), request.session!.user.id)
     return reply.code(204).send(null)
   })
 }

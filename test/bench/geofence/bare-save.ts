@@ -61,6 +61,7 @@ export async function runBareSaves(
         closed: false,
         geometry: JSON.stringify({ type: 'Point', coordinates: [place.lon, place.lat] }),
         reporterId: user!.id,
+        updatedById: user!.id,
       })
       if (group) await group.submit(statement)
       else await pipelinedTransaction(handle.db, [lock, statement])

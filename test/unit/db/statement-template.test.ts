@@ -52,7 +52,7 @@ describe('statementTemplate', () => {
 
   it('makes the incident insert template, which binds every column of a new incident', () => {
     const insert = incidentInsertTemplate(db)
-    const bound = insert({ name: 'Pier fire', description: 'smoke', severity: 'high', closed: false, geometry: '{"type":"Point","coordinates":[1,2]}', reporterId: 3 })
+    const bound = insert({ name: 'Pier fire', description: 'smoke', severity: 'high', closed: false, geometry: '{"type":"Point","coordinates":[1,2]}', reporterId: 3, updatedById: 3 })
     expect(bound.parameters).toEqual(expect.arrayContaining(['Pier fire', 'smoke', 'high', false, '{"type":"Point","coordinates":[1,2]}', 3]))
   })
 })

@@ -12,12 +12,12 @@ const incident = (id: number): IncidentFeature => ({
   geometry: { type: 'Point', coordinates: [0, 0] },
   properties: {
     kind: 'incident', id, name: `incident ${id}`, description: '', severity: 'high', closed: false,
-    created: '2026-11-23T00:00:00.000Z', updated: '2026-11-23T00:00:00.000Z', reporter: 'op', version: 1, url: `/api/incidents/${id}`,
+    created: '2026-11-23T00:00:00.000Z', updated: '2026-11-23T00:00:00.000Z', reporter: 'op', updated_by: 'op', version: 1, url: `/api/incidents/${id}`,
   },
 })
 
 const alert = (event: number): Notification => ({
-  id: `${event}-0`, event, type: 'alert', feature: incident(event), areas_of_interest: [{ id: 1, name: 'zone', severity: 'low', url: '/api/areas/1' }],
+  id: `${event}-0`, event, type: 'alert', feature: incident(event), areas_of_interest: [{ id: 1, name: 'zone', severity: 'low', url: '/api/areas/1', alert_id: event }],
 })
 
 const saved = (event: number, id = event): Notification => ({ id: `${event}-0`, event, type: 'post_save', created: true, feature: incident(id) })

@@ -30,7 +30,7 @@ const saved = (event: number): Notification => ({
     type: 'Feature', id: `incident:${event}`, geometry: { type: 'Point', coordinates: [0, 0] },
     properties: {
       kind: 'incident', id: event, name: `incident ${event}`, description: '', severity: 'high', closed: false,
-      created: '2026-11-23T00:00:00.000Z', updated: '2026-11-23T00:00:00.000Z', reporter: 'op', version: 1, url: `/api/incidents/${event}`,
+      created: '2026-11-23T00:00:00.000Z', updated: '2026-11-23T00:00:00.000Z', reporter: 'op', updated_by: 'op', version: 1, url: `/api/incidents/${event}`,
     },
   },
 })
