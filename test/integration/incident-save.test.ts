@@ -32,13 +32,18 @@ describe.each(BACKENDS)('incident saves on %s', (backend) => {
     const feature = await described(saved.properties.id)
     expect(saved).toEqual(feature)
     expect(saved.properties.reporter).toBe(reporter.username)
+    expect(saved.properties.updated_by).toBe(reporter.username)
+    // the alert record the save opened, as GET /api/alerts/:id describes it
+    const { alerts: [opened] } = await server.app.alerts.list({ incident: saved.properties.id, limit: 10 })
+    expect(opened).toMatchObject({ state: 'open', severity: 'high', incident: { id: saved.properties.id }, area: { id: area.properties.id } })
     expect(await server.newlyPublished()).toEqual([
       { type: 'post_save', created: true, feature },
       {
         type: 'alert',
         feature,
-        areas_of_interest: [{ id: area.properties.id, name: 'Harbour "quoted" \\ area', severity: 'low', url: `/api/areas/${area.properties.id}` }],
+        areas_of_interest: [{ id: area.properties.id, name: 'Harbour "quoted" \\ area', severity: 'low', url: `/api/areas/${area.properties.id}`, alert_id: opened!.id }],
       },
+      { type: 'alert_update', alert: await server.app.alerts.get(opened!.id) },
     ])
   })
 
@@ -52,15 +57,26 @@ describe.each(BACKENDS)('incident saves on %s', (backend) => {
     const feature = await described(created.properties.id)
     expect(moved).toEqual(feature)
     expect(feature.properties.version).toBe(2)
+    const { alerts: [entered] } = await server.app.alerts.list({ incident: created.properties.id, area: second.properties.id, limit: 10 })
     expect(await server.newlyPublished()).toEqual([
       { type: 'post_save', created: false, feature },
-      { type: 'alert', feature, areas_of_interest: [expect.objectContaining({ id: second.properties.id })] },
+      { type: 'alert', feature, areas_of_interest: [expect.objectContaining({ id: second.properties.id, alert_id: entered!.id })] },
+      { type: 'alert_update', alert: await server.app.alerts.get(entered!.id) },
     ])
     expect(first.properties.id).not.toBe(second.properties.id)
 
     const deleted = await server.app.incidents.remove(created.properties.id, 2)
     expect(deleted).toEqual(feature)
-    expect(await server.newlyPublished()).toEqual([{ type: 'post_delete', feature }])
+    // its standing alerts (the first area's since it was reported, the second's since the move) are resolved with it
+    const { alerts: standing } = await server.app.alerts.list({ incident: created.properties.id, limit: 10 })
+    expect(standing.map((a) => [a.area.id, a.state, a.resolved_reason, a.incident])).toEqual([
+      [second.properties.id, 'resolved', 'incident_deleted', null],
+      [first.properties.id, 'resolved', 'incident_deleted', null],
+    ])
+    expect(await server.newlyPublished()).toEqual([
+      { type: 'post_delete', feature },
+      ...standing.reverse().map((alert) => ({ type: 'alert_update', alert })),
+    ])
   })
 
   it('writes nothing for a stale version or a missing incident, and names the version it found', async () => {
