@@ -57,9 +57,13 @@ const alerts: FastifyPluginAsyncTypebox = async (app) => {
       body: AcknowledgeBody,
       response: { 200: Alert, ...problemResponses(400, 401, 403, 404, 409) },
     },
+    // the note is optional, and so is the body that carries it
+    preValidation: async (request) => {
+      request.body ??= {}
+    },
   }, async (request) => {
     const { user } = request.session!
-    return app.alerts.acknowledge(request.params.id, { id: user.id, username: user.username }, request.body?.note ?? null)
+    return app.alerts.acknowledge(request.params.id, { id: user.id, username: user.username }, request.body.note ?? null)
   })
 }
 
