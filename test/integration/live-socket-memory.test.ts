@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { isNotification } from '../../contracts/notifications.ts'
 import { createDatabase } from '../helpers/postgres.ts'
 import { freshRedisUrl } from '../helpers/redis.ts'
-import { signIn, spawnServer, type ServerProcess } from '../helpers/server-process.ts'
+import { launchServer, type ServerProcess } from '../helpers/server-process.ts'
+import { signIn } from '../helpers/sign-in.ts'
 import { connect } from '../helpers/ws-client.ts'
 import { stall, type StalledSocket } from '../helpers/stalled-socket.ts'
 import { BACKENDS, square } from '../helpers/test-server.ts'
@@ -75,11 +76,11 @@ describe.each(BACKENDS)('memory of %s server with 100 replaying sockets that nev
       env.DATA_DIR = dir
       cleanup = () => rm(dir, { recursive: true, force: true })
     }
-    server = await spawnServer(env)
+    server = await launchServer(env)
     await server.healthy()
     pid = server.child.pid!
 
-    const adminKey = await signIn(server.url, 'admin', ADMIN_PASSWORD)
+    const adminKey = (await signIn(server.url, 'admin', ADMIN_PASSWORD)).key
     for (const [username, role] of [['ops', 'operator'], ['watch', 'viewer']]) {
       const response = await fetch(`${server.url}/api/users`, {
         method: 'POST',
@@ -88,8 +89,8 @@ describe.each(BACKENDS)('memory of %s server with 100 replaying sockets that nev
       })
       expect(response.status).toBe(201)
     }
-    const operatorKey = await signIn(server.url, 'ops', 'ops-password')
-    viewerKey = await signIn(server.url, 'watch', 'watch-password')
+    const operatorKey = (await signIn(server.url, 'ops', 'ops-password')).key
+    viewerKey = (await signIn(server.url, 'watch', 'watch-password')).key
 
     // the history, through the real path (save, alert rule, outbox, relay), seen arrive by a reading client
     const reader = await connect(wsUrl(), { authorization: `Bearer ${viewerKey}` })
@@ -120,7 +121,7 @@ describe.each(BACKENDS)('memory of %s server with 100 replaying sockets that nev
   }, 300_000)
 
   afterAll(async () => {
-    if (server) expect(await server.stop(), server.output()).toBe(0)
+    if (server) expect(await server.stop(), server.output()).toEqual({ code: 0, signal: null })
     await cleanup()
     if (probeDir) await rm(probeDir, { recursive: true, force: true })
   }, 60_000)

@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { isNotification, type ServerFrame } from '../../contracts/notifications.ts'
 import { createDatabase } from '../helpers/postgres.ts'
 import { privateRedis, type PrivateRedis } from '../helpers/redis-server.ts'
-import { signIn, spawnServer, type ServerProcess } from '../helpers/server-process.ts'
+import { launchServer, type ServerProcess } from '../helpers/server-process.ts'
+import { signIn } from '../helpers/sign-in.ts'
 import { connect, readyOf } from '../helpers/ws-client.ts'
 
 // A server started while its Redis is down serves anyway: saves go to the
@@ -22,7 +23,7 @@ describe('a server started while Redis is down', () => {
     redis = await privateRedis() // a free port where nothing listens yet
     const database = await createDatabase()
     drop = database.drop
-    server = await spawnServer({
+    server = await launchServer({
       DATABASE_URL: database.url,
       REDIS_URL: redis.url,
       ADMIN_PASSWORD,
@@ -32,7 +33,7 @@ describe('a server started while Redis is down', () => {
     })
   })
   afterAll(async () => {
-    if (server) expect(await server.stop(), server.output()).toBe(0)
+    if (server) expect(await server.stop(), server.output()).toEqual({ code: 0, signal: null })
     await redis?.stop()
     await drop?.()
   }, 60_000)
@@ -51,7 +52,7 @@ describe('a server started while Redis is down', () => {
     })
     expect(await layerUp()).toBe('0')
 
-    const key = await signIn(server.url, 'admin', ADMIN_PASSWORD)
+    const key = (await signIn(server.url, 'admin', ADMIN_PASSWORD)).key
     const post = async (name: string) => {
       const response = await fetch(`${server.url}/api/incidents`, {
         method: 'POST',

@@ -7,7 +7,8 @@ import { isNotification, type Notification, type ServerFrame } from '../../contr
 import { EPOCH_KEY, STREAM } from '../../server/notifications/redis-layer.ts'
 import { bearer, freshDatabaseEnv, startTestServer, type TestServer, type TestUser } from '../helpers/test-server.ts'
 import { privateRedis, type PrivateRedis } from '../helpers/redis-server.ts'
-import { signIn, spawnServer, type ServerProcess } from '../helpers/server-process.ts'
+import { launchServer, type ServerProcess } from '../helpers/server-process.ts'
+import { signIn } from '../helpers/sign-in.ts'
 import { connect, readyOf, type LiveClient } from '../helpers/ws-client.ts'
 
 // A client resumes with the id it last saw and the epoch of the history that
@@ -52,9 +53,9 @@ describe('the embedded default, restarted on the same data folder', () => {
   let seen: Notification
 
   it('a since from the previous process gets reset, not the part of the new history that compares after it', async () => {
-    first = await spawnServer(env)
+    first = await launchServer(env)
     await first.healthy()
-    let key = await signIn(first.url, 'admin', ADMIN_PASSWORD)
+    let key = (await signIn(first.url, 'admin', ADMIN_PASSWORD)).key
     const before = await connect(wsUrl(first.url), bearer(key))
     await save(first, key, 'seen')
     seen = (await before.waitFor(isType('post_save')))[0] as Notification
@@ -63,11 +64,11 @@ describe('the embedded default, restarted on the same data folder', () => {
     // missed by the client, and lost with the first process's history
     await save(first, key, 'missed 1')
     await save(first, key, 'missed 2')
-    expect(await first.stop()).toBe(0)
+    expect(await first.stop()).toEqual({ code: 0, signal: null })
 
-    second = await spawnServer(env)
+    second = await launchServer(env)
     await second.healthy()
-    key = await signIn(second.url, 'admin', ADMIN_PASSWORD)
+    key = (await signIn(second.url, 'admin', ADMIN_PASSWORD)).key
     // the new history: its ids are later than `seen`, so without the epoch these would be "what was missed"
     const watcher = await connect(wsUrl(second.url), bearer(key))
     await save(second, key, 'after restart 1')
@@ -87,7 +88,7 @@ describe('the embedded default, restarted on the same data folder', () => {
   }, 240_000)
 
   it('a since without an epoch gets reset (it cannot be checked); with the right epoch it is replayed as before', async () => {
-    const key = await signIn(second!.url, 'admin', ADMIN_PASSWORD)
+    const key = (await signIn(second!.url, 'admin', ADMIN_PASSWORD)).key
     const watcher = await connect(wsUrl(second!.url), bearer(key))
     const { epoch } = await readyOf(watcher)
     await save(second!, key, 'now 1')
