@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createClient } from 'redis'
 import { redisLayer, STREAM } from '../../server/notifications/redis-layer.ts'
 import { notificationJson, notificationOf, type Delivery, type NotificationJson, type NotificationLayer } from '../../server/notifications/notification-layer.ts'
-import type { NotificationBody } from '../../contracts/notifications.ts'
+import { deletedIncident } from '../helpers/notification-fixtures.ts'
 import { freshRedisUrl } from '../helpers/redis.ts'
 
 // The relay publishes a batch in one command (redis-layer.ts): the stream
@@ -10,10 +10,7 @@ import { freshRedisUrl } from '../helpers/redis.ts'
 // and body, trimmed to the history length; and every instance following the
 // stream must deliver them in that order.
 
-const body = (n: number): NotificationBody => ({
-  type: 'post_delete',
-  feature: { type: 'Feature', id: `incident:${n}`, geometry: { type: 'Point', coordinates: [n, 0] }, properties: {} },
-} as unknown as NotificationBody)
+const body = deletedIncident
 
 describe('publishing a batch to the Redis stream', () => {
   let url: string

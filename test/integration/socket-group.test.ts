@@ -2,25 +2,15 @@ import { once } from 'node:events'
 import type { AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import WebSocket, { WebSocketServer } from 'ws'
-import type { NotificationBody } from '../../contracts/notifications.ts'
 import { notificationJson, toDelivery, type Delivery } from '../../server/notifications/notification-layer.ts'
 import { SocketGroup, type GroupMember } from '../../server/notifications/socket-group.ts'
+import { savedIncident } from '../helpers/notification-fixtures.ts'
 
 // The fan-out on its own, over real loopback sockets: a batch reaches every
 // member whole and in order, the loop keeps turning while a large batch goes
 // out, and a member that joins mid-way gets what comes after its position.
 
-const body = (n: number): NotificationBody =>
-  ({
-    type: 'post_save',
-    model: 'incident',
-    feature: {
-      type: 'Feature',
-      id: n,
-      geometry: { type: 'Point', coordinates: [n % 180, 0] },
-      properties: { title: `incident ${n}`, severity: 'low', status: 'open', version: 1, createdAt: '', updatedAt: '' },
-    },
-  }) as unknown as NotificationBody
+const body = savedIncident
 
 const deliveries = (from: number, count: number): Delivery[] =>
   Array.from({ length: count }, (_, i) => toDelivery(`1700000000000-${from + i}`, from + i, notificationJson(body(from + i))))
