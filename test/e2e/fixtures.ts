@@ -1,5 +1,6 @@
 import { test as base, expect, type Browser, type BrowserContext, type Page } from '@playwright/test'
 import { mkdirSync } from 'node:fs'
+import { signIn } from '../helpers/sign-in.ts'
 
 const BASE = process.env.E2E_BASE_URL!
 const ADMIN_PASSWORD = process.env.E2E_ADMIN_PASSWORD!
@@ -16,10 +17,7 @@ export interface Person {
 let counter = 0
 
 async function apiAs(username: string, password: string) {
-  const response = await fetch(`${BASE}/api/auth/login`, {
-    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password }),
-  })
-  const { session_key } = (await response.json()) as { session_key: string }
+  const { key: session_key } = await signIn(BASE, username, password)
   return (method: string, url: string, body?: unknown) =>
     fetch(`${BASE}${url}`, {
       method,
