@@ -4,6 +4,7 @@ import { createDatabase } from '../helpers/postgres.ts'
 import { privateRedis, type PrivateRedis } from '../helpers/redis-server.ts'
 import { launchServer, type ServerProcess } from '../helpers/server-process.ts'
 import { signIn } from '../helpers/sign-in.ts'
+import { waitUntil } from '../helpers/wait.ts'
 import { connect, readyOf } from '../helpers/ws-client.ts'
 
 // A server started while its Redis is down serves anyway: saves go to the
@@ -70,7 +71,7 @@ describe('a server started while Redis is down', () => {
     expect(earlyReady.epoch).toBeNull()
 
     await redis.start()
-    for (let i = 0; i < 200 && !(await health()).notifications.ok; i++) await new Promise((resolve) => setTimeout(resolve, 50))
+    await waitUntil(async () => (await health()).notifications.ok, { everyMs: 50, what: 'health to report the notification layer up' })
     expect(await health()).toMatchObject({ status: 'ok', notifications: { ok: true, kind: 'redis' } })
     expect(await layerUp()).toBe('1')
 

@@ -4,6 +4,7 @@ import { redisLayer, STREAM } from '../../server/notifications/redis-layer.ts'
 import { notificationJson, notificationOf, type Delivery, type NotificationJson, type NotificationLayer } from '../../server/notifications/notification-layer.ts'
 import { deletedIncident } from '../helpers/notification-fixtures.ts'
 import { freshRedisUrl } from '../helpers/redis.ts'
+import { waitUntil } from '../helpers/wait.ts'
 
 // The relay publishes a batch in one command (redis-layer.ts): the stream
 // must hold every entry of it, in the batch's order, each with its event id
@@ -36,7 +37,7 @@ describe('publishing a batch to the Redis stream', () => {
     await layer.publish([1, 2, 3].map((n) => ({ event: n, body: notificationJson(body(n)) })))
     const stored = await entries()
     expect(stored.map(([, fields]) => fields)).toEqual([1, 2, 3].map((n) => ['event', String(n), 'body', JSON.stringify(body(n))]))
-    for (let i = 0; i < 100 && delivered.length < 3; i++) await new Promise((resolve) => setTimeout(resolve, 20))
+    await waitUntil(() => delivered.length >= 3, { what: 'the three deliveries' })
     unsubscribe()
     expect(delivered.map((d) => d.event)).toEqual([1, 2, 3])
     expect(delivered.map((d) => d.id)).toEqual(stored.map(([id]) => id))
@@ -51,7 +52,8 @@ describe('publishing a batch to the Redis stream', () => {
     await reader.sendCommand(['XADD', STREAM, '*', 'event', '6', 'body', '[1, 2]']) // someone else's entry
     await reader.sendCommand(['XADD', STREAM, '*', 'note', 'no event here'])
     await layer.publish([{ event: 7, body: text as NotificationJson }])
-    for (let i = 0; i < 100 && delivered.length < 1; i++) await new Promise((resolve) => setTimeout(resolve, 20))
+    // the stream is read in order: once 7 is in, the entries before it have been read, and skipped
+    await waitUntil(() => delivered.length >= 1, { what: 'the delivery of event 7' })
     unsubscribe()
     expect(delivered.map((d) => d.event)).toEqual([7])
     expect(JSON.parse(delivered[0]!.frame.toString())).toEqual({ id: delivered[0]!.id, event: 7, ...JSON.parse(text) })

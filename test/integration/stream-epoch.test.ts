@@ -9,6 +9,7 @@ import { bearer, freshDatabaseEnv, startTestServer, type TestServer, type TestUs
 import { privateRedis, type PrivateRedis } from '../helpers/redis-server.ts'
 import { launchServer, type ServerProcess } from '../helpers/server-process.ts'
 import { signIn } from '../helpers/sign-in.ts'
+import { waitUntil, within } from '../helpers/wait.ts'
 import { connect, readyOf, type LiveClient } from '../helpers/ws-client.ts'
 
 // A client resumes with the id it last saw and the epoch of the history that
@@ -35,8 +36,9 @@ describe('the embedded default, restarted on the same data folder', () => {
     env = { DATA_DIR: database.env.DATA_DIR!, ADMIN_PASSWORD, LOGIN_RATE_LIMIT_PER_MINUTE: '1000' }
   })
   afterAll(async () => {
-    first?.kill()
-    second?.kill()
+    // gone before their folder is
+    await first?.kill()
+    await second?.kill()
     await drop?.()
   }, 30_000)
 
@@ -139,7 +141,7 @@ describe('Redis restarted without persistence, or with an old snapshot', () => {
     expect((await a.app.inject({ method: 'POST', url: '/api/incidents', headers: bearer(operator.key), payload: { name, location: { lon: 3, lat: 4 } } })).statusCode).toBe(201)
 
   async function healthy() {
-    for (let i = 0; i < 200 && !a.app.notificationsHealth().ok; i++) await new Promise((resolve) => setTimeout(resolve, 50))
+    await waitUntil(() => a.app.notificationsHealth().ok, { what: 'the notification layer to be up' })
     expect(a.app.notificationsHealth()).toEqual({ ok: true, kind: 'redis' })
   }
 
@@ -161,8 +163,7 @@ describe('Redis restarted without persistence, or with an old snapshot', () => {
     await redis.stop()
     await redis.start()
 
-    const closed = await Promise.race([live.closed, new Promise((resolve) => setTimeout(() => resolve('still open'), 10_000))])
-    expect(closed).toEqual({ code: 1012, reason: 'notification history restarted' })
+    expect(await within(live.closed, 'the live socket to close')).toEqual({ code: 1012, reason: 'notification history restarted' })
     await healthy()
     // in the new stream, with an id later than `seen`: without the epoch, it would be "what was missed"
     await save('after restart 1')
@@ -191,9 +192,18 @@ describe('Redis restarted without persistence, or with an old snapshot', () => {
     // the connections drop, the data stays: same epoch, nothing to reload
     const admin = createClient({ url: redis.url })
     await admin.connect()
+    const own = String(await admin.sendCommand(['CLIENT', 'ID']))
+    const appConnections = async () =>
+      new Set([...String(await admin.sendCommand(['CLIENT', 'LIST', 'TYPE', 'normal'])).matchAll(/\bid=(\d+)/g)].map((m) => m[1]!).filter((id) => id !== own))
+    const killed = await appConnections()
+    expect(killed.size).toBeGreaterThan(0)
     await admin.sendCommand(['CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes'])
+    // the app has noticed once it is back with as many connections, all of them new
+    await waitUntil(async () => {
+      const now = await appConnections()
+      return now.size >= killed.size && [...now].every((id) => !killed.has(id))
+    }, { what: 'the app to reconnect to Redis' })
     await admin.close()
-    await new Promise((resolve) => setTimeout(resolve, 300))
     await healthy()
     await save('after reconnect')
     await live.waitFor((frame) => frame.type === 'post_save' && frame.feature.properties.name === 'after reconnect')
@@ -220,8 +230,7 @@ describe('Redis restarted without persistence, or with an old snapshot', () => {
     await redis.stop()
     await redis.start()
 
-    const closed = await Promise.race([live.closed, new Promise((resolve) => setTimeout(() => resolve('still open'), 10_000))])
-    expect(closed).toEqual({ code: 1012, reason: 'notification history restarted' })
+    expect(await within(live.closed, 'the live socket to close')).toEqual({ code: 1012, reason: 'notification history restarted' })
     await healthy()
     const back = await connect(`${url}?since=${kept!.id}&epoch=${epoch}`, bearer(operator.key))
     await back.waitFor(isType('ready'))
