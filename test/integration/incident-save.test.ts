@@ -45,6 +45,7 @@ describe.each(BACKENDS)('incident saves on %s', (backend) => {
   it('describes a change and a delete the same way, and alerts only the newly entered area', async () => {
     const first = await server.app.areas.create({ name: 'first', severity: 'info', geometry: square(30, 30, 1) }, reporter.id)
     const second = await server.app.areas.create({ name: 'second', severity: 'info', geometry: square(31, 30, 0.5) }, reporter.id)
+    await server.newlyPublished()
     const created = await server.app.incidents.create({ name: 'moving', geometry: point(29.5, 30) }, reporter.id)
     // saved inside the first area only: it alerts that one
     expect(await server.newlyPublished()).toEqual([
