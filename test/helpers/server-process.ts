@@ -149,7 +149,7 @@ export async function launchServer(env: Record<string, string>, options: LaunchO
     },
     async kill() {
       if (!exit) signalGroup(child, 'SIGKILL')
-      await exited // SIGKILL cannot be caught: it ends
+      await exited.catch(() => {}) // SIGKILL cannot be caught: it ends (or it never started)
       running.delete(server)
     },
   }
