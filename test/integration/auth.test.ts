@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { sql } from 'kysely'
 import type { Revocation } from '../../server/auth/session-events.ts'
+import { attemptSignIn } from '../helpers/sign-in.ts'
 import { BACKENDS, bearer, startTestServer, type TestServer } from '../helpers/test-server.ts'
 
 describe.each(BACKENDS)('sessions on %s', (backend) => {
@@ -13,14 +14,13 @@ describe.each(BACKENDS)('sessions on %s', (backend) => {
   afterAll(() => server?.close())
 
   const me = (headers: Record<string, string>) => server.app.inject({ method: 'GET', url: '/api/me', headers })
-  const login = (username: string, password: string, ip = '10.0.0.1') =>
-    server.app.inject({ method: 'POST', url: '/api/auth/login', payload: { username, password }, remoteAddress: ip })
+  const login = (username: string, password: string, ip = '10.0.0.1') => attemptSignIn(server.app, username, password, { remoteAddress: ip })
 
   it('signs in with an HttpOnly, SameSite=Strict cookie holding the same 256-bit key it returns', async () => {
     const user = await server.user('operator')
     const response = await login(user.username, user.password, '10.0.1.1')
-    expect(response.statusCode).toBe(200)
-    const body = response.json()
+    expect(response.status).toBe(200)
+    const body = response.body
     expect(body.user).toEqual({ id: user.id, username: user.username, role: 'operator' })
     expect(body.session_key).toMatch(/^[A-Za-z0-9_-]{43}$/)
     const cookie = response.cookies.find((c) => c.name === 'session')!
@@ -39,9 +39,9 @@ describe.each(BACKENDS)('sessions on %s', (backend) => {
     const user = await server.user('viewer')
     const wrongPassword = await login(user.username, 'not-the-password', '10.0.2.1')
     const unknownUser = await login('nobody-by-this-name', 'not-the-password', '10.0.2.2')
-    expect(wrongPassword.statusCode).toBe(401)
-    expect(unknownUser.statusCode).toBe(401)
-    expect(wrongPassword.json()).toEqual(unknownUser.json())
+    expect(wrongPassword.status).toBe(401)
+    expect(unknownUser.status).toBe(401)
+    expect(wrongPassword.body).toEqual(unknownUser.body)
     expect(wrongPassword.cookies).toEqual([])
   })
 
@@ -81,14 +81,33 @@ describe.each(BACKENDS)('sessions on %s', (backend) => {
     expect((await me(bearer(absolute.key))).statusCode).toBe(401)
   })
 
-  it('signs a user out everywhere when an admin changes their password or role', async () => {
+  it('signs a user out everywhere when an admin changes their role', async () => {
     const admin = await server.admin()
     const user = await server.user('operator')
     const second = await server.login(user.username, user.password)
     const response = await server.app.inject({ method: 'PATCH', url: `/api/users/${user.id}`, headers: bearer(admin.key), payload: { role: 'viewer' } })
     expect(response.statusCode).toBe(200)
+    expect(response.json()).toMatchObject({ id: user.id, username: user.username, role: 'viewer' })
     expect((await me(bearer(user.key))).statusCode).toBe(401)
     expect((await me(bearer(second))).statusCode).toBe(401)
+  })
+
+  it('signs a user out everywhere when an admin resets their password, and only the new one signs in', async () => {
+    const admin = await server.admin()
+    const user = await server.user('operator')
+    const second = await server.login(user.username, user.password)
+    const newPassword = `${user.password}-new`
+    const response = await server.app.inject({ method: 'PATCH', url: `/api/users/${user.id}`, headers: bearer(admin.key), payload: { password: newPassword } })
+    expect(response.statusCode).toBe(200)
+    expect(response.json()).toMatchObject({ id: user.id, username: user.username, role: 'operator' })
+    expect(response.body).not.toContain(newPassword)
+    expect((await me(bearer(user.key))).statusCode).toBe(401)
+    expect((await me(bearer(second))).statusCode).toBe(401)
+    expect((await login(user.username, user.password, '10.0.3.1')).status).toBe(401)
+    const fresh = await login(user.username, newPassword, '10.0.3.1')
+    expect(fresh.status).toBe(200)
+    expect(fresh.body.user).toEqual({ id: user.id, username: user.username, role: 'operator' })
+    expect((await me(bearer(fresh.body.session_key))).json().username).toBe(user.username)
   })
 
   it('refuses to remove the last admin', async () => {
@@ -107,17 +126,16 @@ describe.each(BACKENDS)('sign-in rate limit on %s', (backend) => {
   })
   afterAll(() => server?.close())
 
-  const login = (username: string, password: string, ip: string) =>
-    server.app.inject({ method: 'POST', url: '/api/auth/login', payload: { username, password }, remoteAddress: ip })
+  const login = (username: string, password: string, ip: string) => attemptSignIn(server.app, username, password, { remoteAddress: ip })
 
   it('rate limits sign-in attempts per client address', async () => {
     const statuses: number[] = []
-    for (let i = 0; i < 6; i++) statuses.push((await login('admin', 'wrong-password', '10.9.9.9')).statusCode)
+    for (let i = 0; i < 6; i++) statuses.push((await login('admin', 'wrong-password', '10.9.9.9')).status)
     expect(statuses).toEqual([401, 401, 401, 401, 401, 429])
     const limited = await login('admin', 'wrong-password', '10.9.9.9')
     expect(limited.headers['content-type']).toMatch(/^application\/problem\+json/)
-    expect(limited.json().detail).toMatch(/too many attempts/)
+    expect(limited.body.detail).toMatch(/too many attempts/)
     // another address is not affected
-    expect((await login('admin', 'wrong-password', '10.9.9.10')).statusCode).toBe(401)
+    expect((await login('admin', 'wrong-password', '10.9.9.10')).status).toBe(401)
   })
 })

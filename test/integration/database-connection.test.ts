@@ -4,6 +4,7 @@ import pg from 'pg'
 import { openDatabase, type DatabaseHandle } from '../../db/connect.ts'
 import { pipelinedTransaction } from '../../db/pipeline.ts'
 import { createDatabase } from '../helpers/postgres.ts'
+import { waitUntil } from '../helpers/wait.ts'
 
 // PostgreSQL may end a connection while the server is using it (a restart, a
 // failover, an administrator's pg_terminate_backend). The statements on it
@@ -35,12 +36,10 @@ describe('a PostgreSQL connection ended while in use', () => {
   const failureOf = (promise: Promise<unknown>) => promise.then(() => undefined, (error: Error) => error)
 
   async function whenSleeping() {
-    for (let i = 0; i < 100; i++) {
+    await waitUntil(async () => {
       const { rows } = await admin.query(`SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' AND query LIKE 'select pg_sleep%'`)
-      if (rows.length) return
-      await new Promise((resolve) => setTimeout(resolve, 50))
-    }
-    throw new Error('the statement never started')
+      return rows.length > 0
+    }, { everyMs: 50, what: 'the statement to start' })
   }
 
   it('fails a pipelined transaction on it, and the next one runs on a new connection', async () => {

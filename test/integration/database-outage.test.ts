@@ -3,6 +3,7 @@ import { bearer, point, square, startTestServer, type TestServer } from '../help
 import { createDatabase, TEST_DATABASE_URL } from '../helpers/postgres.ts'
 import { tcpProxy, type TcpProxy } from '../helpers/tcp-proxy.ts'
 import { PROBLEM_JSON } from '../helpers/problem-checks.ts'
+import { waitUntil } from '../helpers/wait.ts'
 
 // The database going away under a running server: a write can only fail, and
 // it must fail as an outage (503, when to retry, nothing about the insides),
@@ -75,12 +76,13 @@ describe('a PostgreSQL outage under a running server', () => {
 
   it('works again once the database is back, without a restart', async () => {
     await proxy.restore()
-    const deadline = Date.now() + 15_000
+    // refused with 503 until the pool has a connection again
     let created = await server.app.inject({ ...writes()[0]!, headers: auth })
-    while (created.statusCode === 503 && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 200))
+    await waitUntil(async () => {
+      if (created.statusCode !== 503) return true
       created = await server.app.inject({ ...writes()[0]!, headers: auth })
-    }
+      return false
+    }, { timeoutMs: 15_000, everyMs: 200, what: 'a save to succeed again' })
     expect(created.statusCode, created.body).toBe(201)
     const renamed = await server.app.inject({ ...writes()[1]!, headers: auth })
     expect(renamed.statusCode, renamed.body).toBe(200)

@@ -2,6 +2,7 @@ import http from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import fc from 'fast-check'
 import { BACKENDS, startTestServer, type TestServer } from '../helpers/test-server.ts'
+import { signIn } from '../helpers/sign-in.ts'
 import { upgradeAndStall } from '../helpers/stalled-socket.ts'
 
 // Session keys are bearer credentials: whoever reads a log must not be able
@@ -49,8 +50,7 @@ describe.each(BACKENDS)('session keys in logs on %s', (backend) => {
       { method: 'GET' as const, url: `/no/such/route?session_key=${user.key}` },
     ]
     for (const request of requests) await server.app.inject(request)
-    const login = await server.app.inject({ method: 'POST', url: '/api/auth/login', payload: { username: user.username, password: user.password } })
-    const fresh = login.json().session_key as string
+    const fresh = (await signIn(server.app, user.username, user.password)).key
 
     const logs = server.logs.join('')
     expect(logs).toContain('/api/incidents?session_key=[REDACTED]&limit=1')

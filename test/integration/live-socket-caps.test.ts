@@ -2,6 +2,7 @@ import { Agent, request } from 'node:http'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { BACKENDS, bearer, startTestServer, type TestServer, type TestUser } from '../helpers/test-server.ts'
 import { freshRedisUrl } from '../helpers/redis.ts'
+import { waitUntil } from '../helpers/wait.ts'
 import { connect, type LiveClient } from '../helpers/ws-client.ts'
 import { upgradeAndStall, type UpgradeAnswer } from '../helpers/stalled-socket.ts'
 
@@ -46,15 +47,17 @@ describe.each(BACKENDS)('socket caps on %s', (backend) => {
   }
   /** a socket of this session, once the server has taken back the place of one that closed (it learns of the close a moment after the client) */
   const socketOnceFreed = async (key: string) => {
-    const deadline = Date.now() + 5000
-    for (;;) {
+    let client: LiveClient | undefined
+    await waitUntil(async () => {
       try {
-        return await socket(key)
+        client = await socket(key)
+        return true
       } catch (error) {
-        if (Date.now() > deadline || (error as { status?: number }).status !== 429) throw error
-        await new Promise((resolve) => setTimeout(resolve, 20))
+        if ((error as { status?: number }).status !== 429) throw error
+        return false
       }
-    }
+    }, { what: 'the server to give a place back (upgrades refused with 429 until then)' })
+    return client!
   }
 
   it(`refuses the socket after ${PER_SESSION} of one session with 429 naming the cap, and takes one again once one closes`, async () => {

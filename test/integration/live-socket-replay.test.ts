@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { isNotification, type Notification } from '../../contracts/live.ts'
 import { BACKENDS, bearer, startTestServer, type TestServer, type TestUser } from '../helpers/test-server.ts'
 import { freshRedisUrl } from '../helpers/redis.ts'
+import { waitUntil } from '../helpers/wait.ts'
 import { connect } from '../helpers/ws-client.ts'
 import { stall } from '../helpers/stalled-socket.ts'
 import { bulkyNotifications } from '../helpers/notification-fixtures.ts'
@@ -18,6 +19,8 @@ describe.each(BACKENDS)('replay on %s', (backend) => {
   let url: string
   let viewer: TestUser
   let nextEvent = 1_000_000
+  /** the events this instance has been delivered (its socket group with it) */
+  const arrived = new Set<number>()
 
   beforeAll(async () => {
     const env: Record<string, string> = {
@@ -28,6 +31,7 @@ describe.each(BACKENDS)('replay on %s', (backend) => {
     }
     if (backend === 'postgres') env.REDIS_URL = await freshRedisUrl()
     server = await startTestServer(backend, env)
+    server.app.stream.subscribe((delivery) => void arrived.add(delivery.event))
     url = (await server.listen()).replace('http', 'ws') + '/ws'
     viewer = await server.user('viewer')
   })
@@ -66,8 +70,8 @@ describe.each(BACKENDS)('replay on %s', (backend) => {
     const replaying = () => [...server.app.fanOut.members].find((m) => m.replaying)
     await expect.poll(() => (replaying()?.socket.bufferedAmount ?? 0) > 16384, { timeout: 10_000 }).toBe(true)
     const during = await publish(300)
-    await new Promise((resolve) => setTimeout(resolve, 300))
-    expect(replaying(), 'the replay was still under way when those were published').toBeDefined()
+    await waitUntil(() => during.every((event) => arrived.has(event)), { what: 'the instance to be delivered what was published during the replay' })
+    expect(replaying(), 'the replay was still under way when those reached the instance').toBeDefined()
     raw.resume()
 
     const expected = [...missed, ...during]
@@ -82,8 +86,10 @@ describe.each(BACKENDS)('replay on %s', (backend) => {
     const after = await publish(3)
     const more = await client.waitFor(isNotification, expected.length + 3, 10_000)
     expect((more as Notification[]).slice(-3).map((n) => n.event)).toEqual(after)
-    await new Promise((resolve) => setTimeout(resolve, 200))
-    expect(client.frames.filter(isNotification)).toHaveLength(expected.length + 3)
+    // and each once: a marker after them arrives with nothing more before it (the stream is ordered)
+    const [marker] = await publish(1)
+    await client.waitFor((f) => isNotification(f) && f.event === marker)
+    expect(client.frames.filter(isNotification).map((n) => n.event)).toEqual([...expected, ...after, marker])
     client.close()
   })
 

@@ -7,6 +7,7 @@ import { memoryStream } from '../../server/live/memory-stream.ts'
 import type { NotificationStream, Publication } from '../../server/live/stream.ts'
 import type { NotificationBody } from '../../contracts/live.ts'
 import { BACKENDS, openTestDatabase, type Backend } from '../helpers/test-server.ts'
+import { within } from '../helpers/wait.ts'
 
 // The outbox is a queue: the relay takes the oldest rows, publishes them and
 // deletes them in one transaction, so a row leaves the table exactly when
@@ -32,6 +33,7 @@ function switchableLayer() {
   return { layer, events, batches }
 }
 
+/** whether it settles within `ms`: only for what must still be pending (the relay has no state to wait on for "paused") */
 const settledWithin = async (promise: Promise<unknown>, ms: number) =>
   Promise.race([promise.then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), ms))])
 
@@ -132,7 +134,7 @@ describe.each(BACKENDS)('the outbox relay on %s', (backend: Backend) => {
 
       await relay.stop()
       stopped = true
-      expect(await settledWithin(flushed, 1_000)).toBe(true)
+      await within(flushed, 'the stopped relay to flush the outbox')
       expect(events).toEqual([...busy, ...meanwhile])
       expect(batches).toEqual([6, 3])
       expect(await left()).toEqual([])
@@ -171,13 +173,13 @@ describe.each(BACKENDS)('the outbox relay on %s', (backend: Backend) => {
       const swept = relay.wake()
       void relay.wake() // saves keep coming, but the batch was small
       // paused after this batch, it would take a minute
-      expect(await settledWithin(swept, 5_000)).toBe(true)
+      await within(swept, 'the sweep, with no pause after a small batch')
       expect(events).toEqual(small)
 
       const busy = await write(6)
-      expect(await settledWithin(relay.wake(), 5_000)).toBe(true) // no wake-up meanwhile: nothing to wait for
+      await within(relay.wake(), 'the sweep, with no pause when no save woke it meanwhile')
       const next = await write(1)
-      expect(await settledWithin(relay.wake(), 5_000)).toBe(true)
+      await within(relay.wake(), 'the next sweep')
       expect(events).toEqual([...small, ...busy, ...next])
       expect(batches).toEqual([2, 6, 1])
       expect(errors).toEqual([])

@@ -2,7 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { isNotification, type ServerFrame } from '../../contracts/live.ts'
 import { createDatabase } from '../helpers/postgres.ts'
 import { privateRedis, type PrivateRedis } from '../helpers/redis-server.ts'
-import { signIn, spawnServer, type ServerProcess } from '../helpers/server-process.ts'
+import { launchServer, type ServerProcess } from '../helpers/server-process.ts'
+import { signIn } from '../helpers/sign-in.ts'
+import { waitUntil } from '../helpers/wait.ts'
 import { connect, readyOf } from '../helpers/ws-client.ts'
 
 // A server started while its Redis is down serves anyway: saves go to the
@@ -22,7 +24,7 @@ describe('a server started while Redis is down', () => {
     redis = await privateRedis() // a free port where nothing listens yet
     const database = await createDatabase()
     drop = database.drop
-    server = await spawnServer({
+    server = await launchServer({
       DATABASE_URL: database.url,
       REDIS_URL: redis.url,
       ADMIN_PASSWORD,
@@ -32,7 +34,7 @@ describe('a server started while Redis is down', () => {
     })
   })
   afterAll(async () => {
-    if (server) expect(await server.stop(), server.output()).toBe(0)
+    if (server) expect(await server.stop(), server.output()).toEqual({ code: 0, signal: null })
     await redis?.stop()
     await drop?.()
   }, 60_000)
@@ -51,7 +53,7 @@ describe('a server started while Redis is down', () => {
     })
     expect(await layerUp()).toBe('0')
 
-    const key = await signIn(server.url, 'admin', ADMIN_PASSWORD)
+    const key = (await signIn(server.url, 'admin', ADMIN_PASSWORD)).key
     const post = async (name: string) => {
       const response = await fetch(`${server.url}/api/incidents`, {
         method: 'POST',
@@ -69,7 +71,7 @@ describe('a server started while Redis is down', () => {
     expect(earlyReady.epoch).toBeNull()
 
     await redis.start()
-    for (let i = 0; i < 200 && !(await health()).notifications.ok; i++) await new Promise((resolve) => setTimeout(resolve, 50))
+    await waitUntil(async () => (await health()).notifications.ok, { everyMs: 50, what: 'health to report the notification layer up' })
     expect(await health()).toMatchObject({ status: 'ok', notifications: { ok: true, kind: 'redis' } })
     expect(await layerUp()).toBe('1')
 

@@ -2,18 +2,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createClient } from 'redis'
 import { redisStream, STREAM } from '../../server/live/redis-stream.ts'
 import { notificationJson, notificationOf, type Delivery, type NotificationJson, type NotificationStream } from '../../server/live/stream.ts'
-import type { NotificationBody } from '../../contracts/live.ts'
+import { deletedIncident } from '../helpers/notification-fixtures.ts'
 import { freshRedisUrl } from '../helpers/redis.ts'
+import { waitUntil } from '../helpers/wait.ts'
 
 // The relay publishes a batch in one command (redis-stream.ts): the stream
 // must hold every entry of it, in the batch's order, each with its event id
 // and body, trimmed to the history length; and every instance following the
 // stream must deliver them in that order.
 
-const body = (n: number): NotificationBody => ({
-  type: 'post_delete',
-  feature: { type: 'Feature', id: `incident:${n}`, geometry: { type: 'Point', coordinates: [n, 0] }, properties: {} },
-} as unknown as NotificationBody)
+const body = deletedIncident
 
 describe('publishing a batch to the Redis stream', () => {
   let url: string
@@ -39,7 +37,7 @@ describe('publishing a batch to the Redis stream', () => {
     await layer.publish([1, 2, 3].map((n) => ({ event: n, body: notificationJson(body(n)) })))
     const stored = await entries()
     expect(stored.map(([, fields]) => fields)).toEqual([1, 2, 3].map((n) => ['event', String(n), 'body', JSON.stringify(body(n))]))
-    for (let i = 0; i < 100 && delivered.length < 3; i++) await new Promise((resolve) => setTimeout(resolve, 20))
+    await waitUntil(() => delivered.length >= 3, { what: 'the three deliveries' })
     unsubscribe()
     expect(delivered.map((d) => d.event)).toEqual([1, 2, 3])
     expect(delivered.map((d) => d.id)).toEqual(stored.map(([id]) => id))
@@ -54,7 +52,8 @@ describe('publishing a batch to the Redis stream', () => {
     await reader.sendCommand(['XADD', STREAM, '*', 'event', '6', 'body', '[1, 2]']) // someone else's entry
     await reader.sendCommand(['XADD', STREAM, '*', 'note', 'no event here'])
     await layer.publish([{ event: 7, body: text as NotificationJson }])
-    for (let i = 0; i < 100 && delivered.length < 1; i++) await new Promise((resolve) => setTimeout(resolve, 20))
+    // the stream is read in order: once 7 is in, the entries before it have been read, and skipped
+    await waitUntil(() => delivered.length >= 1, { what: 'the delivery of event 7' })
     unsubscribe()
     expect(delivered.map((d) => d.event)).toEqual([7])
     expect(JSON.parse(delivered[0]!.frame.toString())).toEqual({ id: delivered[0]!.id, event: 7, ...JSON.parse(text) })

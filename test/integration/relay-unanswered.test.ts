@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createClient } from 'redis'
 import { openDatabase, type DatabaseHandle } from '../../db/connect.ts'
@@ -7,7 +6,7 @@ import { OutboxRelay } from '../../server/live/outbox-relay.ts'
 import { redisStream, STREAM } from '../../server/live/redis-stream.ts'
 import type { NotificationStream } from '../../server/live/stream.ts'
 import { createDatabase } from '../helpers/postgres.ts'
-import { freePort } from '../helpers/server-process.ts'
+import { privateRedis, type PrivateRedis } from '../helpers/redis-server.ts'
 
 // A Redis that keeps its connections open but answers nothing (stopped with
 // SIGSTOP: a frozen host, a full disk on an appendfsync Redis). Publishing
@@ -17,39 +16,25 @@ import { freePort } from '../helpers/server-process.ts'
 // redis-server, since freezing the shared one would stall every other test.
 
 describe('the outbox relay when Redis stops answering', () => {
-  let redis: ChildProcess
-  let redisUrl: string
+  let redis: PrivateRedis
   let database: Awaited<ReturnType<typeof createDatabase>>
   let handle: DatabaseHandle
   let layer: NotificationStream
 
   beforeAll(async () => {
-    const port = await freePort()
-    redisUrl = `redis://127.0.0.1:${port}`
-    redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' })
-    for (let i = 0; ; i++) {
-      const probe = createClient({ url: redisUrl, socket: { reconnectStrategy: false } })
-      probe.on('error', () => {})
-      const up = await probe.connect().then(() => true, () => false)
-      if (up) {
-        await probe.close()
-        break
-      }
-      if (i > 50) throw new Error('redis-server did not start')
-      await new Promise((r) => setTimeout(r, 100))
-    }
+    redis = await privateRedis()
+    await redis.start()
     database = await createDatabase()
     handle = await openDatabase({ databaseUrl: database.url, dataDir: '', poolSize: 2 })
     await migrateToLatest(handle.db)
-    layer = await redisStream({ url: redisUrl, maxLength: 1000, onError: () => {} })
+    layer = await redisStream({ url: redis.url, maxLength: 1000, onError: () => {} })
   })
 
   afterAll(async () => {
-    if (redis?.pid) process.kill(redis.pid, 'SIGCONT')
     await layer?.close()
     await handle?.close()
     await database?.drop()
-    redis?.kill('SIGKILL')
+    await redis?.stop()
   })
 
   it('fails the batch after its timeout, keeps the rows in the outbox, and publishes them when Redis answers again', async () => {
@@ -61,7 +46,7 @@ describe('the outbox relay when Redis stops answering', () => {
       .returning('id')
       .execute()
 
-    process.kill(redis.pid!, 'SIGSTOP')
+    redis.freeze()
     try {
       await relay.wake()
       expect(errors).toHaveLength(1)
@@ -70,7 +55,7 @@ describe('the outbox relay when Redis stops answering', () => {
       const waiting = await handle.db.selectFrom('outbox').select('id').where('id', '=', row!.id).executeTakeFirst()
       expect(waiting).toEqual({ id: row!.id })
     } finally {
-      process.kill(redis.pid!, 'SIGCONT')
+      redis.thaw()
     }
 
     await relay.wake()
@@ -78,7 +63,7 @@ describe('the outbox relay when Redis stops answering', () => {
     expect(await handle.db.selectFrom('outbox').select('id').where('id', '=', row!.id).executeTakeFirst()).toBeUndefined()
     // at least once: the entry written while Redis was frozen lands when it thaws, beside the one published again;
     // both carry the row's id as their event, and clients drop the second (see outbox-relay.ts)
-    const reader = createClient({ url: redisUrl })
+    const reader = createClient({ url: redis.url })
     await reader.connect()
     try {
       const entries = (await reader.sendCommand(['XRANGE', STREAM, '-', '+'])) as [string, string[]][]

@@ -1,5 +1,4 @@
 import { connect as tcpConnect } from 'node:net'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { bearer, point, startTestServer, type TestServer } from '../helpers/test-server.ts'
 import { connect } from '../helpers/ws-client.ts'
@@ -12,29 +11,33 @@ const TIMEOUT_MS = 1000
 /** generous: the bound is the timeout plus one sweep of Node's connection check, on a busy machine */
 const CUT_WITHIN_MS = 15_000
 
-/** Sends a request announcing 1000 bytes of body, sends 10 of them, then stalls; resolves with what came back once the server closes it. */
-function stalledLogin(base: string): { closed: Promise<string> } {
+/** A connection that sends these pieces (each in a packet of its own), then nothing; `sent` once they are written, `closed` with what came back once the server closes it. */
+function stalledConnection(base: string, pieces: string[]): { sent: Promise<void>; closed: Promise<string> } {
   const { port } = new URL(base)
   const socket = tcpConnect(Number(port), '127.0.0.1')
-  socket.write(
-    'POST /api/auth/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"usernam',
-  )
-  socket.write('e') // the 10th byte, in a packet of its own
+  const sent = Promise.all(pieces.map((piece) => new Promise<void>((resolve, reject) => socket.write(piece, (error) => (error ? reject(error) : resolve()))))).then(() => {})
   let answer = ''
   socket.on('data', (chunk) => (answer += chunk.toString()))
   socket.on('error', () => {})
   const closed = new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => {
       socket.destroy()
-      reject(new Error(`the stalled request was still open after ${CUT_WITHIN_MS} ms (answer so far: ${JSON.stringify(answer)})`))
+      reject(new Error(`the stalled connection was still open after ${CUT_WITHIN_MS} ms (answer so far: ${JSON.stringify(answer)})`))
     }, CUT_WITHIN_MS)
     socket.on('close', () => {
       clearTimeout(timer)
       resolve(answer)
     })
   })
-  return { closed }
+  return { sent, closed }
 }
+
+/** A request announcing 1000 bytes of body that sends 10 of them, then stalls. */
+const stalledLogin = (base: string) =>
+  stalledConnection(base, [
+    'POST /api/auth/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"usernam',
+    'e', // the 10th byte, in a packet of its own
+  ])
 
 describe('HTTP timeouts', () => {
   let server: TestServer
@@ -55,7 +58,7 @@ describe('HTTP timeouts', () => {
 
   it('answers a request whose body stalls with 408 and closes it, while other requests are served', async () => {
     const stalled = Array.from({ length: 20 }, () => stalledLogin(base))
-    await sleep(100)
+    await Promise.all(stalled.map((s) => s.sent))
     const health = await fetch(`${base}/api/health`)
     expect(health.status).toBe(200)
     const answers = await Promise.all(stalled.map((s) => s.closed))
@@ -74,7 +77,17 @@ describe('HTTP timeouts', () => {
     let closed = false
     void live.closed.then(() => (closed = true))
 
-    await sleep(4 * TIMEOUT_MS)
+    // connections opened after the socket, each cut by one of the timeouts: a
+    // request that stalls (request), one that idles after an answer
+    // (keep-alive), one that never says anything (connection). Once all are
+    // cut, the socket has been idle for longer than each timeout
+    const witnesses = [
+      stalledLogin(base),
+      stalledConnection(base, ['GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n']),
+      stalledConnection(base, []),
+    ]
+    const [, keptAlive] = await Promise.all(witnesses.map((w) => w.closed))
+    expect(keptAlive).toMatch(/^HTTP\/1\.1 200 /)
     expect(closed).toBe(false)
     const created = await server.app.inject({
       method: 'POST',

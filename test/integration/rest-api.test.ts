@@ -3,6 +3,7 @@ import { sql } from 'kysely'
 import type { LightMyRequestResponse } from 'fastify'
 import type { AreaFeature, IncidentFeature } from '../../contracts/features.ts'
 import { BACKENDS, bearer, point, square, startTestServer, type TestServer, type TestUser } from '../helpers/test-server.ts'
+import { waitUntil } from '../helpers/wait.ts'
 
 // Incidents and areas of interest through HTTP, as a client sees them:
 // GeoJSON in, GeoJSON out, [longitude, latitude] everywhere, versions that
@@ -232,8 +233,8 @@ describe.each(BACKENDS)('REST API on %s', (backend) => {
 
       expect(await listIds(`/api/incidents?since=${encodeURIComponent('2000-01-01T00:00:00Z')}`)).toEqual([A, B, C, D, E, F])
       expect(await listIds(`/api/incidents?since=${encodeURIComponent(new Date(Date.now() + 3_600_000).toISOString())}`)).toEqual([])
-      // an edit makes an incident "updated since"
-      await new Promise((resolve) => setTimeout(resolve, 20))
+      // an edit makes an incident "updated since" (made in a later millisecond than the save, which the timestamps show)
+      await waitUntil(() => Date.now() > Date.parse(d.properties.updated) + 1, { what: 'the clock to pass the save' })
       const edited = (await patch(d.properties.url, { properties: { description: 'still there' } })).json<IncidentFeature>()
       expect(Date.parse(edited.properties.updated)).toBeGreaterThan(Date.parse(d.properties.updated))
       expect(await listIds(`/api/incidents?since=${encodeURIComponent(edited.properties.updated)}`)).toEqual([D])
@@ -496,7 +497,10 @@ describe.each(BACKENDS)('REST API on %s', (backend) => {
       expect(Object.keys(doc.paths['/api/incidents/{id}'] ?? {})).toEqual(expect.arrayContaining(['get', 'patch', 'delete']))
       expect(Object.keys(doc.paths['/api/areas'] ?? {})).toEqual(expect.arrayContaining(['get', 'post']))
       expect(Object.keys(doc.paths['/api/areas/{id}'] ?? {})).toEqual(expect.arrayContaining(['get', 'patch', 'delete']))
-      expect(doc.paths['/api/health']).toBeDefined()
+      const health = (doc.paths['/api/health'] ?? {}) as Record<string, { tags?: string[]; responses?: Record<string, unknown> }>
+      expect(Object.keys(health)).toContain('get')
+      expect(health.get!.tags).toEqual(['health'])
+      expect(Object.keys(health.get!.responses ?? {})).toEqual(expect.arrayContaining(['200', '503']))
     })
 
     it('refuses the API without a session (401) and writes by a viewer (403)', async () => {

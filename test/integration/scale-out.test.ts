@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Notification, ServerFrame } from '../../contracts/live.ts'
 import { createDatabase } from '../helpers/postgres.ts'
-import { signIn, spawnServer, type ServerProcess } from '../helpers/server-process.ts'
+import { launchServer, type ServerProcess } from '../helpers/server-process.ts'
+import { signIn } from '../helpers/sign-in.ts'
 import { freshRedisUrl } from '../helpers/redis.ts'
 import { connect, type LiveClient } from '../helpers/ws-client.ts'
 
@@ -31,12 +32,12 @@ describe('two server processes sharing PostgreSQL and Redis', () => {
     drop = database.drop
     const env = { DATABASE_URL: database.url, REDIS_URL: await freshRedisUrl(), ADMIN_PASSWORD, LOGIN_RATE_LIMIT_PER_MINUTE: '1000', LOG_LEVEL: 'info' }
     // one after the other: the first creates the schema and the admin
-    servers.push(await spawnServer(env))
+    servers.push(await launchServer(env))
     await servers[0]!.healthy()
-    servers.push(await spawnServer(env))
+    servers.push(await launchServer(env))
     await servers[1]!.healthy()
 
-    const adminKey = await signIn(servers[0]!.url, 'admin', ADMIN_PASSWORD)
+    const adminKey = (await signIn(servers[0]!.url, 'admin', ADMIN_PASSWORD)).key
     for (const [username, role] of [['ops', 'operator'], ['watch', 'viewer']]) {
       const response = await fetch(`${servers[0]!.url}/api/users`, {
         method: 'POST',
@@ -45,13 +46,13 @@ describe('two server processes sharing PostgreSQL and Redis', () => {
       })
       expect(response.status).toBe(201)
     }
-    operatorKey = await signIn(servers[0]!.url, 'ops', 'ops-password')
-    viewerKey = await signIn(servers[1]!.url, 'watch', 'watch-password')
+    operatorKey = (await signIn(servers[0]!.url, 'ops', 'ops-password')).key
+    viewerKey = (await signIn(servers[1]!.url, 'watch', 'watch-password')).key
   }, 180_000)
 
   afterAll(async () => {
     for (const server of servers) {
-      expect(await server.stop()).toBe(0) // graceful shutdown on SIGTERM
+      expect(await server.stop()).toEqual({ code: 0, signal: null }) // graceful shutdown on SIGTERM
     }
     await drop?.()
   }, 60_000)

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { attemptSignIn } from '../helpers/sign-in.ts'
 import { BACKENDS, bearer, startTestServer, type TestServer, type TestUser } from '../helpers/test-server.ts'
 import { connect, refusedStatus } from '../helpers/ws-client.ts'
 
@@ -94,7 +95,8 @@ describe.each(BACKENDS)('security headers and same-origin writes on %s', (backen
   })
 
   it('does not mark the session cookie Secure unless told to (COOKIE_SECURE)', async () => {
-    const login = await server.app.inject({ method: 'POST', url: '/api/auth/login', payload: { username: viewer.username, password: viewer.password } })
+    const login = await attemptSignIn(server.app, viewer.username, viewer.password)
+    expect(login.status).toBe(200)
     expect(login.cookies.find((c) => c.name === 'session')?.secure).toBeFalsy()
     expect(login.headers['strict-transport-security']).toBeUndefined()
   })
@@ -113,8 +115,8 @@ describe('deployment settings', () => {
   afterAll(() => server?.close())
 
   it('COOKIE_SECURE marks the session cookie Secure and tells browsers to stay on HTTPS', async () => {
-    const login = await server.app.inject({ method: 'POST', url: '/api/auth/login', payload: { username: viewer.username, password: viewer.password } })
-    expect(login.statusCode).toBe(200)
+    const login = await attemptSignIn(server.app, viewer.username, viewer.password)
+    expect(login.status).toBe(200)
     expect(login.cookies.find((c) => c.name === 'session')).toMatchObject({ secure: true, httpOnly: true, sameSite: 'Strict' })
     expect(login.headers['strict-transport-security']).toMatch(/max-age=\d+/)
   })

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { build } from 'esbuild'
 import { findProjectRoot, PROJECT_ROOT } from '../../db/project-root.ts'
 import { buildServerBundle, bundlePaths, DEFAULT_OUTDIR, readRecord, ROOT, staleReason } from '../../server/bundle.mjs'
-import { freePort } from '../helpers/server-process.ts'
+import { killAllServers, launchServer, START_TIMEOUT, type ServerProcess } from '../helpers/server-process.ts'
 
 // What `npm start` runs: `node server/start.mjs`, which runs the server
 // bundle (esbuild, packages external) with plain node, building it first when
@@ -17,8 +17,6 @@ import { freePort } from '../helpers/server-process.ts'
 // node_modules/.cache (SERVER_BUNDLE_DIR), where its imports find the
 // packages, so the one `npm start` uses is left alone.
 
-/** a first start runs initdb and loads PostGIS: tens of seconds on a busy 2-core machine */
-const START_TIMEOUT = 90_000
 const BUILD_LINE = /^building the server bundle: (.*)$/gm
 const TEST_BUNDLES = join(ROOT, 'node_modules', '.cache', 'incident-tracker', 'test-bundles')
 
@@ -30,8 +28,6 @@ beforeAll(async () => {
 afterAll(async () => {
   if (scratch) await rm(scratch, { recursive: true, force: true })
 })
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
 describe('the project root', () => {
   it('is the folder of our package.json, from the sources and from the bundle folder alike', () => {
@@ -97,73 +93,18 @@ describe('building the server bundle, and when it is stale', () => {
   })
 })
 
-interface Launched {
-  child: ChildProcess
-  url: string
-  stdout: string
-  stderr: string
-  exit: { code: number | null; signal: NodeJS.Signals | null } | undefined
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
-}
-
-const launched: Launched[] = []
-
-/** `node server/start.mjs` with only this configuration, in its own process group. */
-async function launch(env: Record<string, string>): Promise<Launched> {
-  const port = await freePort()
-  const inherited = Object.fromEntries(Object.entries(process.env).filter(([key]) => ['PATH', 'HOME', 'TMPDIR', 'LANG'].includes(key)))
-  const child = spawn(process.execPath, ['server/start.mjs'], {
-    cwd: ROOT,
-    env: { ...inherited, HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
-  })
-  const server: Launched = {
-    child,
-    url: `http://127.0.0.1:${port}`,
-    stdout: '',
-    stderr: '',
-    exit: undefined,
-    exited: new Promise((resolve) => child.once('close', (code, signal) => resolve((server.exit = { code, signal })))),
-  }
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (server.stdout += chunk))
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (server.stderr += chunk))
-  launched.push(server)
-  return server
-}
-
-function describeProcess(server: Launched): string {
-  const stdout = server.stdout.replace(/(with password: )\S+/g, '$1[hidden]')
-  return `exit ${JSON.stringify(server.exit)}\n--- stderr\n${server.stderr.slice(-3000)}\n--- stdout\n${stdout.slice(-3000)}`
-}
-
-async function waitForHealth(server: Launched, timeout = START_TIMEOUT) {
-  const deadline = Date.now() + timeout
-  while (Date.now() < deadline) {
-    if (server.exit) throw new Error(`exited before it was healthy: ${describeProcess(server)}`)
-    const response = await fetch(`${server.url}/api/health`, { signal: AbortSignal.timeout(5000) }).catch(() => undefined)
-    if (response?.status === 200) return (await response.json()) as { status: string; database: { kind: string } }
-    await sleep(250)
-  }
-  throw new Error(`not healthy within ${timeout} ms: ${describeProcess(server)}`)
-}
-
-async function waitForExit(server: Launched, timeout: number) {
-  const exit = await Promise.race([server.exited, sleep(timeout).then(() => undefined)])
-  if (!exit) throw new Error(`did not exit within ${timeout} ms: ${describeProcess(server)}`)
-  return exit
-}
+/** `node server/start.mjs` (npm start) with only this configuration, in its own process group. */
+const launch = (env: Record<string, string>) => launchServer({ LOG_LEVEL: 'info', ...env }, { via: 'npm start' })
 
 /** the signal, and a prompt exit with code 0 (the forced exit after 15 s would be code 1) */
-async function expectGracefulStop(server: Launched, signal: NodeJS.Signals) {
+async function expectGracefulStop(server: ServerProcess, signal: NodeJS.Signals) {
   const started = Date.now()
-  server.child.kill(signal)
-  const exit = await waitForExit(server, 20_000)
-  expect(exit, describeProcess(server)).toEqual({ code: 0, signal: null })
+  const exit = await server.stop(signal, 20_000)
+  expect(exit, server.describe()).toEqual({ code: 0, signal: null })
   expect(Date.now() - started).toBeLessThan(10_000)
 }
 
-const buildLines = (server: Launched) => [...server.stderr.matchAll(BUILD_LINE)].map((m) => m[1])
+const buildLines = (server: ServerProcess) => [...server.stderr().matchAll(BUILD_LINE)].map((m) => m[1])
 
 describe('node server/start.mjs (npm start) on the embedded default', () => {
   let dataDir: string
@@ -174,14 +115,7 @@ describe('node server/start.mjs (npm start) on the embedded default', () => {
     bundleDir = await mkdtemp(join(scratch, 'launcher-'))
   })
   afterEach(async () => {
-    for (const server of launched.splice(0)) {
-      try {
-        process.kill(-server.child.pid!, 'SIGKILL')
-      } catch {
-        // already gone
-      }
-      await Promise.race([server.exited, sleep(5000)])
-    }
+    await killAllServers()
   })
   afterAll(async () => {
     if (dataDir) await rm(dataDir, { recursive: true, force: true })
@@ -189,9 +123,9 @@ describe('node server/start.mjs (npm start) on the embedded default', () => {
 
   it('builds the missing bundle, starts on a fresh folder, serves the dashboard, and stops on SIGTERM with 0', async () => {
     const server = await launch({ DATA_DIR: dataDir, SERVER_BUNDLE_DIR: bundleDir })
-    const health = await waitForHealth(server)
+    const health = await server.healthy()
     expect(health).toMatchObject({ status: 'ok', database: { ok: true, kind: 'pglite' } })
-    expect(buildLines(server), describeProcess(server)).toEqual(['there is none yet'])
+    expect(buildLines(server), server.describe()).toEqual(['there is none yet'])
     expect(existsSync(join(bundleDir, 'main.mjs'))).toBe(true)
 
     // web/dist found from the bundle's folder: the built page, not the "not built" problem
@@ -202,10 +136,10 @@ describe('node server/start.mjs (npm start) on the embedded default', () => {
 
     // a second server on the same folder: refused, in a sentence, with no stack trace and no rebuild
     const second = await launch({ DATA_DIR: dataDir, SERVER_BUNDLE_DIR: bundleDir })
-    const refused = await waitForExit(second, 60_000)
-    expect(refused.code, describeProcess(second)).toBe(1)
-    expect(second.stderr).toMatch(/in use/)
-    expect(second.stderr).not.toMatch(/^\s+at /m)
+    const refused = await second.waitForExit(60_000)
+    expect(refused.code, second.describe()).toBe(1)
+    expect(second.stderr()).toMatch(/in use/)
+    expect(second.stderr()).not.toMatch(/^\s+at /m)
     expect(buildLines(second)).toEqual([])
 
     await expectGracefulStop(server, 'SIGTERM')
@@ -214,9 +148,9 @@ describe('node server/start.mjs (npm start) on the embedded default', () => {
 
   it('reuses the bundle when nothing changed, and stops on SIGINT with 0', async () => {
     const server = await launch({ DATA_DIR: dataDir, SERVER_BUNDLE_DIR: bundleDir })
-    expect((await waitForHealth(server)).database.kind).toBe('pglite')
-    expect(buildLines(server), describeProcess(server)).toEqual([])
-    expect(server.stdout).not.toMatch(/created user "admin"/)
+    expect((await server.healthy()).database.kind).toBe('pglite')
+    expect(buildLines(server), server.describe()).toEqual([])
+    expect(server.stdout()).not.toMatch(/created user "admin"/)
     await expectGracefulStop(server, 'SIGINT')
   }, START_TIMEOUT + 30_000)
 
@@ -227,11 +161,11 @@ describe('node server/start.mjs (npm start) on the embedded default', () => {
     writeFileSync(paths.record, JSON.stringify({ ...record, startedAt: 0 }))
     // a bad PORT: the rebuilt server reads its configuration, says what is wrong and exits 2, without opening anything
     const server = await launch({ DATA_DIR: dataDir, SERVER_BUNDLE_DIR: bundleDir, PORT: 'not-a-port' })
-    const exit = await waitForExit(server, 30_000)
-    expect(buildLines(server), describeProcess(server)).toEqual([`${record.inputs[0]} changed`])
-    expect(exit.code, describeProcess(server)).toBe(2)
-    expect(server.stderr).toMatch(/PORT/)
-    expect(server.stderr).not.toMatch(/^\s+at /m)
+    const exit = await server.waitForExit(30_000)
+    expect(buildLines(server), server.describe()).toEqual([`${record.inputs[0]} changed`])
+    expect(exit.code, server.describe()).toBe(2)
+    expect(server.stderr()).toMatch(/PORT/)
+    expect(server.stderr()).not.toMatch(/^\s+at /m)
     expect(readRecord(paths)!.startedAt).toBeGreaterThan(0)
     expect(staleReason(paths)).toBeUndefined()
   }, 40_000)

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { LightMyRequestResponse } from 'fastify'
+import { attemptSignIn, type SignInAnswer } from '../helpers/sign-in.ts'
 import { BACKENDS, startTestServer, type TestServer } from '../helpers/test-server.ts'
 
 // Sign-in is limited twice: by the username tried (from any address), which
@@ -29,23 +29,22 @@ describe.each(BACKENDS)('sign-in limits on %s', (backend) => {
     return { username, password }
   }
 
-  const login = (username: string, password: string, remoteAddress: string) =>
-    server.app.inject({ method: 'POST', url: '/api/auth/login', payload: { username, password }, remoteAddress })
+  const login = (username: string, password: string, remoteAddress: string) => attemptSignIn(server.app, username, password, { remoteAddress })
 
-  async function statuses(count: number, attempt: (i: number) => Promise<LightMyRequestResponse>): Promise<number[]> {
+  async function statuses(count: number, attempt: (i: number) => Promise<SignInAnswer>): Promise<number[]> {
     const result: number[] = []
-    for (let i = 0; i < count; i++) result.push((await attempt(i)).statusCode)
+    for (let i = 0; i < count; i++) result.push((await attempt(i)).status)
     return result
   }
 
-  function expectRetryLater(response: LightMyRequestResponse, reason: RegExp) {
-    expect(response.statusCode).toBe(429)
+  function expectRetryLater(response: SignInAnswer, reason: RegExp) {
+    expect(response.status).toBe(429)
     expect(response.headers['content-type']).toMatch(/^application\/problem\+json/)
     const seconds = Number(response.headers['retry-after'])
     expect(seconds).toBeGreaterThanOrEqual(1)
     expect(seconds).toBeLessThanOrEqual(60)
-    expect(response.json().detail).toMatch(reason)
-    expect(response.json().detail).toContain(`try again in ${seconds} s`)
+    expect(response.body.detail).toMatch(reason)
+    expect(response.body.detail).toContain(`try again in ${seconds} s`)
   }
 
   it('locks a username after its wrong passwords, saying when to retry, while a neighbour at the same address signs in', async () => {
@@ -56,7 +55,7 @@ describe.each(BACKENDS)('sign-in limits on %s', (backend) => {
     expectRetryLater(await login(a.username, 'wrong-password', '10.1.0.1'), /too many failed attempts for this username/)
     // locked is locked: from elsewhere, and even with the right password, so guesses learn nothing
     expectRetryLater(await login(a.username, a.password, '10.1.0.2'), /too many failed attempts for this username/)
-    expect((await login(b.username, b.password, '10.1.0.1')).statusCode).toBe(200)
+    expect((await login(b.username, b.password, '10.1.0.1')).status).toBe(200)
   })
 
   it('counts the spellings of a username as one', async () => {
@@ -71,7 +70,7 @@ describe.each(BACKENDS)('sign-in limits on %s', (backend) => {
   it('does not let parallel guesses slip past the username limit', async () => {
     const d = await account()
     const responses = await Promise.all(Array.from({ length: 2 * PER_USERNAME }, (_, i) => login(d.username, 'wrong-password', `10.3.0.${i}`)))
-    const counts = responses.reduce<Record<number, number>>((acc, r) => ({ ...acc, [r.statusCode]: (acc[r.statusCode] ?? 0) + 1 }), {})
+    const counts = responses.reduce<Record<number, number>>((acc, r) => ({ ...acc, [r.status]: (acc[r.status] ?? 0) + 1 }), {})
     expect(counts).toEqual({ 401: PER_USERNAME, 429: PER_USERNAME })
   })
 
@@ -86,6 +85,6 @@ describe.each(BACKENDS)('sign-in limits on %s', (backend) => {
     const tried = await statuses(PER_ADDRESS, () => login(`nobody-${randomBytes(4).toString('hex')}`, 'wrong-password', '10.5.0.1'))
     expect(tried).toEqual(Array(PER_ADDRESS).fill(401))
     expectRetryLater(await login('nobody-else', 'wrong-password', '10.5.0.1'), /too many attempts from this address/)
-    expect((await login('nobody-else', 'wrong-password', '10.5.0.2')).statusCode).toBe(401)
+    expect((await login('nobody-else', 'wrong-password', '10.5.0.2')).status).toBe(401)
   })
 })

@@ -2,25 +2,16 @@ import { once } from 'node:events'
 import type { AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import WebSocket, { WebSocketServer } from 'ws'
-import type { NotificationBody } from '../../contracts/live.ts'
 import { notificationJson, toDelivery, type Delivery } from '../../server/live/stream.ts'
 import { FanOut, type FanOutMember } from '../../server/live/fan-out.ts'
+import { savedIncident } from '../helpers/notification-fixtures.ts'
+import { waitUntil } from '../helpers/wait.ts'
 
 // The fan-out on its own, over real loopback sockets: a batch reaches every
 // member whole and in order, the loop keeps turning while a large batch goes
 // out, and a member that joins mid-way gets what comes after its position.
 
-const body = (n: number): NotificationBody =>
-  ({
-    type: 'post_save',
-    model: 'incident',
-    feature: {
-      type: 'Feature',
-      id: n,
-      geometry: { type: 'Point', coordinates: [n % 180, 0] },
-      properties: { title: `incident ${n}`, severity: 'low', status: 'open', version: 1, createdAt: '', updatedAt: '' },
-    },
-  }) as unknown as NotificationBody
+const body = savedIncident
 
 const deliveries = (from: number, count: number): Delivery[] =>
   Array.from({ length: count }, (_, i) => toDelivery(`1700000000000-${from + i}`, from + i, notificationJson(body(from + i))))
@@ -64,14 +55,6 @@ async function harness(): Promise<Harness> {
   }
 }
 
-const waitUntil = async (check: () => boolean, timeoutMs = 20_000) => {
-  const deadline = Date.now() + timeoutMs
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('timed out')
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
-}
-
 describe('socket group fan-out', () => {
   let h: Harness | undefined
   afterEach(async () => {
@@ -90,7 +73,7 @@ describe('socket group fan-out', () => {
     // scheduled now must run while the fan-out is still under way
     let sentWhenLoopTurned = -1
     setImmediate(() => (sentWhenLoopTurned = h!.group.stats.framesSent))
-    await waitUntil(() => h!.received.every((ids) => ids.length >= expected.length))
+    await waitUntil(() => h!.received.every((ids) => ids.length >= expected.length), { timeoutMs: 20_000, what: 'every member to have the batch' })
 
     for (const ids of h.received) expect(ids).toEqual(expected)
     expect(h.group.stats.framesSent).toBe(100 * 1000)
@@ -106,7 +89,7 @@ describe('socket group fan-out', () => {
     for (const delivery of first) h.group.broadcast(delivery)
     setImmediate(() => second.forEach((d) => h!.group.broadcast(d)))
     const expected = [...first, ...second].map((d) => d.id)
-    await waitUntil(() => h!.received.every((ids) => ids.length >= expected.length))
+    await waitUntil(() => h!.received.every((ids) => ids.length >= expected.length), { timeoutMs: 20_000, what: 'every member to have both batches' })
     for (const ids of h.received) expect(ids).toEqual(expected)
   })
 
@@ -120,9 +103,12 @@ describe('socket group fan-out', () => {
     h.group.skipThrough(late.member, queued.at(-1)!.id)
     const next = deliveries(501, 3)
     next.forEach((d) => h!.group.broadcast(d))
-    await waitUntil(() => late.received.length >= 3 && h!.received[0]!.length >= 503)
-    await new Promise((resolve) => setTimeout(resolve, 100))
-    expect(late.received).toEqual(next.map((d) => d.id))
+    // a marker after them: frames to a socket arrive in order, so once the marker is in,
+    // anything of the queued batch that was going to reach the late member has too
+    const [marker] = deliveries(504, 1)
+    h.group.broadcast(marker!)
+    await waitUntil(() => late.received.includes(marker!.id) && h!.received[0]!.length >= 504, { timeoutMs: 20_000, what: 'the marker' })
+    expect(late.received).toEqual([...next, marker!].map((d) => d.id))
   })
 
   it('skips what a member already has when replay and live overlap', async () => {
@@ -131,8 +117,10 @@ describe('socket group fan-out', () => {
     const all = deliveries(1, 10)
     h.group.send(member, all.slice(0, 6))
     h.group.send(member, all.slice(3))
-    await waitUntil(() => received.length >= 10)
-    await new Promise((resolve) => setTimeout(resolve, 50))
-    expect(received).toEqual(all.map((d) => d.id))
+    // a marker after them: once it is in, any duplicate sent before it would be too (frames arrive in order)
+    const [marker] = deliveries(11, 1)
+    h.group.send(member, [marker!])
+    await waitUntil(() => received.includes(marker!.id), { what: 'the marker' })
+    expect(received).toEqual([...all, marker!].map((d) => d.id))
   })
 })

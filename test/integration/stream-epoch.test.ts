@@ -7,7 +7,9 @@ import { isNotification, type Notification, type ServerFrame } from '../../contr
 import { EPOCH_KEY, STREAM } from '../../server/live/redis-stream.ts'
 import { bearer, freshDatabaseEnv, startTestServer, type TestServer, type TestUser } from '../helpers/test-server.ts'
 import { privateRedis, type PrivateRedis } from '../helpers/redis-server.ts'
-import { signIn, spawnServer, type ServerProcess } from '../helpers/server-process.ts'
+import { launchServer, type ServerProcess } from '../helpers/server-process.ts'
+import { signIn } from '../helpers/sign-in.ts'
+import { waitUntil, within } from '../helpers/wait.ts'
 import { connect, readyOf, type LiveClient } from '../helpers/ws-client.ts'
 
 // A client resumes with the id it last saw and the epoch of the history that
@@ -34,8 +36,9 @@ describe('the embedded default, restarted on the same data folder', () => {
     env = { DATA_DIR: database.env.DATA_DIR!, ADMIN_PASSWORD, LOGIN_RATE_LIMIT_PER_MINUTE: '1000' }
   })
   afterAll(async () => {
-    first?.kill()
-    second?.kill()
+    // gone before their folder is
+    await first?.kill()
+    await second?.kill()
     await drop?.()
   }, 30_000)
 
@@ -52,9 +55,9 @@ describe('the embedded default, restarted on the same data folder', () => {
   let seen: Notification
 
   it('a since from the previous process gets reset, not the part of the new history that compares after it', async () => {
-    first = await spawnServer(env)
+    first = await launchServer(env)
     await first.healthy()
-    let key = await signIn(first.url, 'admin', ADMIN_PASSWORD)
+    let key = (await signIn(first.url, 'admin', ADMIN_PASSWORD)).key
     const before = await connect(wsUrl(first.url), bearer(key))
     await save(first, key, 'seen')
     seen = (await before.waitFor(isType('post_save')))[0] as Notification
@@ -63,11 +66,11 @@ describe('the embedded default, restarted on the same data folder', () => {
     // missed by the client, and lost with the first process's history
     await save(first, key, 'missed 1')
     await save(first, key, 'missed 2')
-    expect(await first.stop()).toBe(0)
+    expect(await first.stop()).toEqual({ code: 0, signal: null })
 
-    second = await spawnServer(env)
+    second = await launchServer(env)
     await second.healthy()
-    key = await signIn(second.url, 'admin', ADMIN_PASSWORD)
+    key = (await signIn(second.url, 'admin', ADMIN_PASSWORD)).key
     // the new history: its ids are later than `seen`, so without the epoch these would be "what was missed"
     const watcher = await connect(wsUrl(second.url), bearer(key))
     await save(second, key, 'after restart 1')
@@ -87,7 +90,7 @@ describe('the embedded default, restarted on the same data folder', () => {
   }, 240_000)
 
   it('a since without an epoch gets reset (it cannot be checked); with the right epoch it is replayed as before', async () => {
-    const key = await signIn(second!.url, 'admin', ADMIN_PASSWORD)
+    const key = (await signIn(second!.url, 'admin', ADMIN_PASSWORD)).key
     const watcher = await connect(wsUrl(second!.url), bearer(key))
     const { epoch } = await readyOf(watcher)
     await save(second!, key, 'now 1')
@@ -138,7 +141,7 @@ describe('Redis restarted without persistence, or with an old snapshot', () => {
     expect((await a.app.inject({ method: 'POST', url: '/api/incidents', headers: bearer(operator.key), payload: { name, location: { lon: 3, lat: 4 } } })).statusCode).toBe(201)
 
   async function healthy() {
-    for (let i = 0; i < 200 && !a.app.streamHealth().ok; i++) await new Promise((resolve) => setTimeout(resolve, 50))
+    await waitUntil(() => a.app.streamHealth().ok, { what: 'the notification layer to be up' })
     expect(a.app.streamHealth()).toEqual({ ok: true, kind: 'redis' })
   }
 
@@ -160,8 +163,7 @@ describe('Redis restarted without persistence, or with an old snapshot', () => {
     await redis.stop()
     await redis.start()
 
-    const closed = await Promise.race([live.closed, new Promise((resolve) => setTimeout(() => resolve('still open'), 10_000))])
-    expect(closed).toEqual({ code: 1012, reason: 'notification history restarted' })
+    expect(await within(live.closed, 'the live socket to close')).toEqual({ code: 1012, reason: 'notification history restarted' })
     await healthy()
     // in the new stream, with an id later than `seen`: without the epoch, it would be "what was missed"
     await save('after restart 1')
@@ -190,9 +192,18 @@ describe('Redis restarted without persistence, or with an old snapshot', () => {
     // the connections drop, the data stays: same epoch, nothing to reload
     const admin = createClient({ url: redis.url })
     await admin.connect()
+    const own = String(await admin.sendCommand(['CLIENT', 'ID']))
+    const appConnections = async () =>
+      new Set([...String(await admin.sendCommand(['CLIENT', 'LIST', 'TYPE', 'normal'])).matchAll(/\bid=(\d+)/g)].map((m) => m[1]!).filter((id) => id !== own))
+    const killed = await appConnections()
+    expect(killed.size).toBeGreaterThan(0)
     await admin.sendCommand(['CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes'])
+    // the app has noticed once it is back with as many connections, all of them new
+    await waitUntil(async () => {
+      const now = await appConnections()
+      return now.size >= killed.size && [...now].every((id) => !killed.has(id))
+    }, { what: 'the app to reconnect to Redis' })
     await admin.close()
-    await new Promise((resolve) => setTimeout(resolve, 300))
     await healthy()
     await save('after reconnect')
     await live.waitFor((frame) => frame.type === 'post_save' && frame.feature.properties.name === 'after reconnect')
@@ -219,8 +230,7 @@ describe('Redis restarted without persistence, or with an old snapshot', () => {
     await redis.stop()
     await redis.start()
 
-    const closed = await Promise.race([live.closed, new Promise((resolve) => setTimeout(() => resolve('still open'), 10_000))])
-    expect(closed).toEqual({ code: 1012, reason: 'notification history restarted' })
+    expect(await within(live.closed, 'the live socket to close')).toEqual({ code: 1012, reason: 'notification history restarted' })
     await healthy()
     const back = await connect(`${url}?since=${kept!.id}&epoch=${epoch}`, bearer(operator.key))
     await back.waitFor(isType('ready'))

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import WebSocket from 'ws'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { attemptSignIn } from '../helpers/sign-in.ts'
 import { startTestServer, type TestServer } from '../helpers/test-server.ts'
 import { refusedStatus } from '../helpers/ws-client.ts'
 
@@ -35,14 +36,11 @@ describe('a trusted reverse proxy', () => {
     const statuses: number[] = []
     for (let i = 0; i < count; i++) {
       const { remoteAddress, forwardedFor } = from(i)
-      const response = await server.app.inject({
-        method: 'POST',
-        url: '/api/auth/login',
-        payload: { username: `nobody-${randomBytes(4).toString('hex')}`, password: 'wrong-password' },
+      const response = await attemptSignIn(server.app, `nobody-${randomBytes(4).toString('hex')}`, 'wrong-password', {
         headers: forwardedFor ? { 'x-forwarded-for': forwardedFor } : {},
         remoteAddress,
       })
-      statuses.push(response.statusCode)
+      statuses.push(response.status)
     }
     return statuses
   }

@@ -6,7 +6,8 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createDatabase } from '../helpers/postgres.ts'
-import { freePort } from '../helpers/server-process.ts'
+import { killAllServers, launchServer, LISTENING_LINE, START_TIMEOUT, type ServerProcess } from '../helpers/server-process.ts'
+import { attemptSignIn } from '../helpers/sign-in.ts'
 
 // `npm run user -- ...` as an operator runs it, as a child process: on the
 // embedded default with no server (the command opens the data folder itself),
@@ -15,7 +16,6 @@ import { freePort } from '../helpers/server-process.ts'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const TSX = join(ROOT, 'node_modules', '.bin', 'tsx')
-const START_TIMEOUT = 90_000
 /** one command opens PGlite (WASM + PostGIS) itself: seconds each, initdb on the first */
 const CLI_TIMEOUT = 60_000
 
@@ -24,22 +24,24 @@ const CONFIG_VARIABLES = [
   'ADMIN_PASSWORD', 'LOG_LEVEL', 'BODY_LIMIT_BYTES', 'LOGIN_RATE_LIMIT_PER_MINUTE', 'DB_POOL_SIZE', 'TRUST_PROXY', 'COOKIE_SECURE',
 ]
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
-
 function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env }
   for (const key of CONFIG_VARIABLES) delete env[key]
   return { ...env, ...extra }
 }
 
-/** Every process this file started, so none outlives it (tsx runs node in a child: kill the group). */
+/** Every command this file started, so none outlives it (tsx runs node in a child: kill the group). */
 const running = new Set<ChildProcess>()
-function killGroup(child: ChildProcess) {
+/** SIGKILL to its group, and wait for it to be gone */
+async function killGroup(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return
+  const gone = new Promise((resolve) => child.once('close', resolve))
   try {
     process.kill(-child.pid!, 'SIGKILL')
   } catch {
-    // already gone
+    return // already gone
   }
+  await gone
 }
 
 interface CliResult {
@@ -61,7 +63,7 @@ async function cli(env: Record<string, string>, args: string[], stdin?: string):
   child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
   if (stdin !== undefined) child.stdin!.end(stdin)
-  const timer = setTimeout(() => killGroup(child), CLI_TIMEOUT)
+  const timer = setTimeout(() => void killGroup(child), CLI_TIMEOUT)
   try {
     const code = await new Promise<number | null>((resolve, reject) => {
       child.once('error', reject)
@@ -113,67 +115,22 @@ const roles = (users: Listed[]) => Object.fromEntries(users.map((u) => [u.userna
 
 // --- a server process, for the phase where one runs on the data folder
 
-interface ServerProcess {
-  child: ChildProcess
-  url: string
-  stdout: () => string
-  stderr: () => string
-  exitCode: () => number | null | undefined
-}
-
-
 async function startServer(env: Record<string, string>): Promise<ServerProcess> {
-  const port = await freePort()
-  // node with tsx loaded, one process: tsx's CLI would relay the SIGTERM below and SIGKILL a server slow to acknowledge it
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
-    cwd: ROOT,
-    // this file signs in more than the default 10 times a minute from one address
-    env: childEnv({ ...env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info', LOGIN_RATE_LIMIT_PER_MINUTE: '1000' }),
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
-  })
-  running.add(child)
-  let stdout = ''
-  let stderr = ''
-  let exitCode: number | null | undefined
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
-  child.once('close', (code) => {
-    exitCode = code
-    running.delete(child)
-  })
-  const server: ServerProcess = { child, url: `http://127.0.0.1:${port}`, stdout: () => stdout, stderr: () => stderr, exitCode: () => exitCode }
-  const deadline = Date.now() + START_TIMEOUT
-  while (Date.now() < deadline) {
-    if (exitCode !== undefined) throw new Error(`the server exited (${exitCode}) before it was healthy:\n${stderr}\n${stdout}`)
-    try {
-      const response = await fetch(`${server.url}/api/health`, { signal: AbortSignal.timeout(5000) })
-      // the log line after listen: everything printed while starting is on stdout before it
-      if (response.status === 200 && stdout.includes('dashboard at http://')) return server
-    } catch {
-      // not listening yet
-    }
-    await sleep(250)
-  }
-  throw new Error(`the server was not healthy within ${START_TIMEOUT} ms:\n${stderr}\n${stdout}`)
+  // this file signs in more than the default 10 times a minute from one address
+  const server = await launchServer({ ...env, LOG_LEVEL: 'info', LOGIN_RATE_LIMIT_PER_MINUTE: '1000' })
+  await server.healthy(START_TIMEOUT)
+  await server.printed(LISTENING_LINE)
+  return server
 }
 
 async function stopServer(server: ServerProcess) {
-  if (server.exitCode() !== undefined) return
-  const exited = new Promise<void>((resolve) => server.child.once('close', () => resolve()))
-  server.child.kill('SIGTERM')
-  await Promise.race([exited, sleep(20_000)])
-  expect(server.exitCode(), 'exit code after SIGTERM').toBe(0)
+  expect((await server.stop()).code, 'exit code after SIGTERM').toBe(0)
 }
 
 async function login(server: ServerProcess, username: string, password: string): Promise<{ status: number; key?: string; role?: string }> {
-  const response = await fetch(`${server.url}/api/auth/login`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ username, password }),
-  })
-  if (response.status !== 200) return { status: response.status }
-  const body = (await response.json()) as { session_key: string; user: { role: string } }
+  const answer = await attemptSignIn(server.url, username, password)
+  if (answer.status !== 200) return { status: answer.status }
+  const body = answer.body as { session_key: string; user: { role: string } }
   return { status: 200, key: body.session_key, role: body.user.role }
 }
 
@@ -205,9 +162,9 @@ beforeAll(async () => {
   embedded = { DATA_DIR: dataDir }
 })
 afterAll(async () => {
-  for (const child of running) killGroup(child)
-  running.clear()
-  await sleep(200) // let killed processes go before their folder does
+  // the killed processes are gone before their folder is
+  await Promise.all([...running].map(killGroup))
+  await killAllServers()
   if (dataDir) await rm(dataDir, { recursive: true, force: true })
 })
 
@@ -447,7 +404,7 @@ describe('npm run user with DATABASE_URL', () => {
   })
 })
 
-afterEach(() => {
+afterEach(async () => {
   // a command that outlived its test (a failure mid-way): nothing may keep the folder locked for the next one
-  for (const child of running) if (child.spawnargs.includes('server/cli/user.ts')) killGroup(child)
+  await Promise.all([...running].map(killGroup))
 })

@@ -1,19 +1,16 @@
-import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest'
 import { ConfigError, loadConfig } from '../../server/config.ts'
+import { launchServer } from '../helpers/server-process.ts'
 
 // loadConfig reads every setting once; a bad value must stop the start with a
 // message that names the variable and the value, except for the variables that
 // can hold secrets (connection URLs, the admin password), whose values are
 // never echoed.
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url))
-const TSX = join(ROOT, 'node_modules', '.bin', 'tsx')
 
 /** The ConfigError loadConfig throws for this environment (fails the test if it does not throw one). */
 function configError(env: Record<string, string>): ConfigError {
@@ -277,48 +274,22 @@ describe('the real server process with a bad configuration', () => {
   it('exits non-zero with the message on stderr and no stack trace', async () => {
     scratch = await mkdtemp(join(tmpdir(), 'config-test-'))
     const dataDir = join(scratch, 'data')
-    const env: Record<string, string | undefined> = { ...process.env }
-    for (const key of ['DATABASE_URL', 'REDIS_URL', 'ADMIN_PASSWORD', 'HOST', 'LOG_LEVEL', 'SESSION_IDLE_SECONDS', 'SESSION_ABSOLUTE_SECONDS']) {
-      delete env[key]
-    }
-    const child = spawn(TSX, ['server/main.ts'], {
-      cwd: ROOT,
-      env: { ...env, PORT: 'abc', DATA_DIR: dataDir },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
-    })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
-    const killer = setTimeout(() => {
-      try {
-        process.kill(-child.pid!, 'SIGKILL')
-      } catch {
-        // already gone
-      }
-    }, 50_000)
+    // only PORT and DATA_DIR: nothing of the test's own environment reaches it
+    const server = await launchServer({ PORT: 'abc', DATA_DIR: dataDir })
     try {
-      const code = await new Promise<number | null>((resolve, reject) => {
-        child.once('error', reject)
-        child.once('close', (exitCode) => resolve(exitCode))
-      })
+      const { code } = await server.waitForExit(50_000)
+      const stderr = server.stderr()
       expect(code, `stderr: ${stderr}`).not.toBe(0)
       expect(code).not.toBeNull()
       expect(stderr).toContain('PORT')
       expect(stderr).toContain('"abc"')
       expect(stderr).not.toMatch(/^\s+at /m)
       expect(stderr).not.toMatch(/ConfigError|\.ts:\d+/)
-      expect(stdout).toBe('')
+      expect(server.stdout()).toBe('')
       // it stopped before touching the data folder
       expect(existsSync(dataDir)).toBe(false)
     } finally {
-      clearTimeout(killer)
-      try {
-        process.kill(-child.pid!, 'SIGKILL')
-      } catch {
-        // already gone
-      }
+      await server.kill()
     }
   }, 60_000)
 })

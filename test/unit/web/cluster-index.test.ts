@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { clusterAnswers } from '../../../web/src/map/cluster-answers.ts'
 import { ClusterIndex, type ClusterWorker } from '../../../web/src/map/cluster-index.ts'
 import type { ClusterItem, ClusterReply, ClusterRequest } from '../../../web/src/map/cluster-protocol.ts'
+import { waitUntil } from '../../helpers/wait.ts'
 
 // The incident layer's cluster index: a quick preview on the first load,
 // then the full index. The workers here run the real worker code
@@ -15,11 +16,13 @@ class InProcessWorker implements ClusterWorker {
   readonly #answer = clusterAnswers()
   readonly #inbox: ClusterRequest[] = []
   #held = false
+  /** turns of #work asked for and not yet run */
+  #scheduled = 0
 
   postMessage(message: ClusterRequest): void {
     if (message.type === 'load') this.loads.push({ build: message.build, maxZoom: message.maxZoom })
     this.#inbox.push(message)
-    setTimeout(() => this.#work(), 0)
+    this.#schedule()
   }
 
   hold() {
@@ -28,7 +31,21 @@ class InProcessWorker implements ClusterWorker {
 
   release() {
     this.#held = false
-    setTimeout(() => this.#work(), 0)
+    this.#schedule()
+  }
+
+  /** nothing left to answer (or held): what it will say until it is asked again or released, it has said */
+  get idle(): boolean {
+    return this.#scheduled === 0 && (this.#held || this.#inbox.length === 0)
+  }
+
+  /** a worker answers in a task of its own, as a real one does */
+  #schedule() {
+    this.#scheduled++
+    setTimeout(() => {
+      this.#scheduled--
+      this.#work()
+    }, 0)
   }
 
   /** a worker answers its messages one at a time, in order */
@@ -66,7 +83,8 @@ function points(count: number, seed = 7) {
 }
 
 const WORLD: [number, number, number, number] = [-180, -85, 180, 85]
-const settle = () => new Promise((resolve) => setTimeout(resolve, 20))
+/** once every worker has answered all it was asked (a held one waits): the index's messages all go out synchronously, in load() and in its replies */
+const settle = (workers: InProcessWorker[]) => waitUntil(() => workers.every((worker) => worker.idle), { everyMs: 1, what: 'the workers to answer' })
 /** how many incidents the items stand for: a cluster its count, a pin one */
 const incidentsShown = (items: ClusterItem[]) => items.reduce((sum, item) => sum + (item.kind === 'cluster' ? item.count : 1), 0)
 
@@ -77,7 +95,7 @@ describe('ClusterIndex', () => {
     const [full, previewer] = workers as [InProcessWorker, InProcessWorker]
     full.hold()
     index.load(ids, coordinates, 2)
-    await settle()
+    await settle(workers)
 
     // the preview is in: every incident is on the world map at zoom 2
     expect(loaded()).toBe(1)
@@ -89,7 +107,7 @@ describe('ClusterIndex', () => {
     expect(await index.clusters(WORLD, 8)).toBeNull()
 
     full.release()
-    await settle()
+    await settle(workers)
     expect(loaded()).toBe(2)
     expect(full.loads).toEqual([{ build: 1, maxZoom: 14 }])
     const final = (await index.clusters(WORLD, 2))!
@@ -109,14 +127,14 @@ describe('ClusterIndex', () => {
     // a live change while the first index builds
     const more = points(3001, 11)
     index.load(more.ids, more.coordinates)
-    await settle()
+    await settle(workers)
     expect(loaded()).toBe(1) // the full first index
     expect(incidentsShown((await index.clusters(WORLD, 8))!)).toBe(3000)
 
     // the queued load goes to the worker that is not answering; the late
     // preview is answered first there, and must not replace the full index
     previewer.release()
-    await settle()
+    await settle(workers)
     expect(previewer.loads.map((l) => l.maxZoom)).toEqual([4, 14])
     expect(loaded()).toBe(2) // the rebuild, not the preview
     expect(incidentsShown((await index.clusters(WORLD, 8))!)).toBe(3001)
@@ -126,13 +144,13 @@ describe('ClusterIndex', () => {
     const { index, workers, loaded } = setUp()
     const { ids, coordinates } = points(500)
     index.load(ids, coordinates, 13)
-    await settle()
+    await settle(workers)
     expect(workers.flatMap((w) => w.loads)).toEqual([{ build: 0, maxZoom: 14 }])
     expect(loaded()).toBe(1)
 
     const again = points(500, 3)
     index.load(again.ids, again.coordinates, 2)
-    await settle()
+    await settle(workers)
     expect(workers.flatMap((w) => w.loads).map((l) => l.maxZoom)).toEqual([14, 14])
     expect(loaded()).toBe(2)
   })
