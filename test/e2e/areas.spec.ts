@@ -3,16 +3,18 @@ import type { Page } from '@playwright/test'
 
 // An operator draws areas of interest with the Draw area tool; a viewer in
 // another browser context is alerted about the incidents a new area covers.
+// Each test signs in people of its own and makes the data it needs, so each
+// runs alone, in any order.
 
 let operator: Person
 let viewer: Person
 const run = Date.now() % 100000
 
-test.beforeAll(async ({ browser }) => {
+test.beforeEach(async ({ browser }) => {
   operator = await signedIn(browser, 'operator')
   viewer = await signedIn(browser, 'viewer')
 })
-test.afterAll(async () => {
+test.afterEach(async () => {
   await operator?.context.close()
   await viewer?.context.close()
 })
@@ -36,12 +38,16 @@ async function draw(page: Page, points: [number, number][], beforeClosing?: () =
   await clickAt(page, points[0]![0], points[0]![1]) // the first vertex again: the shape is done
 }
 
-async function areasNamed(name: string) {
+async function allAreas() {
   const admin = await adminApi()
   const response = await admin('GET', '/api/areas?limit=10000')
   expect(response.status).toBe(200)
   const { features } = (await response.json()) as { features: { properties: { id: number; name: string } }[] }
-  return features.filter((f) => f.properties.name === name)
+  return features
+}
+
+async function areasNamed(name: string) {
+  return (await allAreas()).filter((f) => f.properties.name === name)
 }
 
 test('an operator draws an area around an open urgent incident; the viewer is alerted at once', async () => {
@@ -97,6 +103,15 @@ test('an operator draws an area around an open urgent incident; the viewer is al
 test('a self-intersecting (bow-tie) area is refused with the server\'s reason and nothing is saved', async () => {
   const [lon, lat] = [40, -20]
   const areaName = `Bow tie ${run}`
+  // an area saved before, which the list must go on showing
+  const admin = await adminApi()
+  const existingName = `Lagoon ${run}`
+  const existing = await admin('POST', '/api/areas', {
+    type: 'Feature',
+    geometry: { type: 'Polygon', coordinates: [[[lon + 2, lat], [lon + 3, lat], [lon + 3, lat + 1], [lon + 2, lat + 1], [lon + 2, lat]]] },
+    properties: { name: existingName, severity: 'low' },
+  })
+  expect(existing.status).toBe(201)
   await view(operator.page, lon, lat, 7)
 
   // top-left, bottom-right, top-right, bottom-left: the first and third edges cross
@@ -121,7 +136,9 @@ test('a self-intersecting (bow-tie) area is refused with the server\'s reason an
   expect(await areasNamed(areaName)).toEqual([])
   await operator.page.getByTestId('tab-areas').click()
   await expect(operator.page.getByTestId('area-item').filter({ hasText: areaName })).toHaveCount(0)
-  await expect(operator.page.getByTestId('area-item')).toHaveCount(1) // just the first test's area
+  // every saved area, the one saved before among them, and not the refused one
+  await expect(operator.page.getByTestId('area-item').filter({ hasText: existingName })).toHaveCount(1)
+  await expect(operator.page.getByTestId('area-item')).toHaveCount((await allAreas()).length)
   // the refusal is shown in the dialog; besides chromium's own log line for the
   // refused request (the 400 itself), the page logs and throws nothing
   expect(operator.errors.filter((e) => !/^Failed to load resource: the server responded with a status of 400\b/.test(e))).toEqual([])

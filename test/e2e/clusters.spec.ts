@@ -88,13 +88,14 @@ test('incidents close together show as one cluster: its count on hover, a click 
 
   // the map can be dragged by a cluster like anywhere else: that pans, it is no click on the cluster
   const before = await pointOnMap(page, lon, lat)
+  await page.evaluate(() => document.addEventListener('mousemove', () => ((window as any).__lastMove = performance.now()), true))
   await page.mouse.move(box.x + centre.x, box.y + centre.y)
   await page.mouse.down()
   await page.mouse.move(box.x + centre.x + 40, box.y + centre.y + 30, { steps: 5 })
   await page.mouse.move(box.x + centre.x + 80, box.y + centre.y + 60, { steps: 5 })
-  // held still before letting go: a release straight after moving throws the
-  // map on by Leaflet's inertia, a few px more on a busy machine
-  await page.waitForTimeout(150)
+  // held still before letting go: Leaflet throws the map on (inertia) from
+  // the moves of the last 50 ms before the release, so wait until there are none
+  await expect.poll(() => page.evaluate(() => performance.now() - (window as any).__lastMove)).toBeGreaterThan(100)
   await page.mouse.up()
   await expect.poll(async () => (await pointOnMap(page, lon, lat)).x - before.x).toBeCloseTo(80, 0)
   expect(await page.evaluate(() => (window as any).__map__.getZoom())).toBe(9)

@@ -1,5 +1,7 @@
 import { test as base, expect, type Browser, type BrowserContext, type Page } from '@playwright/test'
 import { mkdirSync } from 'node:fs'
+import { signIn } from '../helpers/sign-in.ts'
+import { connect, type LiveClient } from '../helpers/ws-client.ts'
 
 const BASE = process.env.E2E_BASE_URL!
 const ADMIN_PASSWORD = process.env.E2E_ADMIN_PASSWORD!
@@ -16,16 +18,23 @@ export interface Person {
 let counter = 0
 
 async function apiAs(username: string, password: string) {
-  const response = await fetch(`${BASE}/api/auth/login`, {
-    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password }),
-  })
-  const { session_key } = (await response.json()) as { session_key: string }
+  const { key: session_key } = await signIn(BASE, username, password)
   return (method: string, url: string, body?: unknown) =>
     fetch(`${BASE}${url}`, {
       method,
       headers: { authorization: `Bearer ${session_key}`, ...(body ? { 'content-type': 'application/json' } : {}) },
       body: body ? JSON.stringify(body) : undefined,
     })
+}
+
+/**
+ * A live socket signed in as admin, from the test runner (never offline): once
+ * it has a notification, the server has sent it to every socket, so a page
+ * that has not got it did not get it.
+ */
+export async function liveWatcher(): Promise<LiveClient> {
+  const { key } = await signIn(BASE, 'admin', ADMIN_PASSWORD)
+  return connect(`${BASE.replace('http', 'ws')}/ws`, { authorization: `Bearer ${key}` })
 }
 
 /** A REST client signed in as admin, for setting up data the test is not about. */

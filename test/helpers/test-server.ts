@@ -12,6 +12,8 @@ import type { Notification, NotificationBody } from '../../contracts/live.ts'
 import { openDatabase, type DatabaseHandle } from '../../db/connect.ts'
 import { notificationOf } from '../../server/live/stream.ts'
 import { createDatabase } from './postgres.ts'
+import { signIn } from './sign-in.ts'
+import { waitUntil } from './wait.ts'
 
 export const BACKENDS = ['pglite', 'postgres'] as const
 export type Backend = (typeof BACKENDS)[number]
@@ -29,12 +31,13 @@ export interface TestUser {
 export interface TestServer {
   app: FastifyInstance
   backend: Backend
-  /** the environment it was built from (a second instance shares its database with it) */
+  /** the environment it was built from (a second app shares its database with it) */
   env: Record<string, string>
   /** listens on a random loopback port; resolves with http://127.0.0.1:<port> */
   listen(): Promise<string>
   /** every log line the app wrote, as text */
   logs: string[]
+  /** signs in (test/helpers/sign-in.ts); the session key */
   login(username: string, password: string): Promise<string>
   /** creates a user with this role and signs it in */
   user(role: Role): Promise<TestUser>
@@ -86,7 +89,7 @@ export async function freshDatabaseEnv(backend: Backend): Promise<{ env: Record<
 export async function startTestServer(
   backend: Backend,
   env: Record<string, string> = {},
-  /** another instance of the same deployment: same database, dropped by that one */
+  /** a second app in this process for the same deployment: same database, dropped by that one */
   shareWith?: TestServer,
 ): Promise<TestServer> {
   const database = shareWith ? { env: shareWith.env, drop: async () => {} } : await freshDatabaseEnv(backend)
@@ -104,11 +107,7 @@ export async function startTestServer(
   const app = await buildApp(config, { logStream, announce: () => {} })
   await app.ready()
 
-  async function login(username: string, password: string): Promise<string> {
-    const response = await app.inject({ method: 'POST', url: '/api/auth/login', payload: { username, password } })
-    if (response.statusCode !== 200) throw new Error(`login of ${username} failed: ${response.statusCode} ${response.body}`)
-    return response.json().session_key as string
-  }
+  const login = async (username: string, password: string) => (await signIn(app, username, password)).key
 
   const received: Notification[] = []
   const unsubscribe = app.stream.subscribe((delivery) => received.push(notificationOf(delivery)))
@@ -116,11 +115,10 @@ export async function startTestServer(
   async function published(): Promise<Notification[]> {
     await app.relay.wake()
     // with Redis, what the relay published comes back through the stream a moment later
-    const deadline = Date.now() + 5_000
-    while (received.length < app.relay.stats.published) {
-      if (Date.now() > deadline) throw new Error(`the relay published ${app.relay.stats.published} notifications, the group received ${received.length}`)
-      await new Promise((resolve) => setTimeout(resolve, 10))
-    }
+    await waitUntil(() => received.length >= app.relay.stats.published, {
+      everyMs: 10,
+      what: () => `the group to receive the ${app.relay.stats.published} notifications the relay published (it has ${received.length})`,
+    })
     return [...received]
   }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { IncidentFeature } from '../../../contracts/features.ts'
-import type { Notification } from '../../../contracts/live.ts'
+import type { AlertedArea, Notification } from '../../../contracts/live.ts'
 import { ALERT_HISTORY, DEDUPE_WINDOW, Store } from '../../../web/src/store.ts'
 
 // The dashboard's store over a long shift: what it keeps must stay bounded,
@@ -16,9 +16,9 @@ const incident = (id: number): IncidentFeature => ({
   },
 })
 
-const alert = (event: number): Notification => ({
-  id: `${event}-0`, event, type: 'alert', feature: incident(event), areas_of_interest: [{ id: 1, name: 'zone', severity: 'low', url: '/api/areas/1', alert_id: event }],
-})
+const zone = (alertId: number): AlertedArea[] => [{ id: 1, name: 'zone', severity: 'low', url: '/api/areas/1', alert_id: alertId }]
+
+const alert = (event: number): Notification => ({ id: `${event}-0`, event, type: 'alert', feature: incident(event), areas_of_interest: zone(event) })
 
 const saved = (event: number, id = event): Notification => ({ id: `${event}-0`, event, type: 'post_save', created: true, feature: incident(id) })
 
@@ -37,7 +37,7 @@ describe('Store', () => {
 
   it('drops a second delivery of an event it applied recently, alert or save', () => {
     const store = new Store()
-    expect(store.apply(alert(7))).toBeDefined()
+    expect(store.apply(alert(7))).toEqual({ event: 7, at: expect.any(Date), incident: incident(7), areas: zone(7) })
     expect(store.apply(alert(7))).toBeUndefined()
     expect(store.alertsReceived).toBe(1)
     store.apply(saved(8, 100))
@@ -52,7 +52,9 @@ describe('Store', () => {
     for (let event = 2; event <= DEDUPE_WINDOW; event++) store.apply(saved(event, 1))
     expect(store.apply(alert(1))).toBeUndefined() // still within the window
     store.apply(saved(DEDUPE_WINDOW + 1, 1))
-    expect(store.apply(alert(1))).toBeDefined() // forgotten: the window moved on
+    // forgotten: the window moved on, and it is an alert again, the newest
+    expect(store.apply(alert(1))).toEqual({ event: 1, at: expect.any(Date), incident: incident(1), areas: zone(1) })
+    expect(store.alerts[0]!.event).toBe(1)
     expect(store.alertsReceived).toBe(2)
   })
 })

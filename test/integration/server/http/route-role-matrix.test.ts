@@ -1,0 +1,110 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Role } from '../../../../contracts/users.ts'
+import { ADMIN_PASSWORD, BACKENDS, bearer, point, square, startTestServer, type TestServer, type TestUser } from '../../../helpers/test-server.ts'
+
+// Every route × every role: who may do what (DESIGN.md "Authentication").
+
+type Caller = 'anonymous' | Role
+const CALLERS: Caller[] = ['anonymous', 'viewer', 'operator', 'admin']
+
+interface Route {
+  name: string
+  /** who gets the success status; everyone else gets 401 (anonymous) or 403 */
+  allowed: 'public' | Role
+  success: number
+  /** builds the request, creating whatever it acts on first */
+  request(server: TestServer, caller: TestUser | undefined): Promise<{ method: 'GET' | 'POST' | 'PATCH' | 'DELETE'; url: string; payload?: object }>
+}
+
+let seq = 0
+const newIncident = async (s: TestServer) => (await s.app.incidents.create({ name: `i${seq++}`, geometry: point(1, 1) }, null)).properties.id
+const newArea = async (s: TestServer) => (await s.app.areas.create({ name: `a${seq++}`, geometry: square(1, 1, 1) }, null)).properties.id
+const newUser = async (s: TestServer) => (await s.app.users.create(`u${seq++}-${Date.now()}`, 'password-1', 'viewer')).id
+const incidentBody = { name: 'x', location: { lon: 1, lat: 2 } }
+const areaBody = { type: 'Feature', properties: { name: 'zone' }, geometry: square(0, 0, 1) }
+
+const ROUTES: Route[] = [
+  { name: 'GET /api/health', allowed: 'public', success: 200, request: async () => ({ method: 'GET', url: '/api/health' }) },
+  { name: 'GET /api/client-config', allowed: 'public', success: 200, request: async () => ({ method: 'GET', url: '/api/client-config' }) },
+  {
+    name: 'POST /api/auth/login', allowed: 'public', success: 200,
+    request: async () => ({ method: 'POST', url: '/api/auth/login', payload: { username: 'admin', password: ADMIN_PASSWORD } }),
+  },
+  { name: 'GET /api/auth/session', allowed: 'public', success: 200, request: async () => ({ method: 'GET', url: '/api/auth/session' }) },
+  { name: 'GET /api/me', allowed: 'viewer', success: 200, request: async () => ({ method: 'GET', url: '/api/me' }) },
+  { name: 'GET /api/incidents', allowed: 'viewer', success: 200, request: async () => ({ method: 'GET', url: '/api/incidents' }) },
+  { name: 'GET /api/incidents/rows', allowed: 'viewer', success: 200, request: async () => ({ method: 'GET', url: '/api/incidents/rows' }) },
+  { name: 'GET /api/incidents/cursors', allowed: 'viewer', success: 200, request: async () => ({ method: 'GET', url: '/api/incidents/cursors' }) },
+  { name: 'GET /api/incidents/:id', allowed: 'viewer', success: 200, request: async (s) => ({ method: 'GET', url: `/api/incidents/${await newIncident(s)}` }) },
+  { name: 'POST /api/incidents', allowed: 'operator', success: 201, request: async () => ({ method: 'POST', url: '/api/incidents', payload: incidentBody }) },
+  {
+    name: 'PATCH /api/incidents/:id', allowed: 'operator', success: 200,
+    request: async (s) => ({ method: 'PATCH', url: `/api/incidents/${await newIncident(s)}`, payload: { properties: { closed: true } } }),
+  },
+  { name: 'DELETE /api/incidents/:id', allowed: 'operator', success: 204, request: async (s) => ({ method: 'DELETE', url: `/api/incidents/${await newIncident(s)}` }) },
+  { name: 'GET /api/areas', allowed: 'viewer', success: 200, request: async () => ({ method: 'GET', url: '/api/areas' }) },
+  { name: 'GET /api/areas/:id', allowed: 'viewer', success: 200, request: async (s) => ({ method: 'GET', url: `/api/areas/${await newArea(s)}` }) },
+  { name: 'POST /api/areas', allowed: 'operator', success: 201, request: async () => ({ method: 'POST', url: '/api/areas', payload: areaBody }) },
+  {
+    name: 'PATCH /api/areas/:id', allowed: 'operator', success: 200,
+    request: async (s) => ({ method: 'PATCH', url: `/api/areas/${await newArea(s)}`, payload: { properties: { severity: 'high' } } }),
+  },
+  { name: 'DELETE /api/areas/:id', allowed: 'operator', success: 204, request: async (s) => ({ method: 'DELETE', url: `/api/areas/${await newArea(s)}` }) },
+  { name: 'GET /api/users', allowed: 'admin', success: 200, request: async () => ({ method: 'GET', url: '/api/users' }) },
+  {
+    name: 'POST /api/users', allowed: 'admin', success: 201,
+    request: async () => ({ method: 'POST', url: '/api/users', payload: { username: `new${seq++}`, password: 'password-2', role: 'viewer' } }),
+  },
+  {
+    name: 'PATCH /api/users/:id', allowed: 'admin', success: 200,
+    request: async (s) => ({ method: 'PATCH', url: `/api/users/${await newUser(s)}`, payload: { role: 'operator' } }),
+  },
+  { name: 'DELETE /api/users/:id', allowed: 'admin', success: 204, request: async (s) => ({ method: 'DELETE', url: `/api/users/${await newUser(s)}` }) },
+  // signing out revokes the caller's own session, so each caller signs in afresh for it
+  { name: 'POST /api/auth/logout', allowed: 'viewer', success: 204, request: async () => ({ method: 'POST', url: '/api/auth/logout' }) },
+]
+
+const RANK: Record<Role, number> = { viewer: 0, operator: 1, admin: 2 }
+
+function expectedStatus(route: Route, caller: Caller): number {
+  if (route.allowed === 'public') return route.success
+  if (caller === 'anonymous') return 401
+  return RANK[caller] >= RANK[route.allowed] ? route.success : 403
+}
+
+describe.each(BACKENDS)('route × role matrix on %s', (backend) => {
+  let server: TestServer
+  const users: Partial<Record<Role, TestUser>> = {}
+
+  beforeAll(async () => {
+    server = await startTestServer(backend)
+    users.viewer = await server.user('viewer')
+    users.operator = await server.user('operator')
+    users.admin = await server.admin()
+  })
+  afterAll(() => server?.close())
+
+  const cases = ROUTES.flatMap((route) => CALLERS.map((caller) => ({ route, caller, expected: expectedStatus(route, caller) })))
+
+  it.each(cases)('$route.name as $caller → $expected', async ({ route, caller, expected }) => {
+    const user = caller === 'anonymous' ? undefined : users[caller]
+    let key = user?.key
+    if (route.name === 'POST /api/auth/logout' && user) key = await server.login(user.username, user.password)
+    const request = await route.request(server, user)
+    const response = await server.app.inject({ ...request, headers: key ? bearer(key) : {} })
+    expect(response.statusCode, response.body).toBe(expected)
+    if (expected === 401 || expected === 403) {
+      expect(response.headers['content-type']).toMatch(/^application\/problem\+json/)
+      expect(response.json().status).toBe(expected)
+    }
+  })
+
+  it('covers every /api route the server documents', () => {
+    const documented = Object.entries(server.app.swagger().paths ?? {}).flatMap(([path, item]) =>
+      Object.keys(item ?? {})
+        .filter((method) => ['get', 'post', 'patch', 'put', 'delete'].includes(method))
+        .map((method) => `${method.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ':$1')}`),
+    )
+    expect(documented.filter((r) => r.includes(' /api/')).sort()).toEqual(ROUTES.map((r) => r.name).sort())
+  })
+})

@@ -1,0 +1,126 @@
+import { once } from 'node:events'
+import type { AddressInfo } from 'node:net'
+import { afterEach, describe, expect, it } from 'vitest'
+import WebSocket, { WebSocketServer } from 'ws'
+import { notificationJson, toDelivery, type Delivery } from '../../../../server/live/stream.ts'
+import { FanOut, type FanOutMember } from '../../../../server/live/fan-out.ts'
+import { savedIncident } from '../../../helpers/notification-fixtures.ts'
+import { waitUntil } from '../../../helpers/wait.ts'
+
+// The fan-out on its own, over real loopback sockets: a batch reaches every
+// member whole and in order, the loop keeps turning while a large batch goes
+// out, and a member that joins mid-way gets what comes after its position.
+
+const body = savedIncident
+
+const deliveries = (from: number, count: number): Delivery[] =>
+  Array.from({ length: count }, (_, i) => toDelivery(`1700000000000-${from + i}`, from + i, notificationJson(body(from + i))))
+
+interface Harness {
+  group: FanOut
+  /** ids received by each client, in arrival order */
+  received: string[][]
+  join(): Promise<{ member: FanOutMember; received: string[] }>
+  close(): Promise<void>
+}
+
+async function harness(): Promise<Harness> {
+  const server = new WebSocketServer({ host: '127.0.0.1', port: 0 })
+  await once(server, 'listening')
+  const url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}`
+  const group = new FanOut(64 * 1024 * 1024, 60_000)
+  const clients: WebSocket[] = []
+  const received: string[][] = []
+  return {
+    group,
+    received,
+    async join() {
+      const accepted = once(server, 'connection') as Promise<[WebSocket]>
+      const client = new WebSocket(url)
+      const ids: string[] = []
+      client.on('message', (data) => ids.push((JSON.parse(data.toString()) as { id: string }).id))
+      clients.push(client)
+      received.push(ids)
+      const [socket] = await accepted
+      await once(client, 'open')
+      const member: FanOutMember = { socket, sessionId: 1, userId: 1, absoluteExpires: new Date(8.64e15), replaying: false, seenThrough: null }
+      group.add(member)
+      return { member, received: ids }
+    },
+    async close() {
+      group.stop()
+      for (const client of clients) client.terminate()
+      await new Promise((resolve) => server.close(resolve))
+    },
+  }
+}
+
+describe('socket group fan-out', () => {
+  let h: Harness | undefined
+  afterEach(async () => {
+    await h?.close()
+    h = undefined
+  })
+
+  it('gives every member a whole batch, in order, once, and lets the loop turn while it writes', async () => {
+    h = await harness()
+    for (let i = 0; i < 100; i++) await h.join()
+    const batch = deliveries(1, 1000)
+    const expected = batch.map((d) => d.id)
+
+    for (const delivery of batch) h.group.broadcast(delivery)
+    // 100 sockets x 1 000 frames is far more than one slice: something
+    // scheduled now must run while the fan-out is still under way
+    let sentWhenLoopTurned = -1
+    setImmediate(() => (sentWhenLoopTurned = h!.group.stats.framesSent))
+    await waitUntil(() => h!.received.every((ids) => ids.length >= expected.length), { timeoutMs: 20_000, what: 'every member to have the batch' })
+
+    for (const ids of h.received) expect(ids).toEqual(expected)
+    expect(h.group.stats.framesSent).toBe(100 * 1000)
+    expect(sentWhenLoopTurned).toBeGreaterThan(0)
+    expect(sentWhenLoopTurned).toBeLessThan(100 * 1000)
+  })
+
+  it('keeps batches in order when more arrive during a fan-out', async () => {
+    h = await harness()
+    for (let i = 0; i < 50; i++) await h.join()
+    const first = deliveries(1, 500)
+    const second = deliveries(501, 500)
+    for (const delivery of first) h.group.broadcast(delivery)
+    setImmediate(() => second.forEach((d) => h!.group.broadcast(d)))
+    const expected = [...first, ...second].map((d) => d.id)
+    await waitUntil(() => h!.received.every((ids) => ids.length >= expected.length), { timeoutMs: 20_000, what: 'every member to have both batches' })
+    for (const ids of h.received) expect(ids).toEqual(expected)
+  })
+
+  it('sends a member that joins mid-way only what comes after the position it was told', async () => {
+    h = await harness()
+    for (let i = 0; i < 50; i++) await h.join()
+    const queued = deliveries(1, 500)
+    for (const delivery of queued) h.group.broadcast(delivery)
+    // joins while the batch is queued or going out; the layer would tell it 1700000000000-500
+    const late = await h.join()
+    h.group.skipThrough(late.member, queued.at(-1)!.id)
+    const next = deliveries(501, 3)
+    next.forEach((d) => h!.group.broadcast(d))
+    // a marker after them: frames to a socket arrive in order, so once the marker is in,
+    // anything of the queued batch that was going to reach the late member has too
+    const [marker] = deliveries(504, 1)
+    h.group.broadcast(marker!)
+    await waitUntil(() => late.received.includes(marker!.id) && h!.received[0]!.length >= 504, { timeoutMs: 20_000, what: 'the marker' })
+    expect(late.received).toEqual([...next, marker!].map((d) => d.id))
+  })
+
+  it('skips what a member already has when replay and live overlap', async () => {
+    h = await harness()
+    const { member, received } = await h.join()
+    const all = deliveries(1, 10)
+    h.group.send(member, all.slice(0, 6))
+    h.group.send(member, all.slice(3))
+    // a marker after them: once it is in, any duplicate sent before it would be too (frames arrive in order)
+    const [marker] = deliveries(11, 1)
+    h.group.send(member, [marker!])
+    await waitUntil(() => received.includes(marker!.id), { what: 'the marker' })
+    expect(received).toEqual([...all, marker!].map((d) => d.id))
+  })
+})
