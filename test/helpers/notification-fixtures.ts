@@ -12,7 +12,7 @@ export function incidentFeature(n: number, description = ''): IncidentFeature {
     geometry: { type: 'Point', coordinates: [n % 180, 0] },
     properties: {
       id: n, kind: 'incident', name: `incident ${n}`, description, severity: 'medium', closed: false,
-      created: SAVED_AT, updated: SAVED_AT, reporter: null, version: 1, url: `/api/incidents/${n}`,
+      created: SAVED_AT, updated: SAVED_AT, reporter: null, updated_by: null, version: 1, url: `/api/incidents/${n}`,
     },
   }
 }
