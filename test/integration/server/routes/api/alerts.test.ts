@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { sql } from 'kysely'
 import type { Alert, AlertPage, AlertSummary } from '../../../../../contracts/alerts.ts'
 import type { Severity } from '../../../../../contracts/severity.ts'
 import { BACKENDS, bearer, point, square, startTestServer, type TestServer, type TestUser } from '../../../../helpers/test-server.ts'
@@ -173,10 +174,10 @@ describe.each(BACKENDS)('alerts API on %s', (backend) => {
       const [a2Alert] = (await server.app.alerts.list({ area: a2.properties.id, limit: 10 })).alerts
       await acknowledge(b.alert.id, operator)
       await server.app.incidents.update(c.incident.properties.id, { closed: true }, 1, operator.id)
-      // fired at known instants, an hour apart, in the order they were made
+      // fired at known instants, an hour apart, in the order they were made (the schema lets no save change it)
       const order = [a.alert.id, b.alert.id, c.alert.id, b2Alert!.id, a2Alert!.id]
       for (const [i, id] of order.entries()) {
-        await server.app.db.updateTable('alerts').set({ fired: new Date(Date.UTC(2026, 0, 1, 10 + i)) }).where('id', '=', id).execute()
+        await sql`UPDATE alerts SET fired = ${new Date(Date.UTC(2026, 0, 1, 10 + i)).toISOString()}::timestamptz WHERE id = ${id}`.execute(server.app.db)
       }
 
       expect(await listedIds('')).toEqual([...order].reverse())
