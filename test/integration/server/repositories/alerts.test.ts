@@ -1,8 +1,11 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { sql } from 'kysely'
+import pg from 'pg'
 import type { Alert } from '../../../../contracts/alerts.ts'
 import type { AreaFeature, IncidentFeature } from '../../../../contracts/features.ts'
 import type { NotificationBody } from '../../../../contracts/live.ts'
 import { BACKENDS, point, square, startTestServer, type TestServer, type TestUser } from '../../../helpers/test-server.ts'
+import { waitUntil } from '../../../helpers/wait.ts'
 
 // The life of an alert record (server/repositories/incident-save.ts,
 // areas.ts, alerts.ts): which saves open one, which resolve one and why, and
@@ -233,5 +236,40 @@ describe.each(BACKENDS)('alert records on %s', (backend) => {
       resolved_at: expect.stringMatching(ISO_INSTANT), resolved_reason: 'incident_closed',
     })
     expect(acknowledged).toMatchObject({ acknowledged_by: { id: operator.id, username: operator.username }, note: 'ambulance sent' })
+  })
+})
+
+describe('alert records of saves racing one another on postgres', () => {
+  let server: TestServer
+  let operator: TestUser
+
+  beforeAll(async () => {
+    server = await startTestServer('postgres')
+    operator = await server.user('operator')
+  })
+  afterAll(() => server?.close())
+
+  const waiting = async () =>
+    Number((await sql<{ n: number }>`SELECT count(*)::integer AS n FROM pg_locks WHERE NOT granted`.execute(server.app.db)).rows[0]!.n)
+
+  it('resolves the alert an area save in flight opened for an incident deleted meanwhile', async () => {
+    const incident = await server.app.incidents.create({ name: 'fading', severity: 'high', geometry: point(5, 5) }, operator.id)
+    // holds the area's save after it has opened the alert, before it commits: its notifications wait for the outbox
+    const holder = new pg.Client({ connectionString: server.env.DATABASE_URL })
+    await holder.connect()
+    try {
+      await holder.query('BEGIN')
+      await holder.query('LOCK TABLE outbox IN SHARE ROW EXCLUSIVE MODE')
+      const areaSave = server.app.areas.create({ name: 'Late zone', severity: 'low', geometry: square(5, 5, 1) }, operator.id)
+      await waitUntil(async () => (await waiting()) === 1, { what: 'the area save to wait for the outbox' })
+      const deletion = server.app.incidents.remove(incident.properties.id, 1, operator.id)
+      await waitUntil(async () => (await waiting()) === 2, { what: 'the delete to wait too' })
+      await holder.query('COMMIT')
+      await Promise.all([areaSave, deletion])
+    } finally {
+      await holder.end()
+    }
+    const { alerts } = await server.app.alerts.list({ incident: incident.properties.id, limit: 10 })
+    expect(alerts.map((a) => [a.state, a.resolved_reason, a.incident])).toEqual([['resolved', 'incident_deleted', null]])
   })
 })
