@@ -164,7 +164,10 @@ export function incidentRepository(db: Kysely<Database>, hooks: SaveHooks, optio
   async function remove(id: number, expectedVersion?: number, actorId: number | null = null): Promise<IncidentFeature> {
     let write = db.deleteFrom('incidents').where('id', '=', id)
     if (expectedVersion !== undefined) write = write.where('version', '=', expectedVersion)
-    const [current, deleted] = await pipelinedTransaction(db, [
+    // the shared geofence lock as for a change: without it an area save in
+    // flight could open an alert for this incident that the delete never sees
+    const [, current, deleted] = await pipelinedTransaction(db, [
+      sharedLock,
       lockedVersion(id),
       incidentDeleteStatement(write.returning(SAVED_COLUMNS), actorId).compile(db),
     ])
