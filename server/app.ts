@@ -108,13 +108,8 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
     redisUrl: config.redisUrl,
     historyLength: config.notificationHistory,
     relaySweepMs: config.relaySweepMs,
-    maxBufferedBytes: config.ws.maxBufferedBytes,
-    slowGraceMs: config.ws.slowGraceMs,
     allowedOrigins: config.allowedOrigins,
-    pingIntervalMs: config.ws.pingIntervalMs,
-    sessionCheckMs: config.ws.sessionCheckMs,
-    maxSocketsPerSession: config.ws.maxSocketsPerSession,
-    maxSocketsPerUser: config.ws.maxSocketsPerUser,
+    sockets: config.ws,
   })
 
   await app.register(dashboardRoutes, { tiles: config.tiles })
