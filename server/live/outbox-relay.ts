@@ -48,19 +48,20 @@ export interface RelayStats {
  * Every deleted row stays behind as a dead tuple, and each sweep's read of
  * the oldest rows walks the index over all of them until a vacuum removes
  * them: with autovacuum off (as on some hosts) or a minute behind, the
- * saves/s of a loaded server fell by half within a few minutes. So the relay
- * vacuums the outbox itself, in the background, every `vacuumEveryRows` rows
- * it deletes: a few ms on a table that holds only what is in flight.
+ * saves/s of a loaded server fell steeply as the dead rows piled up. So the
+ * relay vacuums the outbox itself, in the background, every
+ * `vacuumEveryRows` rows it deletes: quick on a table that holds only what
+ * is in flight.
  *
  * Every save wakes the relay, and a sweep costs about as much whether it
  * carries one row or a hundred (a transaction, a Redis command, and each
  * instance reading the batch back). Under the geofence benchmark's load it
- * swept 330 times a second, 14 rows each, at about 1 ms of CPU a sweep: a
- * fifth of all the CPU a save cost. So when a batch comes back with
- * `busyBatchRows` or more (saves are arriving faster than it sweeps), the
- * next sweep waits `busyPauseMs` and takes everything that arrived
- * meanwhile. Under light load batches are a row or two and nothing waits;
- * under heavy load a notification may reach Redis up to 20 ms later.
+ * swept hundreds of times a second, a handful of rows each, and the sweeps
+ * were a large share of all the CPU a save cost (docs/performance-log.md).
+ * So when a batch comes back with `busyBatchRows` or more (saves are
+ * arriving faster than it sweeps), the next sweep waits `busyPauseMs` and
+ * takes everything that arrived meanwhile. Under light load batches are a row or two and nothing waits;
+ * under heavy load a notification may reach Redis up to `busyPauseMs` later.
  */
 export class OutboxRelay {
   readonly stats: RelayStats = { published: 0, vacuums: 0, lagMs: 0 }

@@ -14,8 +14,9 @@ export const notificationJson = (body: NotificationBody): NotificationJson => JS
 
 /**
  * A notification as delivered: its frame encoded once per instance, so
- * writing it to 10 000 sockets copies no string, and its id parsed once, so
- * checking it against each socket's last one is two number comparisons.
+ * writing it to thousands of sockets copies no string, and its id parsed
+ * once, so checking it against each socket's last one is two number
+ * comparisons.
  */
 export interface Delivery {
   /** the group's id for it (the stream entry id) */
@@ -51,8 +52,8 @@ export type ReplayResult = { reset: true } | { reset: false; pages: AsyncIterabl
 
 /**
  * How many notifications a replay reads at a time. A stalled replay holds one
- * page of its own (from Redis, a copy per socket) on top of the output cap:
- * about 150 KB of ordinary frames; more per page saved little but round trips.
+ * page of its own (from Redis, a copy per socket) on top of the output cap,
+ * so a page stays small; more per page saved little but round trips.
  */
 export const REPLAY_PAGE_SIZE = 100
 
@@ -94,8 +95,8 @@ export interface NotificationStream {
 /**
  * The frame is the body with the id and event written in front of its
  * fields: the text as PostgreSQL wrote it, not parsed and serialized again
- * (which, under load, was a few percent of the server's CPU). A body that is
- * not a JSON object with fields is refused.
+ * (which, under load, was a measurable share of the server's CPU). A body
+ * that is not a JSON object with fields is refused.
  */
 export function toDelivery(id: string, event: number, body: string): Delivery {
   if (!Number.isSafeInteger(event) || !/^\{\s*"/.test(body) || !body.endsWith('}')) {
