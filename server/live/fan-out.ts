@@ -186,7 +186,7 @@ export class FanOut {
    * told its position when it joined (`skipThrough`), which covers the batch.
    * A replaying member passed by here gets the batch from its replay: the
    * batch is in the history before it is queued, and the replay only ends
-   * once it has read up to the layer's position.
+   * once it has read up to the stream's position.
    */
   async #drain(): Promise<void> {
     try {

@@ -18,7 +18,7 @@ const BUSY_PAUSE_MS = 20
 export interface RelayOptions {
   /** the timer that catches a wake-up that was lost, or rows left by a crash */
   sweepIntervalMs: number
-  /** a batch the notification layer has not acknowledged in this time fails: rolled back, published again later (default 5 s) */
+  /** a batch the stream has not acknowledged in this time fails: rolled back, published again later (default 5 s) */
   publishTimeoutMs?: number
   /** the outbox is vacuumed after this many rows were published (default 10 000) */
   vacuumEveryRows?: number
@@ -37,9 +37,9 @@ export interface RelayStats {
 }
 
 /**
- * Publishes the outbox to the notification layer, oldest first. The outbox
+ * Publishes the outbox to the stream, oldest first. The outbox
  * is a queue: a sweep deletes the rows it takes and commits the deletion
- * only once the layer has acknowledged them, so a batch that fails is rolled
+ * only once the stream has acknowledged them, so a batch that fails is rolled
  * back into the outbox and published again later. At-least-once: a crash
  * between publishing and the commit publishes the rows again, with the same
  * `event` ids, and clients drop the duplicates. (What was published stays in
@@ -81,7 +81,7 @@ export class OutboxRelay {
 
   constructor(
     private readonly db: Kysely<Database>,
-    private readonly layer: NotificationStream,
+    private readonly stream: NotificationStream,
     private readonly options: RelayOptions,
   ) {
     this.#tryLock = sql`SELECT pg_try_advisory_xact_lock(${RELAY_LOCK}) AS locked`.compile(db)
@@ -176,7 +176,7 @@ export class OutboxRelay {
    * Publishes one batch; returns how many rows it took. Two round trips to the
    * database (db/pipeline.ts): begin, the lock and the taking of the batch
    * sent together (the delete runs after the lock, so it sees what the last
-   * holder committed), then the commit once the layer has acknowledged it.
+   * holder committed), then the commit once the stream has acknowledged it.
    */
   async #sweep(): Promise<number> {
     return withPipeline(this.db, async (connection) => {
@@ -195,7 +195,7 @@ export class OutboxRelay {
           return 0
         }
         // one command for the batch (redis-stream.ts); failing, the delete is rolled back and the whole batch is published again later
-        await withinTime(this.layer.publish(rows.map((row) => ({ event: row.id, body: row.payload }))), this.options.publishTimeoutMs ?? 5_000)
+        await withinTime(this.stream.publish(rows.map((row) => ({ event: row.id, body: row.payload }))), this.options.publishTimeoutMs ?? 5_000)
         await connection.send([COMMIT])
         this.stats.published += rows.length
         this.#deletedSinceVacuum += rows.length
@@ -216,7 +216,7 @@ export class OutboxRelay {
 async function withinTime<T>(work: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined
   const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`the notification layer did not acknowledge a batch within ${ms} ms`)), ms)
+    timer = setTimeout(() => reject(new Error(`the notification stream did not acknowledge a batch within ${ms} ms`)), ms)
   })
   try {
     return await Promise.race([work, late])

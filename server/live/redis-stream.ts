@@ -24,16 +24,16 @@ export interface RedisStreamOptions {
   url: string
   maxLength: number
   onError: (message: string) => void
-  /** how long the call waits for a first connection before it returns a layer that is still connecting (default 2 s) */
+  /** how long the call waits for a first connection before it returns a stream that is still connecting (default 2 s) */
   connectWaitMs?: number
 }
 
 /**
- * The "notifications" group on a Redis stream: the relay XADDs (trimmed to
+ * The "notifications" stream in Redis: the relay XADDs (trimmed to
  * about `maxLength` entries), and every instance follows the stream with a
  * blocking XREAD of its own, fanning entries out to its local sockets.
  *
- * Redis need not be up: the layer connects in the background and keeps
+ * Redis need not be up: it connects in the background and keeps
  * trying, and until it has reached Redis it is down (health), publishing
  * fails at once (the rows wait in the outbox) and nothing is replayed.
  */

@@ -19,7 +19,7 @@ export const notificationJson = (body: NotificationBody): NotificationJson => JS
  * comparisons.
  */
 export interface Delivery {
-  /** the group's id for it (the stream entry id) */
+  /** the stream's id for it (the stream entry id) */
   id: string
   /** the outbox id it was published from: the same for a notification published twice */
   event: number
@@ -64,14 +64,14 @@ export class ReplayGapError extends Error {
 }
 
 /**
- * The "notifications" group as seen by one server instance: what the relay
+ * The "notifications" stream as seen by one server instance: what the relay
  * publishes reaches every instance's subscribers, in one order, with ids that
  * let a reconnecting client ask for what it missed. Backed by a Redis stream,
  * or by an in-process history when there is no Redis.
  */
 export interface NotificationStream {
   readonly kind: 'redis' | 'memory'
-  /** appends the batch to the group, in its order; resolves once the group holds all of it (failing, the caller publishes it all again) */
+  /** appends the batch to the stream, in its order; resolves once the stream holds all of it (failing, the caller publishes it all again) */
   publish(batch: readonly Publication[]): Promise<void>
   subscribe(listener: (delivery: Delivery) => void): () => void
   /** the id of the newest notification this instance has fanned out: a socket added now gets everything after it */
@@ -80,7 +80,7 @@ export interface NotificationStream {
   replay(since: string, pageSize?: number): Promise<ReplayResult>
   /**
    * The history the ids belong to: made anew when the history is (a new
-   * process for the in-process layer; a Redis that came back without its
+   * process for the in-process stream; a Redis that came back without its
    * data). An id from another epoch can't be replayed from this history,
    * however it compares. Undefined while this instance can't tell (Redis not
    * reached since it connected last): nothing can be replayed then.
