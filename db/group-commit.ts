@@ -22,9 +22,10 @@ interface Waiting {
  * slot sends everything queued (up to `maxGroup`) as one pipelined
  * transaction, `prefix` first. A transaction costs PostgreSQL about as much
  * CPU as the save in it (begin, lock, commit and its WAL flush, the round
- * trip), so under load four saves in one cost about half as much each as four
- * transactions of one. Under light load nothing waits: a statement that finds
- * a free slot is sent at once, alone.
+ * trip), so under load each save in a shared transaction costs much less
+ * than one in a transaction of its own (docs/performance-log.md). Under
+ * light load nothing waits: a statement that finds a free slot is sent at
+ * once, alone.
  *
  * The saves of a group commit together or not at all. When the database
  * refuses one of them (any statement error: it answered, so the transaction

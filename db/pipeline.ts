@@ -82,9 +82,9 @@ export interface PgPipelineClient {
  * extended-protocol query but writes a simple one (begin, commit) at once, so
  * a save went out as one loopback send per statement, four in all; each
  * send is paid for by this process (under the geofence benchmark those
- * writes were a fifth of the server's CPU). Corked around all of them, the
- * client's queries are submitted synchronously and Node joins them into one
- * writev. Statements with parameters are prepared under a name from `names`;
+ * writes were a large share of the server's CPU). Corked around all of
+ * them, the client's queries are submitted synchronously and Node joins them
+ * into one writev. Statements with parameters are prepared under a name from `names`;
  * parameterless ones (begin, commit) go as simple queries: nothing to plan.
  */
 export function sendPipelined(client: PgPipelineClient, statements: readonly Pick<CompiledQuery, 'sql' | 'parameters'>[], names: StatementNames): Promise<Rows[]> {

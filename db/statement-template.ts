@@ -4,7 +4,7 @@ import type { CompiledQuery } from 'kysely'
  * A statement compiled once and bound per call, for the hottest path (a
  * save). Kysely builds and compiles a query's whole tree on every call, and
  * a save's statement is a large tree (the write, the feature, the alert rule,
- * the outbox rows): compiling it was about a twentieth of the server's CPU
+ * the outbox rows): compiling it was a visible share of the server's CPU
  * under the geofence benchmark. Compiled once with a unique placeholder for
  * each value, a call only fills in the parameters, and the SQL is the same
  * string every time, so the per-connection prepared-statement lookup

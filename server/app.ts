@@ -3,6 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { DestinationStream } from 'pino'
 import cookie from '@fastify/cookie'
 import websocket from '@fastify/websocket'
+import { CLOSE_CODES } from '../contracts/live.ts'
 import type { AppConfig } from './config.ts'
 import type { DatabaseHandle } from '../db/connect.ts'
 import { loggerOptions } from './logging.ts'
@@ -92,7 +93,15 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
   // revocations made on another instance reach HTTP and sockets within the same bound
   await app.register(auth, { sessionCacheMs: config.ws.sessionCheckMs, allowedOrigins: config.allowedOrigins })
   // before any route, so it can refuse upgrades on routes that are not sockets
-  await app.register(websocket, { options: { maxPayload: config.ws.maxFrameBytes } })
+  await app.register(websocket, {
+    options: { maxPayload: config.ws.maxFrameBytes },
+    // Its own preClose runs before the live plugin's and closes every socket
+    // without a code: say "going away" instead, so clients reconnect elsewhere.
+    preClose(done) {
+      for (const client of this.websocketServer.clients) client.close(CLOSE_CODES.GOING_AWAY, 'server shutting down')
+      this.websocketServer.close(done)
+    },
+  })
   await app.register(refusedUpgrades)
 
   await app.register(healthRoutes)
@@ -112,13 +121,8 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
     redisUrl: config.redisUrl,
     historyLength: config.notificationHistory,
     relaySweepMs: config.relaySweepMs,
-    maxBufferedBytes: config.ws.maxBufferedBytes,
-    slowGraceMs: config.ws.slowGraceMs,
     allowedOrigins: config.allowedOrigins,
-    pingIntervalMs: config.ws.pingIntervalMs,
-    sessionCheckMs: config.ws.sessionCheckMs,
-    maxSocketsPerSession: config.ws.maxSocketsPerSession,
-    maxSocketsPerUser: config.ws.maxSocketsPerUser,
+    sockets: config.ws,
   })
 
   await app.register(dashboardRoutes, { tiles: config.tiles })

@@ -6,7 +6,8 @@ import { fileURLToPath } from 'node:url'
 // The server bundle that `npm start` runs (server/start.mjs): server/main.ts
 // and everything of ours it imports, compiled by esbuild into one ES module,
 // with every package left as a plain import from node_modules. Plain `node`
-// loads it without tsx's loader thread, which cost a second start 1.5 to 2 s.
+// loads it without tsx's loader thread, which made a second start noticeably
+// slower (docs/performance-log.md).
 //
 // Built by `npm install` (postinstall) and again by the launcher whenever a
 // source is newer than the bundle. Plain JavaScript so that plain node runs it.
@@ -68,7 +69,7 @@ export function readRecord(paths) {
  * Why the bundle must be built before it runs, or undefined when it is up to
  * date: no complete build there, an output missing, or a source (or
  * package.json, the lockfile, tsconfig) modified since the build started.
- * Costs one stat per source (about 60), no reading.
+ * Costs one stat per source, no reading.
  *
  * @param {BundlePaths} [paths]
  * @returns {string | undefined}

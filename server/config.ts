@@ -101,8 +101,9 @@ export class ConfigError extends Error {}
 
 /**
  * Creates committed at once when DB_SAVE_CONCURRENCY is not set. Measured on
- * 2 cores (npm run bench, geofence): 2-4 sustain the most saves per second,
- * 10 (one per pooled connection, so no group ever forms) a fifth to a quarter fewer.
+ * 2 cores (npm run bench, geofence): a few in flight sustain the most saves
+ * per second; one per pooled connection (so no group ever forms) clearly
+ * fewer (docs/performance-log.md).
  */
 const DEFAULT_SAVE_CONCURRENCY = 3
 

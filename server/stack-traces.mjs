@@ -9,10 +9,11 @@ import { fileURLToPath } from 'node:url'
 //
 // Node's own source-map support (--enable-source-maps,
 // process.setSourceMapsEnabled) reads and parses the map of every module that
-// names one as it loads, packages included: for this server about 740 maps,
-// 5 MB of JSON (the Redis client, PGlite, glob), some 150 ms of a start. This
-// reads a map only when a stack trace is formatted through one of our
-// bundle's files, and every other frame stays exactly as V8 wrote it.
+// names one as it loads, packages included: for this server hundreds of
+// maps, megabytes of JSON (the Redis client, PGlite, glob), a noticeable part
+// of a start. This reads a map only when a stack trace is formatted through
+// one of our bundle's files, and every other frame stays exactly as V8 wrote
+// it.
 
 /** @typedef {{ originalSource?: string, originalLine?: number, originalColumn?: number }} Entry */
 

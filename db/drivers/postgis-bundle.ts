@@ -11,8 +11,8 @@ import { PROJECT_ROOT } from '../project-root.ts'
  *
  * PGlite compiles every `.so` in an extension's bundle each time it opens a
  * database, used or not. The published PostGIS bundle carries raster and
- * topology too: two thirds of its WebAssembly, and about 40% of the CPU time
- * PGlite takes to reopen a database.
+ * topology too: most of its WebAssembly, and a large share of the CPU time
+ * PGlite takes to reopen a database (docs/performance-log.md).
  * `db/slim-postgis-bundle.ts` (run by `npm install`) copies the installed
  * bundle without them; this module uses that copy only if it was derived from
  * the very bundle installed now, and the full one otherwise.

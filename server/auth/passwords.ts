@@ -1,9 +1,9 @@
 import { randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from 'node:crypto'
 
 // scrypt is memory-hard and ships with Node. N=2^15, r=8 costs 32 MiB and
-// ~50-100 ms per hash on the 2-core machines we run on: slow for a guesser,
-// quick enough for a sign-in. Parameters are stored with the hash, so they
-// can be raised later without invalidating existing passwords.
+// enough CPU per hash to slow a guesser down, while a sign-in stays quick.
+// Parameters are stored with the hash, so they can be raised later without
+// invalidating existing passwords.
 const N = 2 ** 15
 const R = 8
 const P = 1

@@ -27,9 +27,10 @@ export interface FanOutStats {
 
 /**
  * How long one slice of a broadcast may hold the event loop. A batch read
- * from Redis under load can be hundreds of notifications for 10 000 sockets:
- * written in one go that is seconds in which no POST is answered and no pong
- * read. In slices, the rest waits for the next turn of the loop instead.
+ * from Redis under load can be hundreds of notifications for thousands of
+ * sockets: written in one go, that holds the loop long enough that no POST
+ * is answered and no pong read meanwhile. In slices, the rest waits for the
+ * next turn of the loop instead.
  */
 const SLICE_MS = 8
 
@@ -185,7 +186,7 @@ export class FanOut {
    * told its position when it joined (`skipThrough`), which covers the batch.
    * A replaying member passed by here gets the batch from its replay: the
    * batch is in the history before it is queued, and the replay only ends
-   * once it has read up to the layer's position.
+   * once it has read up to the stream's position.
    */
   async #drain(): Promise<void> {
     try {

@@ -20,12 +20,14 @@ declare module 'fastify' {
   }
 }
 
-export interface LiveOptions extends SocketRouteOptions {
+export interface LiveOptions {
   redisUrl?: string | undefined
   historyLength: number
   relaySweepMs: number
-  maxBufferedBytes: number
-  slowGraceMs: number
+  /** origins allowed to use the session cookie on /ws; empty: only the server's own */
+  allowedOrigins: string[]
+  /** the bounds and clocks of each socket (WS_* and SESSION_CHECK_MS in docs/configuration.md) */
+  sockets: Omit<SocketRouteOptions, 'allowedOrigins'> & { maxBufferedBytes: number; slowGraceMs: number }
 }
 
 /**
@@ -45,7 +47,7 @@ export default fp<LiveOptions>(
       sweepIntervalMs: options.relaySweepMs,
       onError: (error) => app.log.warn({ err: error }, 'outbox relay: publishing failed; will retry'),
     })
-    const fanOut = new FanOut(options.maxBufferedBytes, options.slowGraceMs)
+    const fanOut = new FanOut(options.sockets.maxBufferedBytes, options.sockets.slowGraceMs)
     const unsubscribe = stream.subscribe((delivery) => fanOut.broadcast(delivery))
     // The history this instance's sockets were following is gone (Redis came
     // back without its data), or was never reached (they joined while Redis
@@ -65,13 +67,7 @@ export default fp<LiveOptions>(
     app.decorate('fanOut', fanOut)
     app.decorate('streamHealth', () => stream.health())
 
-    await app.register(socketRoute, {
-      allowedOrigins: options.allowedOrigins,
-      pingIntervalMs: options.pingIntervalMs,
-      sessionCheckMs: options.sessionCheckMs,
-      maxSocketsPerSession: options.maxSocketsPerSession,
-      maxSocketsPerUser: options.maxSocketsPerUser,
-    })
+    await app.register(socketRoute, { ...options.sockets, allowedOrigins: options.allowedOrigins })
     await app.register(metricsRoute)
 
     app.addHook('preClose', async () => {

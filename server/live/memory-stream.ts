@@ -12,7 +12,7 @@ import {
 } from './stream.ts'
 
 /**
- * The embedded default's notification group: one process, so the group is
+ * The embedded default's notification stream: one process, so the stream is
  * in memory, with the same ordered ids and bounded history as the Redis stream.
  */
 export function memoryStream(maxLength: number): NotificationStream {

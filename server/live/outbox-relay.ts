@@ -18,7 +18,7 @@ const BUSY_PAUSE_MS = 20
 export interface RelayOptions {
   /** the timer that catches a wake-up that was lost, or rows left by a crash */
   sweepIntervalMs: number
-  /** a batch the notification layer has not acknowledged in this time fails: rolled back, published again later (default 5 s) */
+  /** a batch the stream has not acknowledged in this time fails: rolled back, published again later (default 5 s) */
   publishTimeoutMs?: number
   /** the outbox is vacuumed after this many rows were published (default 10 000) */
   vacuumEveryRows?: number
@@ -37,9 +37,9 @@ export interface RelayStats {
 }
 
 /**
- * Publishes the outbox to the notification layer, oldest first. The outbox
+ * Publishes the outbox to the stream, oldest first. The outbox
  * is a queue: a sweep deletes the rows it takes and commits the deletion
- * only once the layer has acknowledged them, so a batch that fails is rolled
+ * only once the stream has acknowledged them, so a batch that fails is rolled
  * back into the outbox and published again later. At-least-once: a crash
  * between publishing and the commit publishes the rows again, with the same
  * `event` ids, and clients drop the duplicates. (What was published stays in
@@ -48,19 +48,20 @@ export interface RelayStats {
  * Every deleted row stays behind as a dead tuple, and each sweep's read of
  * the oldest rows walks the index over all of them until a vacuum removes
  * them: with autovacuum off (as on some hosts) or a minute behind, the
- * saves/s of a loaded server fell by half within a few minutes. So the relay
- * vacuums the outbox itself, in the background, every `vacuumEveryRows` rows
- * it deletes: a few ms on a table that holds only what is in flight.
+ * saves/s of a loaded server fell steeply as the dead rows piled up. So the
+ * relay vacuums the outbox itself, in the background, every
+ * `vacuumEveryRows` rows it deletes: quick on a table that holds only what
+ * is in flight.
  *
  * Every save wakes the relay, and a sweep costs about as much whether it
  * carries one row or a hundred (a transaction, a Redis command, and each
  * instance reading the batch back). Under the geofence benchmark's load it
- * swept 330 times a second, 14 rows each, at about 1 ms of CPU a sweep: a
- * fifth of all the CPU a save cost. So when a batch comes back with
- * `busyBatchRows` or more (saves are arriving faster than it sweeps), the
- * next sweep waits `busyPauseMs` and takes everything that arrived
- * meanwhile. Under light load batches are a row or two and nothing waits;
- * under heavy load a notification may reach Redis up to 20 ms later.
+ * swept hundreds of times a second, a handful of rows each, and the sweeps
+ * were a large share of all the CPU a save cost (docs/performance-log.md).
+ * So when a batch comes back with `busyBatchRows` or more (saves are
+ * arriving faster than it sweeps), the next sweep waits `busyPauseMs` and
+ * takes everything that arrived meanwhile. Under light load batches are a row or two and nothing waits;
+ * under heavy load a notification may reach Redis up to `busyPauseMs` later.
  */
 export class OutboxRelay {
   readonly stats: RelayStats = { published: 0, vacuums: 0, lagMs: 0 }
@@ -80,7 +81,7 @@ export class OutboxRelay {
 
   constructor(
     private readonly db: Kysely<Database>,
-    private readonly layer: NotificationStream,
+    private readonly stream: NotificationStream,
     private readonly options: RelayOptions,
   ) {
     this.#tryLock = sql`SELECT pg_try_advisory_xact_lock(${RELAY_LOCK}) AS locked`.compile(db)
@@ -175,7 +176,7 @@ export class OutboxRelay {
    * Publishes one batch; returns how many rows it took. Two round trips to the
    * database (db/pipeline.ts): begin, the lock and the taking of the batch
    * sent together (the delete runs after the lock, so it sees what the last
-   * holder committed), then the commit once the layer has acknowledged it.
+   * holder committed), then the commit once the stream has acknowledged it.
    */
   async #sweep(): Promise<number> {
     return withPipeline(this.db, async (connection) => {
@@ -194,7 +195,7 @@ export class OutboxRelay {
           return 0
         }
         // one command for the batch (redis-stream.ts); failing, the delete is rolled back and the whole batch is published again later
-        await withinTime(this.layer.publish(rows.map((row) => ({ event: row.id, body: row.payload }))), this.options.publishTimeoutMs ?? 5_000)
+        await withinTime(this.stream.publish(rows.map((row) => ({ event: row.id, body: row.payload }))), this.options.publishTimeoutMs ?? 5_000)
         await connection.send([COMMIT])
         this.stats.published += rows.length
         this.#deletedSinceVacuum += rows.length
@@ -215,7 +216,7 @@ export class OutboxRelay {
 async function withinTime<T>(work: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined
   const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`the notification layer did not acknowledge a batch within ${ms} ms`)), ms)
+    timer = setTimeout(() => reject(new Error(`the notification stream did not acknowledge a batch within ${ms} ms`)), ms)
   })
   try {
     return await Promise.race([work, late])

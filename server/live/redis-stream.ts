@@ -24,16 +24,16 @@ export interface RedisStreamOptions {
   url: string
   maxLength: number
   onError: (message: string) => void
-  /** how long the call waits for a first connection before it returns a layer that is still connecting (default 2 s) */
+  /** how long the call waits for a first connection before it returns a stream that is still connecting (default 2 s) */
   connectWaitMs?: number
 }
 
 /**
- * The "notifications" group on a Redis stream: the relay XADDs (trimmed to
+ * The "notifications" stream in Redis: the relay XADDs (trimmed to
  * about `maxLength` entries), and every instance follows the stream with a
  * blocking XREAD of its own, fanning entries out to its local sockets.
  *
- * Redis need not be up: the layer connects in the background and keeps
+ * Redis need not be up: it connects in the background and keeps
  * trying, and until it has reached Redis it is down (health), publishing
  * fails at once (the rows wait in the outbox) and nothing is replayed.
  */
@@ -160,8 +160,8 @@ export async function redisStream(options: RedisStreamOptions): Promise<Notifica
       const args = ['EVAL', PUBLISH_BATCH, '1', STREAM, String(options.maxLength)]
       for (const { event, body } of batch) args.push(String(event), body)
       // no timer per command (node-redis arms one by default, and under load
-      // those were a few percent of the server's CPU): the relay bounds each
-      // batch it publishes with one (outbox-relay.ts)
+      // those were a measurable share of the server's CPU): the relay bounds
+      // each batch it publishes with one (outbox-relay.ts)
       await commands.sendCommand(args, { timeout: 0 })
     },
     subscribe(listener) {
@@ -221,8 +221,8 @@ function parseEntry([id, fields]: Entry): Delivery | undefined {
 
 /**
  * XADDs a whole relay batch in one command, where one XADD per row cost the
- * server a command, a promise and a reply to decode each: several percent of
- * its CPU under the geofence benchmark. Redis runs a script without
+ * server a command, a promise and a reply to decode each: a measurable share
+ * of its CPU under the geofence benchmark. Redis runs a script without
  * interleaving other commands, so the batch lands in order and in one piece.
  * (Should one XADD fail, say Redis out of memory, the entries before it stay;
  * the relay publishes the whole batch again and clients drop the repeats by

@@ -1,5 +1,5 @@
 // Notification ids are Redis stream ids, "<milliseconds>-<sequence>", and the
-// in-process layer makes ids of the same shape, so clients handle one format.
+// in-process stream makes ids of the same shape, so clients handle one format.
 
 export const STREAM_ID = /^\d{1,20}-\d{1,20}$/
 
@@ -17,11 +17,12 @@ export function compareStreamIds(a: string, b: string): number {
 }
 
 /**
- * An id the group itself made, parsed once into numbers: the fan-out compares
- * a delivery with every socket's last one, 10 000 times per notification, so
- * it must not parse strings or build BigInts there. Ids from Redis or the
- * in-process layer fit (milliseconds since 1970, a small sequence); ids a
- * client sends don't have to, and go through `compareStreamIds`.
+ * An id the stream itself made, parsed once into numbers: the fan-out compares
+ * a delivery with every socket's last one, once per open socket for each
+ * notification, so it must not parse strings or build BigInts there. Ids
+ * from Redis or the in-process stream fit (milliseconds since 1970, a small
+ * sequence); ids a client sends don't have to, and go through
+ * `compareStreamIds`.
  */
 export interface StreamPosition {
   readonly ms: number

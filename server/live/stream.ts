@@ -14,11 +14,12 @@ export const notificationJson = (body: NotificationBody): NotificationJson => JS
 
 /**
  * A notification as delivered: its frame encoded once per instance, so
- * writing it to 10 000 sockets copies no string, and its id parsed once, so
- * checking it against each socket's last one is two number comparisons.
+ * writing it to thousands of sockets copies no string, and its id parsed
+ * once, so checking it against each socket's last one is two number
+ * comparisons.
  */
 export interface Delivery {
-  /** the group's id for it (the stream entry id) */
+  /** the stream's id for it (the stream entry id) */
   id: string
   /** the outbox id it was published from: the same for a notification published twice */
   event: number
@@ -51,8 +52,8 @@ export type ReplayResult = { reset: true } | { reset: false; pages: AsyncIterabl
 
 /**
  * How many notifications a replay reads at a time. A stalled replay holds one
- * page of its own (from Redis, a copy per socket) on top of the output cap:
- * about 150 KB of ordinary frames; more per page saved little but round trips.
+ * page of its own (from Redis, a copy per socket) on top of the output cap,
+ * so a page stays small; more per page saved little but round trips.
  */
 export const REPLAY_PAGE_SIZE = 100
 
@@ -63,14 +64,14 @@ export class ReplayGapError extends Error {
 }
 
 /**
- * The "notifications" group as seen by one server instance: what the relay
+ * The "notifications" stream as seen by one server instance: what the relay
  * publishes reaches every instance's subscribers, in one order, with ids that
  * let a reconnecting client ask for what it missed. Backed by a Redis stream,
  * or by an in-process history when there is no Redis.
  */
 export interface NotificationStream {
   readonly kind: 'redis' | 'memory'
-  /** appends the batch to the group, in its order; resolves once the group holds all of it (failing, the caller publishes it all again) */
+  /** appends the batch to the stream, in its order; resolves once the stream holds all of it (failing, the caller publishes it all again) */
   publish(batch: readonly Publication[]): Promise<void>
   subscribe(listener: (delivery: Delivery) => void): () => void
   /** the id of the newest notification this instance has fanned out: a socket added now gets everything after it */
@@ -79,7 +80,7 @@ export interface NotificationStream {
   replay(since: string, pageSize?: number): Promise<ReplayResult>
   /**
    * The history the ids belong to: made anew when the history is (a new
-   * process for the in-process layer; a Redis that came back without its
+   * process for the in-process stream; a Redis that came back without its
    * data). An id from another epoch can't be replayed from this history,
    * however it compares. Undefined while this instance can't tell (Redis not
    * reached since it connected last): nothing can be replayed then.
@@ -94,8 +95,8 @@ export interface NotificationStream {
 /**
  * The frame is the body with the id and event written in front of its
  * fields: the text as PostgreSQL wrote it, not parsed and serialized again
- * (which, under load, was a few percent of the server's CPU). A body that is
- * not a JSON object with fields is refused.
+ * (which, under load, was a measurable share of the server's CPU). A body
+ * that is not a JSON object with fields is refused.
  */
 export function toDelivery(id: string, event: number, body: string): Delivery {
   if (!Number.isSafeInteger(event) || !/^\{\s*"/.test(body) || !body.endsWith('}')) {

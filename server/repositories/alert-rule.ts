@@ -3,10 +3,10 @@ import type { Database } from '../../db/schema.ts'
 import { covers } from '../../db/postgis.ts'
 import { selectIncidents, type IncidentSelection } from './feature-rows.ts'
 
-// The alert rule (DESIGN.md): an open incident alerts an area when it lies in
-// the area's polygon (boundary included) and its severity is at or above the
-// area's threshold. The `severity` enum is declared lowest first, so `>=` on
-// it is exactly "at or above".
+// The alert rule (docs/api.md, "Alert rule"): an open incident alerts an
+// area when it lies in the area's polygon (boundary included) and its
+// severity is at or above the area's threshold. The `severity` enum is
+// declared lowest first, so `>=` on it is exactly "at or above".
 //
 // A save alerts only the pairs that the rule did not already match before the
 // save: so a text edit alerts nothing, a move into a new area alerts just that

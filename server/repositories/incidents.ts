@@ -72,8 +72,9 @@ export function incidentRepository(db: Kysely<Database>, hooks: SaveHooks, optio
   /**
    * The page `list` would give, each incident as an IncidentRow already
    * serialized by PostgreSQL: the server only joins the rows' text, where
-   * parsing 10 000 rows into objects and serializing them again cost it a
-   * few hundred ms a page. Dates are written as `toISOString` writes them.
+   * parsing a page of rows into objects and serializing them again kept it
+   * busy for a noticeable while per page. Dates are written as
+   * `toISOString` writes them.
    */
   async function listRows(filter: IncidentFilter): Promise<Page<string>> {
     const row = sql<string>`json_build_array(
@@ -87,7 +88,8 @@ export function incidentRepository(db: Kysely<Database>, hooks: SaveHooks, optio
   async function pageCursors(filter: Omit<IncidentFilter, 'cursor'>, pages: number): Promise<(number | null)[]> {
     // `lead` rather than `count(*) OVER ()`: a count needs every row before
     // the first boundary can be given, where this streams in id order and
-    // stops at the last boundary asked for (19 against 32 ms at 50 000).
+    // stops at the last boundary asked for: measurably quicker on a full
+    // table (docs/performance-log.md).
     const ranked = matching(
       incidentsWithReporter(db).select(['i.id', sql<number>`row_number() OVER (ORDER BY i.id)`.as('n'), sql<number | null>`lead(i.id) OVER (ORDER BY i.id)`.as('next')]),
       filter,

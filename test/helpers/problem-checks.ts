@@ -1,6 +1,6 @@
-import { expect } from 'vitest'
+import { afterAll, beforeAll, expect } from 'vitest'
 import type { LightMyRequestResponse } from 'fastify'
-import type { TestServer } from './test-server.ts'
+import { startTestServer, type Backend, type TestServer } from './test-server.ts'
 
 // What every answer to a bad request must be, shared by the bad-input tests:
 // a 4xx problem+json that says what was wrong without a stack, and nothing
@@ -79,6 +79,22 @@ export interface BadRequest {
  * PATCH or DELETE), sent as the admin, who may call every route; and the
  * state a refused request must leave as it was.
  */
+export type BadRequestTargets = Awaited<ReturnType<typeof badRequestTargets>>
+
+/**
+ * For a describe block: a test server on `backend` with its
+ * badRequestTargets, started before the block's tests and closed after them.
+ */
+export function withBadRequestTargets(backend: Backend): { readonly server: TestServer; readonly targets: BadRequestTargets } {
+  const setup = {} as { server: TestServer; targets: BadRequestTargets }
+  beforeAll(async () => {
+    setup.server = await startTestServer(backend)
+    setup.targets = await badRequestTargets(setup.server)
+  })
+  afterAll(() => setup.server?.close())
+  return setup
+}
+
 export async function badRequestTargets(server: TestServer, places: { incident: [number, number]; area: [number, number] } = { incident: [2.35, 48.85], area: [2.35, 48.85] }) {
   const admin = await server.admin()
   const viewer = await server.user('viewer')

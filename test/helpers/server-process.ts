@@ -56,6 +56,12 @@ export interface ServerProcess {
   describe(): string
   /** polls GET /api/health until 200 (its body); fails at once if the process exits */
   healthy(timeoutMs?: number): Promise<Health>
+  /**
+   * healthy, and following its notification stream: a socket that joins
+   * while the server is still reaching Redis is closed (1012) once it gets
+   * there, so a test whose clients don't reconnect waits for this first
+   */
+  following(timeoutMs?: number): Promise<Health>
   /** resolves once stdout holds `text` */
   printed(text: string, timeoutMs?: number): Promise<void>
   /** resolves with the exit, or fails with its output after `timeoutMs` */
@@ -132,6 +138,13 @@ export async function launchServer(env: Record<string, string>, options: LaunchO
         if (response?.status === 200) health = (await response.json()) as Health
         return health !== undefined
       }, { timeoutMs, what: () => `a healthy answer: ${server.describe()}`, everyMs: 250 })
+      return health!
+    },
+    async following(timeoutMs = START_TIMEOUT) {
+      let health: Health | undefined
+      await waitUntil(async () => (health = await server.healthy(timeoutMs)).notifications?.ok === true, {
+        timeoutMs, what: () => `the notification stream to be up: ${server.describe()}`, everyMs: 250,
+      })
       return health!
     },
     printed(text, timeoutMs = 10_000) {

@@ -31,7 +31,7 @@ export async function startDashboard(root: HTMLElement, user: SessionUser, confi
   // The network first: the live socket opens, and the first read is asked
   // for as soon as it is subscribed, so that anything saved from then on
   // arrives live. The server reads while the map and the sidebar are built
-  // (150–250 ms on a slow machine).
+  // (a noticeable while on a slow machine).
   const live = startLiveSubscription({
     store,
     notifier,
@@ -40,8 +40,8 @@ export async function startDashboard(root: HTMLElement, user: SessionUser, confi
     report,
   })
   // The socket's handshake first, then the build: its `ready` is handled on
-  // this thread, and behind the build it came 300–400 ms after the socket
-  // was created instead of 40–80 ms, and the first read with it. At most
+  // this thread, and behind the build it came long after the handshake
+  // itself was done, and the first read with it. At most
   // HANDSHAKE_WAIT_MS, so a slow socket does not hold up the map. The
   // subscription uses what is built below (`view`): nothing but `ready` can
   // arrive before the build (the socket has no `since`), and the build runs

@@ -5,8 +5,8 @@ import { api } from './api.ts'
 import { showLogin } from './ui/login-view.ts'
 
 // The dashboard's module (Leaflet, geoman, the map) takes a while to
-// evaluate, 150 ms on a slow machine: it loads while the server is asked who
-// is signed in, rather than before.
+// evaluate on a slow machine: it loads while the server is asked who is
+// signed in, rather than before.
 const dashboard = import('./dashboard.ts')
 
 // Signed in already (the cookie is HttpOnly, so ask the server)? Then the

@@ -36,6 +36,8 @@ describe('two server processes sharing PostgreSQL and Redis', () => {
     await servers[0]!.healthy()
     servers.push(await launchServer(env))
     await servers[1]!.healthy()
+    // both follow the stream before any client joins (these clients don't reconnect)
+    for (const server of servers) await server.following()
 
     const adminKey = (await signIn(servers[0]!.url, 'admin', ADMIN_PASSWORD)).key
     for (const [username, role] of [['ops', 'operator'], ['watch', 'viewer']]) {

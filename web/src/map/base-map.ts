@@ -17,10 +17,10 @@ export function createBaseMap(element: HTMLElement, config: ClientConfig): L.Map
     // Pins hide for the 250 ms of a zoom animation (Leaflet's own option)
     // instead of each gliding to its new place: each gliding pin is a layer
     // of its own that a browser without a GPU composites in software on every
-    // frame, 133 of them in the benchmark's view. The clusters' canvas still
-    // scales with the zoom, and the view is redrawn at the new zoom anyway,
-    // where clusters split or merge. Panning and zooming at 50 000 incidents,
-    // side by side: 50.2 → 53.7 fps (docs/performance.md).
+    // frame, and pins were most of the layers in the benchmark's view. The
+    // clusters' canvas still scales with the zoom, and the view is redrawn at
+    // the new zoom anyway, where clusters split or merge. Panning and zooming
+    // at 50 000 incidents ran smoother without them (docs/performance-log.md).
     markerZoomAnimation: false,
   }).setView([20, 0], 2)
   map.createPane('outline').style.zIndex = '150' // below tiles (200): tiles cover it once they load
@@ -42,8 +42,9 @@ export function createBaseMap(element: HTMLElement, config: ClientConfig): L.Map
  * machines, many an operations-room PC) composites those layers in software
  * on every frame of a pan. Tiles never move on their own (their pane does),
  * so the same offset as a 2D `translate` paints them into their zoom level's
- * one layer instead. Measured side by side: panning with 50 000 incidents
- * went from 24 to 35 fps, and the page's CPU per frame from 68 to 51 ms.
+ * one layer instead. Measured side by side, panning with 50 000 incidents
+ * drew more frames a second for less of the page's CPU per frame
+ * (docs/performance-log.md).
  */
 function flattenTile(tile: HTMLElement) {
   tile.style.transform = tile.style.transform.replace(/translate3d\(([^,]+),\s*([^,]+),[^)]*\)/, 'translate($1, $2)')

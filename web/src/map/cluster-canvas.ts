@@ -29,8 +29,8 @@ interface Drawn extends Cluster {
  * Why: a browser that composites in software (no GPU: the test machines, and
  * many an operations-room PC) draws every marker element as a layer of its
  * own on every frame. With 50 000 incidents a view holds hundreds of
- * clusters, and panning fell below 20 fps where the empty map pans at 48
- * (docs/performance.md). One canvas costs about the same whatever it holds.
+ * clusters, and panning fell to a fraction of the empty map's frame rate
+ * (docs/performance-log.md). One canvas costs about the same whatever it holds.
  * Single incidents stay DOM markers (incident-layer.ts): they are few in any
  * view, and they are what operators drag, focus and click.
  *

@@ -59,12 +59,13 @@ export class ClusterIndex {
    * down to PREVIEW_DEPTH levels below that zoom, and answers until the full
    * index is in. Supercluster builds its levels from the deepest up, and the
    * deep ones are most of the work: at 50 000 incidents the preview takes a
-   * tenth of the time, so the map shows them 0.4 s sooner on a slow machine.
-   * Its clusters at the view's zoom are nearly the full index's (673 against
-   * 672 at zoom 2, for points spread over the world); they may shift a little
-   * when the full index takes over. A preview does not answer for a zoom
-   * deeper than it clusters: a zoom-in before the full index is in waits for
-   * it, instead of getting every point in view as a pin.
+   * small part of the time, so the map shows clusters sooner on a slow
+   * machine. Its clusters at the view's zoom are nearly the full index's
+   * (test/unit/web/cluster-index.test.ts holds their count within a few
+   * percent); they may shift a little when the full index takes over. A
+   * preview does not answer for a zoom deeper than it clusters: a zoom-in
+   * before the full index is in waits for it, instead of getting every point
+   * in view as a pin.
    */
   load(ids: Int32Array, coordinates: Float64Array, previewZoom?: number) {
     if (this.#building) {

@@ -13,15 +13,16 @@ export const REBUILD_TIMING: RebuildTiming = { everyMs: 1000, stillMs: 300, whil
 /**
  * Paces the rebuilds of the cluster index that live changes ask for.
  *
- * A rebuild clusters every incident again: at 50 000 that is about 0.35 s of
- * a worker's CPU on a 2-core machine, taken from the threads that draw the
- * map. While the map is still nobody sees that, so a change shows within
- * `everyMs`. While the map pans or zooms, every frame counts, and clusters
+ * A rebuild clusters every incident again: at 50 000 that is a sizeable
+ * stretch of a worker's CPU on a 2-core machine, taken from the threads that
+ * draw the map. While the map is still nobody sees that, so a change shows
+ * within `everyMs`. While the map pans or zooms, every frame counts, and clusters
  * that regroup under the pointer mid-gesture only distract: the rebuild
  * waits until the map has been still for `stillMs`, and a map that never
  * stops still gets a change `whileMovingMs` after it came. With 50 000
- * incidents and 100 live updates/s, panning without pause ran at 30–36 fps
- * with a rebuild every second and at 56–57 with none (docs/performance.md).
+ * incidents and a steady stream of live updates, panning without pause ran
+ * far slower with a rebuild every second than with none
+ * (docs/performance-log.md).
  *
  * Rebuilds made for other reasons (the first load, a filter change) go
  * ahead at once; tell the pacer with `rebuilt()`, so a change it was holding

@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
-import { BACKENDS, startTestServer, type TestServer } from '../../../helpers/test-server.ts'
-import { badRequestTargets, expectCleanProblem, expectRefusedCleanly } from '../../../helpers/problem-checks.ts'
+import { BACKENDS } from '../../../helpers/test-server.ts'
+import { withBadRequestTargets, expectCleanProblem, expectRefusedCleanly } from '../../../helpers/problem-checks.ts'
 
 // JSON nested thousands of levels deep, on every route that takes a JSON
 // body, sign-in included. Parsing it is cheap; what came after it (the
@@ -46,21 +46,14 @@ function deepBody(place: string[], levels: number, shape: Shape): { text: string
 }
 
 describe.each(BACKENDS)('JSON nested too deep on %s', (backend) => {
-  let server: TestServer
-  let targets: Awaited<ReturnType<typeof badRequestTargets>>
-
-  beforeAll(async () => {
-    server = await startTestServer(backend)
-    targets = await badRequestTargets(server)
-  })
-  afterAll(() => server?.close())
+  const setup = withBadRequestTargets(backend)
 
   const what = (route: JsonRoute, place: string[], levels: number, shape: Shape) =>
     `${levels} levels of ${shape} at /${place.join('/')} of ${route.method} ${route.url}`
 
   function refusedAsTooDeep(route: JsonRoute, place: string[], levels: number, shape: Shape) {
     const { text, pointer } = deepBody(place, levels, shape)
-    return expectRefusedCleanly(targets, {
+    return expectRefusedCleanly(setup.targets, {
       what: what(route, place, levels, shape), method: route.method, url: route.url, raw: text,
       field: pointer, part: 'body', detail: `deeper than ${MAX_DEPTH} levels`,
     })
@@ -89,10 +82,10 @@ describe.each(BACKENDS)('JSON nested too deep on %s', (backend) => {
 
   it('leaves 64 levels to the route, which refuses them for what they are', async () => {
     for (const route of ROUTES) {
-      const before = await targets.state()
-      const body = expectCleanProblem(await targets.send({ what: '64 levels', method: route.method, url: route.url, raw: deepBody([], MAX_DEPTH, 'arrays').text, field: '/', part: 'body' }), 400)
+      const before = await setup.targets.state()
+      const body = expectCleanProblem(await setup.targets.send({ what: '64 levels', method: route.method, url: route.url, raw: deepBody([], MAX_DEPTH, 'arrays').text, field: '/', part: 'body' }), 400)
       expect(body.detail).not.toContain('deeper than')
-      expect(await targets.state()).toEqual(before)
+      expect(await setup.targets.state()).toEqual(before)
     }
   })
 })

@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
-import { BACKENDS, startTestServer, type TestServer } from '../../../helpers/test-server.ts'
-import { badRequestTargets, expectRefusedCleanly, type BadRequest } from '../../../helpers/problem-checks.ts'
+import { BACKENDS } from '../../../helpers/test-server.ts'
+import { withBadRequestTargets, expectRefusedCleanly, type BadRequest } from '../../../helpers/problem-checks.ts'
 
 // Strings and arrays far longer than anything their field allows, in every
 // field of every route (body, query string, header), still under the 1 MiB
@@ -106,17 +106,10 @@ const hugeArrays: fc.Arbitrary<BadRequest> = fc.oneof(
 )
 
 describe.each(BACKENDS)('strings and arrays too long on %s', (backend) => {
-  let server: TestServer
-  let targets: Awaited<ReturnType<typeof badRequestTargets>>
-
-  beforeAll(async () => {
-    server = await startTestServer(backend)
-    targets = await badRequestTargets(server)
-  })
-  afterAll(() => server?.close())
+  const setup = withBadRequestTargets(backend)
 
   const property = (arbitrary: fc.Arbitrary<BadRequest>, numRuns = NUM_RUNS) =>
-    fc.assert(fc.asyncProperty(arbitrary, async (request) => void (await expectRefusedCleanly(targets, request))), { numRuns })
+    fc.assert(fc.asyncProperty(arbitrary, async (request) => void (await expectRefusedCleanly(setup.targets, request))), { numRuns })
 
   it('refuses a long string in every string field of every JSON route', () => property(longBodyStrings))
   it('refuses a long unknown field name beside any field', () => property(longUnknownKeys, 20))
@@ -127,12 +120,12 @@ describe.each(BACKENDS)('strings and arrays too long on %s', (backend) => {
   it('refuses severity named 70 000 times, more statement parameters than PostgreSQL takes, on every list', async () => {
     const many = Array.from({ length: 70_000 }, () => 'severity=high').join('&')
     for (const url of ['/api/incidents', '/api/incidents/rows', '/api/incidents/cursors', '/api/areas']) {
-      await expectRefusedCleanly(targets, { what: 'severity', method: 'GET', url: `${url}?${many}`, field: '/severity', part: 'querystring', detail: 'must NOT have more than 5 items' })
+      await expectRefusedCleanly(setup.targets, { what: 'severity', method: 'GET', url: `${url}?${many}`, field: '/severity', part: 'querystring', detail: 'must NOT have more than 5 items' })
     }
   })
 
   it('names the coordinates of a MultiPolygon of 1 001 polygons, not its type', async () => {
-    const body = await expectRefusedCleanly(targets, {
+    const body = await expectRefusedCleanly(setup.targets, {
       what: 'polygons', method: 'POST', url: '/api/areas', part: 'body', field: '/geometry/coordinates',
       raw: `{"type":"Feature","geometry":{"type":"MultiPolygon","coordinates":${repeat(`[${RING}]`, 1001)}},"properties":{"name":"x"}}`,
     })

@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
-import { BACKENDS, startTestServer, type TestServer } from '../../../helpers/test-server.ts'
-import { badRequestTargets, expectRefusedCleanly, type BadRequest } from '../../../helpers/problem-checks.ts'
+import { BACKENDS } from '../../../helpers/test-server.ts'
+import { withBadRequestTargets, expectRefusedCleanly, type BadRequest } from '../../../helpers/problem-checks.ts'
 
 // Numbers past what their column or their meaning can hold, on every route
 // that takes one: versions and ids past PostgreSQL's integer, paging past its
@@ -63,21 +63,14 @@ const hugeCoordinates: fc.Arbitrary<BadRequest> = fc.tuple(fc.oneof(pastADouble,
   })
 
 describe.each(BACKENDS)('numbers too large on %s', (backend) => {
-  let server: TestServer
-  let targets: Awaited<ReturnType<typeof badRequestTargets>>
-
-  beforeAll(async () => {
-    server = await startTestServer(backend)
-    targets = await badRequestTargets(server)
-  })
-  afterAll(() => server?.close())
+  const setup = withBadRequestTargets(backend)
 
   const property = (arbitrary: fc.Arbitrary<BadRequest>) =>
-    fc.assert(fc.asyncProperty(arbitrary, async (request) => void (await expectRefusedCleanly(targets, request))), { numRuns: NUM_RUNS })
+    fc.assert(fc.asyncProperty(arbitrary, async (request) => void (await expectRefusedCleanly(setup.targets, request))), { numRuns: NUM_RUNS })
 
   it('refuses version 2147483648 on incidents as on areas: 400 naming the field and the value', async () => {
     for (const url of ['/api/incidents/:incident', '/api/areas/:area']) {
-      const body = await expectRefusedCleanly(targets, {
+      const body = await expectRefusedCleanly(setup.targets, {
         what: 'version', method: 'PATCH', url, raw: '{"properties":{"version":2147483648}}', field: '/properties/version', part: 'body',
       })
       expect(body.detail).toBe('body/properties/version must be <= 2147483647 (got 2147483648)')

@@ -50,7 +50,7 @@ describe('the outbox relay when Redis stops answering', () => {
     try {
       await relay.wake()
       expect(errors).toHaveLength(1)
-      expect((errors[0] as Error).message).toBe('the notification layer did not acknowledge a batch within 300 ms')
+      expect((errors[0] as Error).message).toBe('the notification stream did not acknowledge a batch within 300 ms')
       // the batch's delete was rolled back: the row is still waiting in the outbox
       const waiting = await handle.db.selectFrom('outbox').select('id').where('id', '=', row!.id).executeTakeFirst()
       expect(waiting).toEqual({ id: row!.id })

@@ -79,7 +79,7 @@ describe.each(BACKENDS)('memory of %s server with 100 replaying sockets that nev
       cleanup = () => rm(dir, { recursive: true, force: true })
     }
     server = await launchServer(env)
-    await server.healthy()
+    await server.following()
     pid = server.child.pid!
 
     const adminKey = (await signIn(server.url, 'admin', ADMIN_PASSWORD)).key

@@ -7,7 +7,8 @@ const LIST_LIMIT = 300
 
 // What toLocaleString() writes, with the formatter made once: that method
 // (and toLocaleTimeString()) builds a new one on every call, which made
-// rendering the 300 list items take a few hundred ms on a slow machine.
+// rendering the LIST_LIMIT list items take a noticeable while on a slow
+// machine.
 const DATE_TIME = new Intl.DateTimeFormat(undefined, { year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric' })
 
 const incidentItem = (f: IncidentFeature) => {
