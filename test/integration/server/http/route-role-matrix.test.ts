@@ -20,6 +20,13 @@ let seq = 0
 const newIncident = async (s: TestServer) => (await s.app.incidents.create({ name: `i${seq++}`, geometry: point(1, 1) }, null)).properties.id
 const newArea = async (s: TestServer) => (await s.app.areas.create({ name: `a${seq++}`, geometry: square(1, 1, 1) }, null)).properties.id
 const newUser = async (s: TestServer) => (await s.app.users.create(`u${seq++}-${Date.now()}`, 'password-1', 'viewer')).id
+/** an open alert: an urgent incident inside a new area */
+const newAlert = async (s: TestServer) => {
+  const area = await newArea(s)
+  const incident = (await s.app.incidents.create({ name: `i${seq++}`, severity: 'urgent', geometry: point(1, 1) }, null)).properties.id
+  const { alerts: [alert] } = await s.app.alerts.list({ incident, area, limit: 1 })
+  return alert!.id
+}
 const incidentBody = { name: 'x', location: { lon: 1, lat: 2 } }
 const areaBody = { type: 'Feature', properties: { name: 'zone' }, geometry: square(0, 0, 1) }
 
@@ -50,6 +57,15 @@ const ROUTES: Route[] = [
     request: async (s) => ({ method: 'PATCH', url: `/api/areas/${await newArea(s)}`, payload: { properties: { severity: 'high' } } }),
   },
   { name: 'DELETE /api/areas/:id', allowed: 'operator', success: 204, request: async (s) => ({ method: 'DELETE', url: `/api/areas/${await newArea(s)}` }) },
+  { name: 'GET /api/incidents/:id/history', allowed: 'viewer', success: 200, request: async (s) => ({ method: 'GET', url: `/api/incidents/${await newIncident(s)}/history` }) },
+  { name: 'GET /api/areas/:id/history', allowed: 'viewer', success: 200, request: async (s) => ({ method: 'GET', url: `/api/areas/${await newArea(s)}/history` }) },
+  { name: 'GET /api/alerts', allowed: 'viewer', success: 200, request: async () => ({ method: 'GET', url: '/api/alerts' }) },
+  { name: 'GET /api/alerts/summary', allowed: 'viewer', success: 200, request: async () => ({ method: 'GET', url: '/api/alerts/summary' }) },
+  { name: 'GET /api/alerts/:id', allowed: 'viewer', success: 200, request: async (s) => ({ method: 'GET', url: `/api/alerts/${await newAlert(s)}` }) },
+  {
+    name: 'POST /api/alerts/:id/acknowledge', allowed: 'operator', success: 200,
+    request: async (s) => ({ method: 'POST', url: `/api/alerts/${await newAlert(s)}/acknowledge`, payload: { note: 'mine' } }),
+  },
   { name: 'GET /api/users', allowed: 'admin', success: 200, request: async () => ({ method: 'GET', url: '/api/users' }) },
   {
     name: 'POST /api/users', allowed: 'admin', success: 201,
