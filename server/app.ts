@@ -69,6 +69,10 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
     bodyLimit: config.bodyLimit,
     ...httpTimeouts(config.timeouts),
     trustProxy: config.trustProxy,
+    // the embedded database loads PGlite and PostGIS (WebAssembly) in its
+    // plugin, which on a busy or slow machine takes longer than Fastify's
+    // default 10 s for one plugin
+    pluginTimeout: 120_000,
     // graceful shutdown: finish in-flight requests, refuse new ones
     return503OnClosing: true,
     forceCloseConnections: 'idle',

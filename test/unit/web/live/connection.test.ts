@@ -14,6 +14,20 @@ interface Arrival {
 }
 
 /** The browser's online/offline events, switched by the test. */
+/** Waits for a condition with the suite's patience: reconnects wait out a backoff, and a busy machine is slow. */
+const until = (check: () => void) => vi.waitFor(check, { timeout: 10_000, interval: 20 })
+
+/**
+ * ws's WebSocket as lenient as a browser's: closing one that is still
+ * connecting reports an error event rather than throwing at the process.
+ */
+class BrowserLikeWebSocket extends NodeWebSocket {
+  constructor(...args: ConstructorParameters<typeof NodeWebSocket>) {
+    super(...args)
+    this.on('error', () => {})
+  }
+}
+
 class TestNetwork extends EventTarget {
   onLine = true
   go(onLine: boolean) {
@@ -75,7 +89,7 @@ function connect(): LiveConnection {
       state: (state) => states.push(state),
       signedOut: () => signedOut++,
     },
-    { url: new URL(`ws://127.0.0.1:${port}/ws`), WebSocket: NodeWebSocket as unknown as typeof WebSocket, network },
+    { url: new URL(`ws://127.0.0.1:${port}/ws`), WebSocket: BrowserLikeWebSocket as unknown as typeof WebSocket, network },
   )
   connection.start()
   return connection
@@ -83,7 +97,7 @@ function connect(): LiveConnection {
 
 /** Waits until the server has accepted `count` sockets, and returns the last. */
 async function arrival(count: number): Promise<Arrival> {
-  await vi.waitFor(() => expect(arrivals).toHaveLength(count), { timeout: 5000 })
+  await until(() => expect(arrivals).toHaveLength(count))
   return arrivals[count - 1]!
 }
 
@@ -94,7 +108,7 @@ describe('LiveConnection', () => {
     expect(first).toMatchObject({ since: null, epoch: null })
     send(first.socket, { type: 'ready', id: '1-0', epoch: 'e1' })
     send(first.socket, saved(2))
-    await vi.waitFor(() => expect(notifications.map((n) => n.id)).toEqual(['2-0']))
+    await until(() => expect(notifications.map((n) => n.id)).toEqual(['2-0']))
     expect(states).toEqual(['connected'])
     expect(resets).toBe(0)
   })
@@ -104,7 +118,7 @@ describe('LiveConnection', () => {
     let settled = false
     void live.firstAttempt.then(() => (settled = true))
     const first = await arrival(1)
-    await vi.waitFor(() => expect(states).toEqual(['connected']))
+    await until(() => expect(states).toEqual(['connected']))
     expect(settled).toBe(false)
     send(first.socket, { type: 'ready', id: '1-0', epoch: 'e1' })
     await live.firstAttempt
@@ -116,7 +130,7 @@ describe('LiveConnection', () => {
     send(first.socket, { type: 'ready', id: '1-0', epoch: 'e1' })
     send(first.socket, saved(2))
     send(first.socket, saved(3))
-    await vi.waitFor(() => expect(notifications).toHaveLength(2))
+    await until(() => expect(notifications).toHaveLength(2))
     first.socket.terminate()
 
     const second = await arrival(2)
@@ -148,7 +162,7 @@ describe('LiveConnection', () => {
     send(second.socket, { type: 'reset' })
     send(second.socket, { type: 'ready', id: '9-0', epoch: 'e2' })
     send(second.socket, saved(10))
-    await vi.waitFor(() => expect(notifications.map((n) => n.id)).toEqual(['10-0']))
+    await until(() => expect(notifications.map((n) => n.id)).toEqual(['10-0']))
     expect(resets).toBe(1)
     second.socket.terminate()
 
@@ -164,7 +178,7 @@ describe('LiveConnection', () => {
     const second = await arrival(2)
     expect(second).toMatchObject({ since: null, epoch: null })
     send(second.socket, { type: 'ready', id: '4-0', epoch: 'e1' })
-    await vi.waitFor(() => expect(resets).toBe(1))
+    await until(() => expect(resets).toBe(1))
   })
 
   it(`closed with ${CLOSE_CODES.SESSION_ENDED} (the session ended): reports signed out and does not reconnect`, async () => {
@@ -172,7 +186,7 @@ describe('LiveConnection', () => {
     const first = await arrival(1)
     send(first.socket, { type: 'ready', id: '1-0', epoch: 'e1' })
     first.socket.close(CLOSE_CODES.SESSION_ENDED, 'session ended')
-    await vi.waitFor(() => expect(signedOut).toBe(1))
+    await until(() => expect(signedOut).toBe(1))
     // a reconnect would have said `reconnecting` in the same close handler
     expect(states).toEqual(['connected'])
   })
@@ -182,7 +196,7 @@ describe('LiveConnection', () => {
     const first = await arrival(1)
     send(first.socket, { type: 'ready', id: '1-0', epoch: 'e1' })
     send(first.socket, saved(2))
-    await vi.waitFor(() => expect(notifications).toHaveLength(1))
+    await until(() => expect(notifications).toHaveLength(1))
     const closed = new Promise((resolve) => first.socket.once('close', resolve))
 
     network.go(false)
@@ -193,7 +207,7 @@ describe('LiveConnection', () => {
 
     network.go(true)
     expect(await arrival(2)).toMatchObject({ since: '2-0', epoch: 'e1' })
-    await vi.waitFor(() => expect(states).toEqual(['connected', 'offline', 'reconnecting', 'connected']))
+    await until(() => expect(states).toEqual(['connected', 'offline', 'reconnecting', 'connected']))
   })
 
   it('a drop while the network is down waits for it to come back instead of retrying', async () => {
@@ -203,7 +217,7 @@ describe('LiveConnection', () => {
     await connection!.firstAttempt
     network.onLine = false // down, but no `offline` event yet
     first.socket.terminate()
-    await vi.waitFor(() => expect(states).toEqual(['connected', 'offline']))
+    await until(() => expect(states).toEqual(['connected', 'offline']))
 
     network.go(true)
     expect(await arrival(2)).toMatchObject({ since: '1-0', epoch: 'e1' })
