@@ -113,13 +113,16 @@ describe.each(BACKENDS)('REST API on %s', (backend) => {
     expect(new Set(created.map((f) => f.properties.id)).size).toBe(25)
     for (const feature of created) expect(responses[created.indexOf(feature)]!.headers.location).toBe(feature.properties.url)
 
-    // one post_save and one alert per report, nothing more, each naming its own incident
+    // one post_save, one alert and one alert opened per report, nothing more, each naming its own incident
     const rows = (await server.published()).slice(before)
     const featureIds = (type: string) => rows.filter((r) => r.type === type).map((r) => (r as { feature: IncidentFeature }).feature.id).sort()
     const expected = created.map((f) => f.id).sort()
     expect(featureIds('post_save')).toEqual(expected)
     expect(featureIds('alert')).toEqual(expected)
-    expect(rows).toHaveLength(50)
+    const opened = rows.flatMap((r) => (r.type === 'alert_update' ? [r.alert] : []))
+    expect(opened.map((a) => `incident:${a.incident!.id}`).sort()).toEqual(expected)
+    expect(opened.every((a) => a.state === 'open')).toBe(true)
+    expect(rows).toHaveLength(75)
   })
 
   // -------------------------------------------------------------------------
@@ -149,6 +152,7 @@ describe.each(BACKENDS)('REST API on %s', (backend) => {
           created: expect.stringMatching(ISO_INSTANT),
           updated: expect.stringMatching(ISO_INSTANT),
           reporter: operator.username,
+          updated_by: operator.username,
           version: 1,
           url: `/api/incidents/${id}`,
         },
@@ -378,6 +382,7 @@ describe.each(BACKENDS)('REST API on %s', (backend) => {
           created: expect.stringMatching(ISO_INSTANT),
           updated: expect.stringMatching(ISO_INSTANT),
           owner: operator.username,
+          updated_by: operator.username,
           version: 1,
           url: `/api/areas/${id}`,
         },
