@@ -4,6 +4,9 @@ import { SEVERITY_COLOR } from '../severity-style.ts'
 import { escapeHtml } from './escape-html.ts'
 import { historyHtml } from './history-view.ts'
 
+/** Fired (bubbling) by popup content that grew after it opened: the map pans to keep the popup in sight. */
+export const POPUP_GREW = 'popup:grew'
+
 export interface PopupAction {
   label: string
   testId: string
@@ -75,6 +78,7 @@ function historyToggle(id: number): [HTMLButtonElement, HTMLElement] {
     } catch (error) {
       section.innerHTML = `<p class="error">${escapeHtml(error instanceof ApiError ? error.message : String(error))}</p>`
     }
+    section.dispatchEvent(new Event(POPUP_GREW, { bubbles: true }))
   }
   return [button, section]
 }
