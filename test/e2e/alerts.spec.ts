@@ -11,6 +11,7 @@ const run = Date.now() % 100000
 // a stretch of the South Pacific no other spec uses
 const [lon, lat] = [-140, -40]
 const areaName = `Harbour ${run}`
+let areaId: number
 
 test.beforeAll(async ({ browser }) => {
   operatorA = await signedIn(browser, 'operator')
@@ -23,9 +24,12 @@ test.beforeAll(async ({ browser }) => {
     geometry: { type: 'Polygon', coordinates: [[[lon - 0.5, lat - 0.5], [lon + 0.5, lat - 0.5], [lon + 0.5, lat + 0.5], [lon - 0.5, lat + 0.5], [lon - 0.5, lat - 0.5]]] },
   })
   expect(area.status).toBe(201)
+  areaId = ((await area.json()) as { properties: { id: number } }).properties.id
 })
 test.afterAll(async () => {
   for (const person of [operatorA, operatorB, viewer]) await person?.context.close()
+  // other specs count the areas they drew
+  if (areaId) expect((await (await adminApi())('DELETE', `/api/areas/${areaId}`)).status).toBe(204)
 })
 
 const everyone = () => [operatorA, operatorB, viewer]
@@ -155,7 +159,8 @@ test('an incident edited by two people shows both edits, before and after, in it
   // operator B, once the rename reached it, lowers the severity below the area's threshold
   await alertItem(operatorB.page, incident).getByRole('button', { name }).click()
   await expect(pin(operatorB.page)).toHaveAttribute('title', `${name} at pier 4`)
-  await operatorB.page.getByTestId('incident-popup').getByTestId('edit-incident').click()
+  // the popup reopens with the rename (the one it replaced may still be fading out)
+  await operatorB.page.getByTestId('incident-popup').filter({ hasText: `${name} at pier 4` }).getByTestId('edit-incident').click()
   const dialogB = operatorB.page.getByTestId('form-dialog')
   await dialogB.getByLabel('Severity').selectOption('medium')
   await dialogB.getByRole('button', { name: 'Save' }).click()
@@ -164,7 +169,7 @@ test('an incident edited by two people shows both edits, before and after, in it
   // the viewer opens its History
   await alertItem(viewer.page, incident).getByRole('button', { name: `${name} at pier 4` }).click()
   await expect(pin(viewer.page)).toHaveAttribute('data-severity', 'medium')
-  const popup = viewer.page.getByTestId('incident-popup')
+  const popup = viewer.page.getByTestId('incident-popup').filter({ hasText: 'medium' })
   await popup.getByTestId('incident-history-toggle').click()
   const history = popup.getByTestId('incident-history')
   const entry = (action: string) => history.locator(`[data-testid=history-entry][data-action="${action}"]`)
