@@ -1,5 +1,5 @@
 import { test, expect, signedIn, adminApi, screenshot, pointOnMap, type Person } from './fixtures.ts'
-import { ALERT_HISTORY } from '../../web/src/store.ts'
+import { ALERT_PAGE } from '../../web/src/alert-log.ts'
 import { MAX_TOASTS } from '../../web/src/ui/notifier.ts'
 import { REBUILD_TIMING } from '../../web/src/map/rebuild-pacer.ts'
 
@@ -54,16 +54,21 @@ test('an operator reports inside an area; the viewer sees the marker and the ale
   await operator.page.locator(`.incident-pin[data-incident-id="${id}"]`).click()
   await operator.page.getByTestId('close-incident').click()
   await expect(viewer.page.locator(`.incident-pin[data-incident-id="${id}"]`)).toHaveAttribute('data-closed', 'true')
+  // and the alert it raised, in the log, says why it no longer stands
+  await expect(item.getByTestId('alert-state')).toHaveText('resolved: incident closed')
   await screenshot(operator.page, 'operator-map')
   expect(operator.errors).toEqual([])
   expect(viewer.errors).toEqual([])
 })
 
-test('a burst of alerts: the panel keeps the newest and counts them all, and a few notices stay on screen', async () => {
+test('a burst of alerts: the log shows the newest page and counts the open ones, older ones load on request, and a few notices stay on screen', async () => {
   await areaAround(-60, -30, 1, 'Burst zone', 'low')
   const admin = await adminApi()
-  const before = Number(await viewer.page.getByTestId('alert-count').textContent())
-  const burst = ALERT_HISTORY + 30
+  const openNow = async () => ((await (await admin('GET', '/api/alerts/summary')).json()) as { by_state: { open: number } }).by_state.open
+  // the count is the server's: settled on it before the burst
+  const before = await openNow()
+  await expect(viewer.page.getByTestId('alert-count')).toHaveText(String(before))
+  const burst = ALERT_PAGE + 30
   for (let i = 1; i <= burst; i++) {
     const response = await admin('POST', '/api/incidents', {
       type: 'Feature',
@@ -73,12 +78,20 @@ test('a burst of alerts: the panel keeps the newest and counts them all, and a f
     expect(response.status).toBe(201)
   }
 
+  // every one of them is an open alert, on the tab and in the header
   const panel = viewer.page.getByTestId('alerts-panel')
+  expect(await openNow()).toBe(before + burst)
   await expect(viewer.page.getByTestId('alert-count')).toHaveText(String(before + burst))
-  await expect(panel.getByTestId('alert-item')).toHaveCount(ALERT_HISTORY)
-  await expect(panel.getByTestId('alert-item').first()).toContainText(`Burst ${burst}`)
-  await expect(panel.getByTestId('alert-item').last()).toContainText(`Burst ${burst - ALERT_HISTORY + 1}`)
-  await expect(panel.getByTestId('alerts-older')).toHaveText(`Showing the newest ${ALERT_HISTORY} of ${before + burst} alerts.`)
+  await expect(viewer.page.getByTestId('open-alert-count')).toHaveText(String(before + burst))
+  // the log holds the newest page, newest first…
+  const items = panel.getByTestId('alert-item')
+  await expect(items).toHaveCount(ALERT_PAGE)
+  await expect(items.first()).toContainText(new RegExp(`Burst ${burst}\\b`))
+  await expect(items.last()).toContainText(new RegExp(`Burst ${burst - ALERT_PAGE + 1}\\b`))
+  // …and reads the older ones when asked, in order after them
+  await panel.getByTestId('alerts-load-older').click()
+  await expect(items.nth(ALERT_PAGE)).toContainText(new RegExp(`Burst ${burst - ALERT_PAGE}\\b`))
+  await expect(items.nth(burst - 1)).toContainText(/Burst 1\b/)
   expect(await viewer.page.getByTestId('alert-toast').count()).toBeLessThanOrEqual(MAX_TOASTS)
   await expect(viewer.page.getByTestId('alert-toast').first()).toContainText(`Burst ${burst}`)
   expect(viewer.errors).toEqual([])

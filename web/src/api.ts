@@ -4,6 +4,8 @@ import type { Severity } from '../../contracts/severity.ts'
 import type { SessionUser } from '../../contracts/users.ts'
 import type { ClientConfig } from '../../contracts/client-config.ts'
 import type { Problem } from '../../contracts/problem.ts'
+import type { Alert, AlertPage, AlertState, AlertSummary } from '../../contracts/alerts.ts'
+import type { History } from '../../contracts/history.ts'
 
 /** A refused request, with the server's own explanation (the problem `detail`). */
 export class ApiError extends Error {
@@ -89,4 +91,18 @@ export const api = {
   updateArea: (id: number, version: number, changes: { properties?: object; geometry?: object }) =>
     call<AreaFeature>('PATCH', `/api/areas/${id}`, { ...changes, properties: { ...changes.properties, version } }),
   deleteArea: (id: number) => call<void>('DELETE', `/api/areas/${id}`),
+
+  /** One page of the alert log, newest first: only those in `states` (all when empty), older than `cursor`. */
+  alerts: (query: { states: readonly AlertState[]; limit: number; cursor?: number | null }) => {
+    const params = new URLSearchParams({ limit: String(query.limit) })
+    for (const state of query.states) params.append('state', state)
+    if (query.cursor != null) params.set('cursor', String(query.cursor))
+    return call<AlertPage>('GET', `/api/alerts?${params}`)
+  },
+  alert: (id: number) => call<Alert>('GET', `/api/alerts/${id}`),
+  alertSummary: () => call<AlertSummary>('GET', '/api/alerts/summary'),
+  acknowledgeAlert: (id: number, note: string) =>
+    call<Alert>('POST', `/api/alerts/${id}/acknowledge`, note ? { note } : {}),
+
+  incidentHistory: (id: number) => call<History>('GET', `/api/incidents/${id}/history`),
 }

@@ -3,11 +3,13 @@ import type { SessionUser } from '../../contracts/users.ts'
 import { ApiError } from './api.ts'
 import { Store } from './store.ts'
 import { startLiveSubscription } from './live/subscription.ts'
+import { AlertLogReader } from './live/alert-log-reader.ts'
 import { mountMapView } from './map/map-view.ts'
 import { Editing } from './editing/editing.ts'
 import { mountSessionHeader } from './ui/session-header.ts'
 import { mountSidebar } from './ui/sidebar/sidebar.ts'
 import { Notifier } from './ui/notifier.ts'
+import { mountOpenAlertsBadge } from './ui/open-alerts-badge.ts'
 
 /** How long building the map waits for the live socket's handshake (see startDashboard). */
 const HANDSHAKE_WAIT_MS = 250
@@ -27,6 +29,8 @@ export async function startDashboard(root: HTMLElement, user: SessionUser, confi
   const notifier = new Notifier()
   const report = (error: unknown) => notifier.error(error instanceof ApiError ? error.message : String(error))
   const session = mountSessionHeader(root.querySelector('header')!, user, notifier, () => live.stop())
+  const alerts = new AlertLogReader(store.alertLog, report)
+  const openAlerts = mountOpenAlertsBadge(root.querySelector('header')!, store.alertLog)
 
   // The network first: the live socket opens, and the first read is asked
   // for as soon as it is subscribed, so that anything saved from then on
@@ -34,6 +38,7 @@ export async function startDashboard(root: HTMLElement, user: SessionUser, confi
   // (a noticeable while on a slow machine).
   const live = startLiveSubscription({
     store,
+    alerts,
     notifier,
     badge: session.connectionBadge,
     flashAreas: (ids) => view.areas.flash(ids),
@@ -50,7 +55,8 @@ export async function startDashboard(root: HTMLElement, user: SessionUser, confi
   const editing = user.role === 'viewer' ? undefined : new Editing(store, report)
   const view = mountMapView(root.querySelector<HTMLElement>('#map')!, config, store, editing)
   editing?.mount(view)
-  const sidebar = mountSidebar(root.querySelector('aside')!, store, {
+  const alertPanel = { log: store.alertLog, reader: alerts, canAcknowledge: user.role !== 'viewer', report }
+  const sidebar = mountSidebar(root.querySelector('aside')!, store, alertPanel, {
     focusIncident: (id) => view.incidents.focus(id),
     focusArea: (id) => view.areas.openDetails(id),
   })
@@ -64,6 +70,7 @@ export async function startDashboard(root: HTMLElement, user: SessionUser, confi
       sidebar.unmount()
       editing?.unmount()
       view.unmount()
+      openAlerts.unmount()
       session.unmount()
     },
   }

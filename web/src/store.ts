@@ -1,6 +1,7 @@
 import type { AreaFeature, IncidentFeature } from '../../contracts/features.ts'
 import type { Notification } from '../../contracts/live.ts'
 import { SEVERITIES, type Severity } from '../../contracts/severity.ts'
+import { AlertLog } from './alert-log.ts'
 
 export type TimeWindow = 'hour' | 'day' | 'all'
 
@@ -11,6 +12,7 @@ export interface Filters {
   window: TimeWindow
 }
 
+/** The alert rule firing, as the live `alert` frame tells it: what the notice, the sound and the flash are made of. */
 export interface AlertEntry {
   event: number
   at: Date
@@ -18,14 +20,7 @@ export interface AlertEntry {
   areas: { id: number; name: string; severity: Severity }[]
 }
 
-type Change = 'incidents' | 'areas' | 'alerts' | 'filters'
-
-/**
- * Alerts kept for the panel, newest first. An operations room leaves the
- * dashboard open for days: the list must not grow (nor its rendering slow
- * down) without end. The count of all alerts received is kept apart.
- */
-export const ALERT_HISTORY = 200
+type Change = 'incidents' | 'areas' | 'filters'
 
 /**
  * Events remembered to drop a second delivery of one. A duplicate comes from
@@ -35,17 +30,15 @@ export const ALERT_HISTORY = 200
 export const DEDUPE_WINDOW = 10_000
 
 /**
- * What the dashboard knows: incidents and areas by id, the alerts received,
- * and the filters. The map and the list both read `visibleIncidents()`, so
+ * What the dashboard knows: incidents and areas by id, the alert log, and
+ * the filters. The map and the list both read `visibleIncidents()`, so
  * they always agree.
  */
 export class Store extends EventTarget {
   readonly incidents = new Map<number, IncidentFeature>()
   readonly areas = new Map<number, AreaFeature>()
-  /** the newest ALERT_HISTORY alerts, newest first */
-  readonly alerts: AlertEntry[] = []
-  /** every alert received since the page loaded, including those no longer kept */
-  alertsReceived = 0
+  /** the shared alert log, kept current by `alert_update` frames */
+  readonly alertLog = new AlertLog()
   readonly filters: Filters = { severities: new Set(SEVERITIES), showClosed: true, window: 'all' }
   /** the last DEDUPE_WINDOW events applied (a Set iterates in insertion order: the first is the oldest); delivery is at-least-once */
   readonly #applied = new Set<number>()
@@ -70,21 +63,16 @@ export class Store extends EventTarget {
     this.#emit('areas')
   }
 
-  /** Applies one live notification; returns the alert it raised, if any. */
+  /** Applies one live notification; returns the alert it announces, if any (the log is kept by `alert_update`). */
   apply(n: Notification): AlertEntry | undefined {
     if (this.#applied.has(n.event)) return undefined
     this.#applied.add(n.event)
     if (this.#applied.size > DEDUPE_WINDOW) this.#applied.delete(this.#applied.values().next().value!)
-    if (n.type === 'alert') {
-      const entry = { event: n.event, at: new Date(), incident: n.feature, areas: n.areas_of_interest }
-      this.alerts.unshift(entry)
-      if (this.alerts.length > ALERT_HISTORY) this.alerts.length = ALERT_HISTORY
-      this.alertsReceived++
-      this.#emit('alerts')
-      return entry
+    if (n.type === 'alert') return { event: n.event, at: new Date(), incident: n.feature, areas: n.areas_of_interest }
+    if (n.type === 'alert_update') {
+      this.alertLog.upsert(n.alert)
+      return undefined
     }
-    // the alert log (GET /api/alerts) is not kept here yet
-    if (n.type === 'alert_update') return undefined
     const feature = n.feature
     const isIncident = feature.properties.kind === 'incident'
     const map = (isIncident ? this.incidents : this.areas) as Map<number, typeof feature>

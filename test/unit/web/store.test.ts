@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import type { IncidentFeature } from '../../../contracts/features.ts'
+import type { Alert } from '../../../contracts/alerts.ts'
 import type { AlertedArea, Notification } from '../../../contracts/live.ts'
-import { ALERT_HISTORY, DEDUPE_WINDOW, Store } from '../../../web/src/store.ts'
+import { DEDUPE_WINDOW, Store } from '../../../web/src/store.ts'
+import { ALERT_PAGE } from '../../../web/src/alert-log.ts'
 
 // The dashboard's store over a long shift: what it keeps must stay bounded,
 // and duplicates must still be dropped.
@@ -20,26 +22,40 @@ const zone = (alertId: number): AlertedArea[] => [{ id: 1, name: 'zone', severit
 
 const alert = (event: number): Notification => ({ id: `${event}-0`, event, type: 'alert', feature: incident(event), areas_of_interest: zone(event) })
 
+const record = (id: number, state: Alert['state'] = 'open'): Alert => ({
+  id, state, fired: '2026-11-23T00:00:00.000Z', severity: 'high',
+  incident: { id, name: `incident ${id}`, severity: 'high', closed: false, url: `/api/incidents/${id}` },
+  area: { id: 1, name: 'zone', severity: 'low', url: '/api/areas/1' },
+  acknowledged_by: state === 'acknowledged' ? { id: 2, username: 'ana' } : null, acknowledged_at: state === 'acknowledged' ? '2026-11-23T00:01:00.000Z' : null,
+  note: null, resolved_at: null, resolved_reason: null,
+})
+
+/** what apply() returns for alert(event): the notice the page shows */
+const notice = (event: number) => ({ event, at: expect.any(Date), incident: incident(event), areas: zone(event) })
+
+const update = (event: number, alert: Alert): Notification => ({ id: `${event}-0`, event, type: 'alert_update', alert })
+
 const saved = (event: number, id = event): Notification => ({ id: `${event}-0`, event, type: 'post_save', created: true, feature: incident(id) })
 
 describe('Store', () => {
-  it(`keeps the newest ${ALERT_HISTORY} alerts, newest first, and counts every one received`, () => {
+  it('announces an alert frame, and keeps the log from alert_update frames, newest first and bounded', () => {
     const store = new Store()
     let changes = 0
-    store.on('alerts', () => changes++)
-    for (let event = 1; event <= ALERT_HISTORY + 50; event++) store.apply(alert(event))
-    expect(store.alerts).toHaveLength(ALERT_HISTORY)
-    expect(store.alerts[0]!.event).toBe(ALERT_HISTORY + 50)
-    expect(store.alerts.at(-1)!.event).toBe(51)
-    expect(store.alertsReceived).toBe(ALERT_HISTORY + 50)
-    expect(changes).toBe(ALERT_HISTORY + 50)
+    store.alertLog.addEventListener('change', () => changes++)
+    expect(store.apply(alert(1))?.areas[0]!.name).toBe('zone')
+    expect(store.alertLog.alerts).toHaveLength(0) // the notice alone does not make a log entry
+    for (let id = 1; id <= ALERT_PAGE + 50; id++) store.apply(update(1000 + id, record(id)))
+    expect(store.alertLog.alerts).toHaveLength(ALERT_PAGE)
+    expect(store.alertLog.alerts[0]!.id).toBe(ALERT_PAGE + 50)
+    expect(store.alertLog.alerts.at(-1)!.id).toBe(51)
+    expect(store.alertLog.olderCursor).toBe(51)
+    expect(changes).toBe(ALERT_PAGE + 50)
   })
 
   it('drops a second delivery of an event it applied recently, alert or save', () => {
     const store = new Store()
     expect(store.apply(alert(7))).toEqual({ event: 7, at: expect.any(Date), incident: incident(7), areas: zone(7) })
     expect(store.apply(alert(7))).toBeUndefined()
-    expect(store.alertsReceived).toBe(1)
     store.apply(saved(8, 100))
     store.incidents.delete(100)
     store.apply(saved(8, 100)) // a duplicate must not bring back what changed since
@@ -52,9 +68,6 @@ describe('Store', () => {
     for (let event = 2; event <= DEDUPE_WINDOW; event++) store.apply(saved(event, 1))
     expect(store.apply(alert(1))).toBeUndefined() // still within the window
     store.apply(saved(DEDUPE_WINDOW + 1, 1))
-    // forgotten: the window moved on, and it is an alert again, the newest
-    expect(store.apply(alert(1))).toEqual({ event: 1, at: expect.any(Date), incident: incident(1), areas: zone(1) })
-    expect(store.alerts[0]!.event).toBe(1)
-    expect(store.alertsReceived).toBe(2)
+    expect(store.apply(alert(1))).toEqual(notice(1)) // forgotten: the window moved on, and it is announced again
   })
 })

@@ -3,9 +3,12 @@ import { api } from '../api.ts'
 import type { Store } from '../store.ts'
 import type { Notifier } from '../ui/notifier.ts'
 import { LiveConnection } from './connection.ts'
+import type { AlertLogReader } from './alert-log-reader.ts'
 
 export interface LiveTargets {
   store: Store
+  /** reads the alert log and its summary into the store's `alertLog` */
+  alerts: AlertLogReader
   notifier: Notifier
   /** shows the socket's state: connected, reconnecting, offline */
   badge: HTMLElement
@@ -17,7 +20,11 @@ export interface LiveTargets {
 export interface LiveSubscription {
   /** see LiveConnection#firstAttempt */
   readonly firstAttempt: Promise<void>
-  /** everything there is, read once the socket is subscribed: for the page to load into the store when it is built */
+  /**
+   * everything there is, read once the socket is subscribed: the incidents
+   * and areas for the page to load into the store when it is built; the alert
+   * log and summary are in the store's `alertLog` once it settles
+   */
   readonly firstRead: Promise<[IncidentFeature[], AreaFeature[]]>
   stop(): void
 }
@@ -26,7 +33,8 @@ const readAll = () => Promise.all([api.incidents(), api.areas()])
 
 /**
  * The store kept current by the live socket: each notification applied, an
- * alert announced and its areas flashed, everything read again when the
+ * alert announced and its areas flashed, the count of open alerts read again
+ * as alerts change, everything (the alert log too) read again when the
  * socket's history no longer reaches back to what the page has, and the
  * socket's state on the badge.
  *
@@ -34,7 +42,7 @@ const readAll = () => Promise.all([api.incidents(), api.areas()])
  * LiveConnection#firstAttempt), so that anything saved from then on arrives
  * live; the store keeps whichever version is newer.
  */
-export function startLiveSubscription({ store, notifier, badge, flashAreas, report }: LiveTargets): LiveSubscription {
+export function startLiveSubscription({ store, alerts, notifier, badge, flashAreas, report }: LiveTargets): LiveSubscription {
   const live = new LiveConnection({
     notification: (n) => {
       const alert = store.apply(n)
@@ -42,8 +50,12 @@ export function startLiveSubscription({ store, notifier, badge, flashAreas, repo
         notifier.alert(alert)
         flashAreas(alert.areas.map((a) => a.id))
       }
+      if (n.type === 'alert_update') alerts.summaryChanged()
     },
-    reset: () => void readAll().then((loaded) => store.load(...loaded)).catch(report),
+    reset: () => {
+      readAll().then((loaded) => store.load(...loaded)).catch(report)
+      alerts.reload().catch(report)
+    },
     state: (state) => {
       badge.textContent = state
       badge.className = `badge ${state}`
@@ -54,7 +66,10 @@ export function startLiveSubscription({ store, notifier, badge, flashAreas, repo
   live.start()
   return {
     firstAttempt: live.firstAttempt,
-    firstRead: live.firstAttempt.then(readAll),
-    stop: () => live.stop(),
+    firstRead: live.firstAttempt.then(async () => (await Promise.all([readAll(), alerts.reload()]))[0]),
+    stop: () => {
+      live.stop()
+      alerts.stop()
+    },
   }
 }

@@ -2,7 +2,7 @@ import L from 'leaflet'
 import type { AreaFeature, IncidentFeature } from '../../../contracts/features.ts'
 import type { ClientConfig } from '../../../contracts/client-config.ts'
 import type { Store } from '../store.ts'
-import { areaPopup, incidentPopup, type PopupAction } from '../ui/popups.ts'
+import { areaPopup, incidentPopup, POPUP_GREW, type PopupAction } from '../ui/popups.ts'
 import { createBaseMap } from './base-map.ts'
 import { addLegend } from './legend.ts'
 import { IncidentLayer } from './incident-layer.ts'
@@ -46,11 +46,22 @@ export function mountMapView(element: HTMLElement, config: ClientConfig, store: 
     drawn: (geometry) => editing?.drawn(geometry) ?? Promise.resolve(false),
   })
 
+  // Leaflet pans a popup into sight only when it opens; one that grows
+  // upwards afterwards (an incident's history) would leave the map's top
+  const keepPopupInSight = (event: Event) => {
+    const popup = (event.target as HTMLElement).closest('.leaflet-popup')
+    if (!popup) return
+    const over = element.getBoundingClientRect().top + 10 - popup.getBoundingClientRect().top
+    if (over > 0) map.panBy([0, -over])
+  }
+  element.addEventListener(POPUP_GREW, keepPopupInSight)
+
   return {
     map,
     incidents,
     areas,
     unmount() {
+      element.removeEventListener(POPUP_GREW, keepPopupInSight)
       areas.remove()
       incidents.remove()
       delete (window as WithMap).__map__

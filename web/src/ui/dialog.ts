@@ -14,13 +14,20 @@ export interface Field {
  * A modal form. `submit` runs the save; when the server refuses, its reason
  * is shown in place and the form stays open with what was typed.
  * Resolves true when saved, false when cancelled.
+ *
+ * @param submitLabel what the submit button says ("Save" by default)
  */
-export function formDialog(title: string, fields: Field[], submit: (values: Record<string, string>) => Promise<void>): Promise<boolean> {
+export function formDialog(
+  title: string,
+  fields: Field[],
+  submit: (values: Record<string, string>) => Promise<void>,
+  submitLabel = 'Save',
+): Promise<boolean> {
   const dialog = document.createElement('dialog')
   dialog.setAttribute('data-testid', 'form-dialog')
   const form = document.createElement('form')
   form.method = 'dialog'
-  form.innerHTML = `<h2>${title}</h2>`
+  form.append(Object.assign(document.createElement('h2'), { textContent: title }))
   for (const field of fields) {
     const label = document.createElement('label')
     label.textContent = field.label
@@ -42,7 +49,8 @@ export function formDialog(title: string, fields: Field[], submit: (values: Reco
   error.setAttribute('data-testid', 'form-error')
   const actions = document.createElement('div')
   actions.className = 'actions'
-  actions.innerHTML = '<button type="button" value="cancel">Cancel</button><button type="submit" class="primary">Save</button>'
+  actions.innerHTML = '<button type="button" value="cancel">Cancel</button><button type="submit" class="primary"></button>'
+  actions.querySelector('[type=submit]')!.textContent = submitLabel
   form.append(error, actions)
   dialog.append(form)
   document.body.append(dialog)

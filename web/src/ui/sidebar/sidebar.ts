@@ -1,7 +1,7 @@
 import type { Store } from '../../store.ts'
 import { filtersHtml, mountFilters } from './filters.ts'
 import { tabsHtml, mountTabs } from './tabs.ts'
-import { mountAlertsPanel } from './alerts-panel.ts'
+import { alertsPanelHtml, mountAlertsPanel, type AlertsPanelOptions } from './alerts-panel.ts'
 import { mountIncidentList } from './incident-list.ts'
 import { mountAreaList } from './area-list.ts'
 
@@ -10,13 +10,13 @@ export interface SidebarActions {
   focusArea(id: number): void
 }
 
-/** Filters, then the alerts panel, the incident list (the same incidents the map shows) and the areas, under tabs. */
-export function mountSidebar(aside: HTMLElement, store: Store, actions: SidebarActions): { unmount(): void } {
+/** Filters, then the alert log, the incident list (the same incidents the map shows) and the areas, under tabs. */
+export function mountSidebar(aside: HTMLElement, store: Store, alerts: AlertsPanelOptions, actions: SidebarActions): { unmount(): void } {
   aside.innerHTML = `
     ${filtersHtml()}
     ${tabsHtml()}
     <div class="panel">
-      <ul class="list" data-panel="alerts" data-testid="alerts-panel"></ul>
+      ${alertsPanelHtml()}
       <ul class="list" data-panel="incidents" data-testid="incident-list" hidden></ul>
       <ul class="list" data-panel="areas" data-testid="area-list" hidden></ul>
     </div>`
@@ -37,7 +37,7 @@ export function mountSidebar(aside: HTMLElement, store: Store, actions: SidebarA
     mountFilters(element('.filters'), store),
     mountTabs(aside),
     mountAreaList(element('[data-panel=areas]'), store),
-    mountAlertsPanel(element('[data-panel=alerts]'), element('[data-testid=alert-count]'), store),
+    mountAlertsPanel(element('[data-panel=alerts]'), element('[data-testid=alert-count]'), alerts),
     mountIncidentList(element('[data-panel=incidents]'), element('[data-testid=incident-count]'), element('[data-tab=incidents]'), store),
   ]
   return {

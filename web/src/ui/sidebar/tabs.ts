@@ -1,6 +1,6 @@
-/** The tabs' markup: alerts (shown first), incidents, areas, with the alert and incident counts. */
+/** The tabs' markup: alerts (shown first), incidents, areas, with the counts of open alerts and of incidents shown. */
 export const tabsHtml = () => `<div class="tabs" role="tablist">
-      <button role="tab" aria-selected="true" data-tab="alerts" data-testid="tab-alerts">Alerts <span data-testid="alert-count">0</span></button>
+      <button role="tab" aria-selected="true" data-tab="alerts" data-testid="tab-alerts">Alerts <span data-testid="alert-count" class="count">…</span> open</button>
       <button role="tab" aria-selected="false" data-tab="incidents" data-testid="tab-incidents">Incidents <span data-testid="incident-count">0</span></button>
       <button role="tab" aria-selected="false" data-tab="areas" data-testid="tab-areas">Areas</button>
     </div>`
