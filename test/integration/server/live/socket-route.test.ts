@@ -64,6 +64,7 @@ describe.each(BACKENDS)('live notifications on %s', (backend) => {
     expect(created.statusCode).toBe(201)
     const feature = created.json()
 
+    const { alerts: [opened] } = await a.app.alerts.list({ incident: feature.properties.id, limit: 10 })
     for (const client of [opSocket, viewerSocket]) {
       const [saved, alert] = notifications(await client.waitFor((f) => isFeatureNotification(f) && f.feature.id === feature.id, 2))
       expect(saved).toEqual({ id: expect.stringMatching(/^\d+-\d+$/), event: expect.any(Number), type: 'post_save', created: true, feature })
@@ -72,7 +73,7 @@ describe.each(BACKENDS)('live notifications on %s', (backend) => {
         event: expect.any(Number),
         type: 'alert',
         feature,
-        areas_of_interest: [{ id: area.properties.id, name: 'Harbour', severity: 'high', url: `/api/areas/${area.properties.id}` }],
+        areas_of_interest: [{ id: area.properties.id, name: 'Harbour', severity: 'high', url: `/api/areas/${area.properties.id}`, alert_id: opened!.id }],
       })
     }
 

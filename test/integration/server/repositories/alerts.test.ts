@@ -250,7 +250,9 @@ describe('alert records of saves racing one another on postgres', () => {
   afterAll(() => server?.close())
 
   const waiting = async () =>
-    Number((await sql<{ n: number }>`SELECT count(*)::integer AS n FROM pg_locks WHERE NOT granted`.execute(server.app.db)).rows[0]!.n)
+    // in this test's database only: other test files share the PostgreSQL server
+    Number((await sql<{ n: number }>`SELECT count(*)::integer AS n FROM pg_locks AS l JOIN pg_stat_activity AS a ON a.pid = l.pid
+      WHERE NOT l.granted AND a.datname = current_database()`.execute(server.app.db)).rows[0]!.n)
 
   it('resolves the alert an area save in flight opened for an incident deleted meanwhile', async () => {
     const incident = await server.app.incidents.create({ name: 'fading', severity: 'high', geometry: point(5, 5) }, operator.id)
