@@ -19,6 +19,13 @@ const FIRED_AREA_REF = sql`jsonb_build_object('id', fi.area_id, 'name', fi.area_
 const INCIDENT_NOW = alertIncidentJson('f')
 const COORDINATES = (row: string) => sql`(${asGeoJSON(`${row}.location`)}) -> 'coordinates'`
 
+/** The history entries of the alerts a statement resolved (its `resolved` CTE), at `position` among the statement's entries. */
+const RESOLVED_ENTRIES = (position: number) => sql`
+  SELECT ${sql.lit(position)}, r.id, 'alert_resolved',
+         jsonb_build_object('state', ${change(stateBeforeResolve('r'), sql`to_jsonb('resolved'::text)`)}, 'reason', ${change(null, sql`to_jsonb(r.resolved_reason)`)}),
+         r.id, r.area_id, COALESCE(a.name, r.area_name)::text
+    FROM resolved AS r LEFT JOIN areas_of_interest AS a ON a.id = r.area_id`
+
 /** What an incident's history shows of it: each field, and where it is. */
 const FIELDS = ['name', 'description', 'severity', 'closed'] as const
 const snapshot = (row: string, side: 'before' | 'after') =>
@@ -108,9 +115,7 @@ export function incidentSaveStatement(write: Compilable, options: { created: tru
       UNION ALL
       SELECT 4, fi.id, 'alert_fired', jsonb_build_object('state', ${change(null, sql`to_jsonb('open'::text)`)}), fi.id, fi.area_id, fi.area_name::text FROM fired AS fi
       UNION ALL
-      SELECT 5, r.id, 'alert_resolved', jsonb_build_object('state', ${change(stateBeforeResolve('r'), sql`to_jsonb('resolved'::text)`)}, 'reason', ${change(null, sql`to_jsonb(r.resolved_reason)`)}),
-             r.id, r.area_id, COALESCE(a.name, r.area_name)::text
-        FROM resolved AS r LEFT JOIN areas_of_interest AS a ON a.id = r.area_id
+      ${RESOLVED_ENTRIES(5)}
     ),
     logged AS (
       INSERT INTO history (subject_kind, subject_id, action, actor_id, actor_name, changes, alert_id, alert_area_id, alert_area_name)
@@ -154,9 +159,7 @@ export function incidentDeleteStatement(write: Compilable, actorId: number | nul
     entries (position, alert, action, changes, alert_id, area_id, area_name) AS (
       SELECT 1, 0, 'deleted', ${snapshot('f', 'before')}, NULL::integer, NULL::integer, NULL::text FROM feature AS f
       UNION ALL
-      SELECT 2, r.id, 'alert_resolved', jsonb_build_object('state', ${change(stateBeforeResolve('r'), sql`to_jsonb('resolved'::text)`)}, 'reason', ${change(null, sql`to_jsonb(r.resolved_reason)`)}),
-             r.id, r.area_id, COALESCE(a.name, r.area_name)::text
-        FROM resolved AS r LEFT JOIN areas_of_interest AS a ON a.id = r.area_id
+      ${RESOLVED_ENTRIES(2)}
     ),
     logged AS (
       INSERT INTO history (subject_kind, subject_id, action, actor_id, actor_name, changes, alert_id, alert_area_id, alert_area_name)
