@@ -110,7 +110,7 @@ test('a viewer that goes offline before any live update has arrived still catche
     // sent while this page is offline: a socket that is online has it
     await watcher.waitFor((f) => f.type === 'alert' && f.feature.properties.id === id)
     watcher.close()
-    await expect(page.getByTestId('alert-item')).toHaveCount(0)
+    await expect(page.getByTestId('alert-item').filter({ hasText: areaName })).toHaveCount(0)
     await fresh.context.setOffline(false)
     await expect(page.getByTestId('connection-state')).toHaveText('connected')
 
