@@ -16,6 +16,7 @@ export const PublicUser = Type.Object({
   id: Type.Integer(),
   username: Type.String(),
   role: Role,
+  email: Type.Union([Type.String(), Type.Null()], { description: 'where alert mail goes (GET/PUT /api/me/subscription); null: none' }),
   created: Type.String({ format: 'date-time' }),
 })
 export type PublicUser = Static<typeof PublicUser>

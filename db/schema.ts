@@ -4,6 +4,7 @@ import type { NotificationBody, NotificationType } from '../contracts/live.ts'
 import type { Role } from '../contracts/users.ts'
 import type { AlertState, ResolveReason } from '../contracts/alerts.ts'
 import type { HistoryAction } from '../contracts/history.ts'
+import type { Channel, DeliveryKind, DeliveryState } from '../contracts/deliveries.ts'
 
 /** Geometry columns are read through `asGeoJSON` and written through `geomFromGeoJSON` (db/postgis.ts). */
 export type Geometry = ColumnType<unknown, unknown, unknown>
@@ -17,6 +18,7 @@ export interface UsersTable {
   password_hash: string
   role: Role
   created: CreatedAt
+  email: ColumnType<string | null, string | null | undefined, string | null>
 }
 
 export interface SessionsTable {
@@ -55,6 +57,9 @@ export interface AreasOfInterestTable {
   owner_id: number | null
   updated_by_id: ColumnType<number | null, number | null | undefined, number | null>
   version: ColumnType<number, never, number>
+  escalate_after_minutes: ColumnType<number | null, number | null | undefined, number | null>
+  escalation_user_ids: ColumnType<number[], number[] | undefined, number[]>
+  escalation_webhook_ids: ColumnType<number[], number[] | undefined, number[]>
 }
 
 /** An alert record (contracts/alerts.ts); keeps the area's name and threshold, and who acknowledged it, beyond their deletion. */
@@ -98,6 +103,87 @@ export interface OutboxTable {
   created: CreatedAt
 }
 
+/** One user's email subscription; no row: not subscribed. `areas` null: every area. */
+export interface SubscriptionsTable {
+  user_id: number
+  email_alerts: boolean
+  min_severity: Severity
+  areas: number[] | null
+  updated: UpdatedAt
+}
+
+export interface WebhooksTable {
+  id: Generated<number>
+  url: string
+  secret: string
+  min_severity: Severity
+  areas: number[] | null
+  created_by_id: number | null
+  created: CreatedAt
+}
+
+/** An alert that escalates if still open at `due` (decided by the outbox trigger, migration 0005). */
+export interface EscalationsTable {
+  alert_id: number
+  area_id: number
+  minutes: number
+  due: Date
+  state: ColumnType<'waiting' | 'escalated' | 'not_needed', 'waiting' | undefined, 'escalated' | 'not_needed'>
+  enqueued: Date | null
+  done: Date | null
+}
+
+/** One message to one recipient (contracts/deliveries.ts); `key` names the notification and the recipient. */
+export interface DeliveriesTable {
+  id: Generated<number>
+  key: string
+  kind: DeliveryKind
+  channel: Channel
+  /** the outbox row's id (a bigint: read as a string) */
+  event: string | null
+  alert_id: number | null
+  user_id: number | null
+  webhook_id: number | null
+  address: string
+  payload: ColumnType<Record<string, unknown>, string, never>
+  state: ColumnType<DeliveryState, DeliveryState | undefined, DeliveryState>
+  attempts: ColumnType<number, never, number>
+  retries: ColumnType<number, never, number>
+  last_error: string | null
+  created: CreatedAt
+  enqueued: Date | null
+  last_attempt: Date | null
+  sent: Date | null
+}
+
+/** A one-click acknowledge link in an alert mail: single use, bound to its recipient and alert. */
+export interface AcknowledgeLinksTable {
+  key_hash: string
+  alert_id: number
+  user_id: number
+  expires: Date
+  used: Date | null
+}
+
+export interface InvitationsTable {
+  id: Generated<number>
+  email: string
+  role: Role
+  key_hash: string
+  invited_by_id: number | null
+  invited_by_name: string
+  created: CreatedAt
+  expires: Date
+  sends_requested: ColumnType<number, number | undefined, number>
+  sends_done: ColumnType<number, number | undefined, number>
+  enqueued: Date | null
+  sent: Date | null
+  send_error: string | null
+  accepted: Date | null
+  accepted_user_id: number | null
+  revoked: Date | null
+}
+
 export interface Database {
   users: UsersTable
   sessions: SessionsTable
@@ -106,6 +192,12 @@ export interface Database {
   outbox: OutboxTable
   alerts: AlertsTable
   history: HistoryTable
+  subscriptions: SubscriptionsTable
+  webhooks: WebhooksTable
+  escalations: EscalationsTable
+  deliveries: DeliveriesTable
+  acknowledge_links: AcknowledgeLinksTable
+  invitations: InvitationsTable
 }
 
 export type User = Selectable<UsersTable>

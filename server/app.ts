@@ -20,6 +20,7 @@ import firstAdmin from './plugins/app/first-admin.ts'
 import auth from './plugins/app/auth.ts'
 import refusedUpgrades from './plugins/app/refused-upgrades.ts'
 import live from './live/live-plugin.ts'
+import jobs from './jobs/jobs-plugin.ts'
 import dashboardRoutes from './routes/dashboard.ts'
 import authRoutes from './routes/api/auth.ts'
 import userRoutes from './routes/api/users.ts'
@@ -27,6 +28,10 @@ import incidentRoutes from './routes/api/incidents.ts'
 import areaRoutes from './routes/api/areas.ts'
 import alertRoutes from './routes/api/alerts.ts'
 import historyRoutes from './routes/api/history.ts'
+import subscriptionRoutes from './routes/api/subscription.ts'
+import deliveryRoutes from './routes/api/deliveries.ts'
+import webhookRoutes from './routes/api/webhooks.ts'
+import acknowledgePage from './routes/acknowledge-page.ts'
 import healthRoutes from './routes/api/health.ts'
 
 export interface BuildOptions {
@@ -128,6 +133,12 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
     allowedOrigins: config.allowedOrigins,
     sockets: config.ws,
   })
+  // the background half: deliveries, escalations, invitations (server/jobs/)
+  await app.register(jobs, { config: config.jobs, redisUrl: config.redisUrl })
+  await app.register(subscriptionRoutes)
+  await app.register(deliveryRoutes)
+  await app.register(webhookRoutes, { allowedHosts: config.jobs.webhookAllowedHosts })
+  await app.register(acknowledgePage)
 
   await app.register(dashboardRoutes, { tiles: config.tiles })
   return app

@@ -59,6 +59,33 @@ const EnvSchema = Type.Object({
   WS_MAX_SOCKETS_PER_USER: Type.Integer({ minimum: 1, maximum: 10_000, default: 40 }),
   WS_PING_INTERVAL_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 30_000 }),
   SESSION_CHECK_MS: Type.Integer({ minimum: 100, maximum: 60_000, default: 500 }),
+  /** the mail server alerts and invitations go through: smtp://user:pass@host:587 or smtps://…; unset: nothing is mailed (those deliveries fail, saying so) */
+  SMTP_URL: Type.Optional(Type.String({ pattern: '^smtps?://' })),
+  MAIL_FROM: Type.String({ minLength: 3, maxLength: 254, default: 'Incident tracker <alerts@localhost>' }),
+  /** the dashboard's address as people reach it, for links in mail; default http://HOST:PORT */
+  PUBLIC_URL: Type.Optional(Type.String({ pattern: '^https?://[^\\s]+$' })),
+  /** comma-separated host names or addresses webhooks may reach although they are private, loopback or link-local */
+  WEBHOOK_ALLOWED_HOSTS: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9.:\\[\\]_-]+(,\\s*[A-Za-z0-9.:\\[\\]_-]+)*$' })),
+  INVITE_TTL_HOURS: Type.Integer({ minimum: 1, maximum: 24 * 90, default: 72 }),
+  /** how long the one-click acknowledge link in an alert mail works */
+  ACK_LINK_TTL_HOURS: Type.Integer({ minimum: 1, maximum: 24 * 30, default: 24 }),
+  /** attempts per delivery (and invitation mail) before it is marked failed */
+  DELIVERY_ATTEMPTS: Type.Integer({ minimum: 1, maximum: 50, default: 10 }),
+  /** the first retry waits about this long, each next twice as long (with jitter), up to DELIVERY_MAX_BACKOFF_MS */
+  DELIVERY_BACKOFF_MS: Type.Integer({ minimum: 10, maximum: 3_600_000, default: 2000 }),
+  DELIVERY_MAX_BACKOFF_MS: Type.Integer({ minimum: 10, maximum: 86_400_000, default: 10 * 60_000 }),
+  /** one SMTP send or webhook POST may take this long before the attempt counts as failed */
+  DELIVERY_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 300_000, default: 10_000 }),
+  /** jobs one worker (or the in-process engine) runs at once */
+  WORKER_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 500, default: 20 }),
+  /** how often the rows that say what must be sent are looked at again, besides after each save */
+  JOB_DISPATCH_MS: Type.Integer({ minimum: 50, maximum: 60_000, default: 1000 }),
+  /** a job whose worker stopped answering for this long is run again by another */
+  JOB_LOCK_MS: Type.Integer({ minimum: 1000, maximum: 600_000, default: 30_000 }),
+  /** run the jobs inside the server; default: yes on the embedded default (no REDIS_URL), no with Redis (run npm run worker) */
+  JOBS_IN_PROCESS: Type.Optional(Type.Boolean()),
+  /** invitations and retries one user may have waiting at once */
+  JOBS_QUEUED_PER_USER: Type.Integer({ minimum: 1, maximum: 10_000, default: 50 }),
 })
 type Env = Static<typeof EnvSchema>
 
@@ -95,6 +122,24 @@ export interface AppConfig {
     maxSocketsPerSession: number
     maxSocketsPerUser: number
   }
+  jobs: JobsConfig
+}
+
+/** The worker's settings (server/jobs/): read by the server and by `npm run worker` alike. */
+export interface JobsConfig {
+  smtpUrl?: string | undefined
+  mailFrom: string
+  publicUrl: string
+  webhookAllowedHosts: string[]
+  inviteTtlHours: number
+  ackLinkTtlHours: number
+  policy: { attempts: number; backoffMs: number; maxBackoffMs: number }
+  timeoutMs: number
+  concurrency: number
+  dispatchMs: number
+  lockMs: number
+  inProcess: boolean
+  queuedPerUser: number
 }
 
 export class ConfigError extends Error {}
@@ -136,6 +181,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       `invalid configuration: WS_MAX_SOCKETS_PER_SESSION (${parsed.WS_MAX_SOCKETS_PER_SESSION}) must not exceed WS_MAX_SOCKETS_PER_USER (${parsed.WS_MAX_SOCKETS_PER_USER})`,
     )
   }
+  if (parsed.DELIVERY_BACKOFF_MS > parsed.DELIVERY_MAX_BACKOFF_MS) {
+    throw new ConfigError(
+      `invalid configuration: DELIVERY_BACKOFF_MS (${parsed.DELIVERY_BACKOFF_MS}) must not exceed DELIVERY_MAX_BACKOFF_MS (${parsed.DELIVERY_MAX_BACKOFF_MS})`,
+    )
+  }
   return {
     port: parsed.PORT,
     host: parsed.HOST,
@@ -166,6 +216,21 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxSocketsPerSession: parsed.WS_MAX_SOCKETS_PER_SESSION,
       maxSocketsPerUser: parsed.WS_MAX_SOCKETS_PER_USER,
     },
+    jobs: {
+      smtpUrl: parsed.SMTP_URL,
+      mailFrom: parsed.MAIL_FROM,
+      publicUrl: (parsed.PUBLIC_URL ?? `http://${parsed.HOST.includes(':') ? `[${parsed.HOST}]` : parsed.HOST}:${parsed.PORT}`).replace(/\/+$/, ''),
+      webhookAllowedHosts: parsed.WEBHOOK_ALLOWED_HOSTS ? parsed.WEBHOOK_ALLOWED_HOSTS.split(',').map((h) => h.trim().toLowerCase().replace(/^\[|\]$/g, '')) : [],
+      inviteTtlHours: parsed.INVITE_TTL_HOURS,
+      ackLinkTtlHours: parsed.ACK_LINK_TTL_HOURS,
+      policy: { attempts: parsed.DELIVERY_ATTEMPTS, backoffMs: parsed.DELIVERY_BACKOFF_MS, maxBackoffMs: parsed.DELIVERY_MAX_BACKOFF_MS },
+      timeoutMs: parsed.DELIVERY_TIMEOUT_MS,
+      concurrency: parsed.WORKER_CONCURRENCY,
+      dispatchMs: parsed.JOB_DISPATCH_MS,
+      lockMs: parsed.JOB_LOCK_MS,
+      inProcess: parsed.JOBS_IN_PROCESS ?? !parsed.REDIS_URL,
+      queuedPerUser: parsed.JOBS_QUEUED_PER_USER,
+    },
   }
 }
 
@@ -177,7 +242,7 @@ function trustedProxies(value: string | undefined): string[] | false {
   }
 }
 
-const SECRET_KEYS = new Set(['ADMIN_PASSWORD', 'DATABASE_URL', 'REDIS_URL'])
+const SECRET_KEYS = new Set(['ADMIN_PASSWORD', 'DATABASE_URL', 'REDIS_URL', 'SMTP_URL'])
 
 function describeEnvError(error: unknown, data: Record<string, string>): string {
   const errors = (error as { errors?: { instancePath: string; message?: string; params?: Record<string, unknown> }[] }).errors

@@ -168,6 +168,21 @@ export class FanOut {
     }
   }
 
+  /**
+   * Writes one frame to every socket of one user, outside the ordered stream
+   * (a job's status: never replayed, never seen by anyone else). Returns how
+   * many sockets it was written to.
+   */
+  sendToUser(userId: number, frame: string): number {
+    let sent = 0
+    for (const member of this.members) {
+      if (member.userId !== userId || member.socket.readyState !== member.socket.OPEN) continue
+      member.socket.send(frame, TEXT_FRAME)
+      sent++
+    }
+    return sent
+  }
+
   /** Closes the sockets whose session matches; returns how many. */
   closeWhere(match: (member: FanOutMember) => boolean, code: number, reason: string): number {
     let closed = 0

@@ -1,13 +1,14 @@
-import type { Kysely } from 'kysely'
+import { sql, type Kysely } from 'kysely'
 import type { Database, User } from '../../db/schema.ts'
 import type { PublicUser, Role } from '../../contracts/users.ts'
 import { dummyPasswordHash, hashPassword, verifyPassword } from '../auth/passwords.ts'
 import { ConflictError, NotFoundError } from '../errors.ts'
 
-export const toPublicUser = (u: Pick<User, 'id' | 'username' | 'role' | 'created'>): PublicUser => ({
+export const toPublicUser = (u: Pick<User, 'id' | 'username' | 'role' | 'created' | 'email'>): PublicUser => ({
   id: u.id,
   username: u.username,
   role: u.role,
+  email: u.email,
   created: new Date(u.created).toISOString(),
 })
 
@@ -15,7 +16,7 @@ export type UserRepository = ReturnType<typeof userRepository>
 
 /** Accounts. Shared by the HTTP API and the `npm run user` command. */
 export function userRepository(db: Kysely<Database>) {
-  const columns = ['id', 'username', 'role', 'created'] as const
+  const columns = ['id', 'username', 'role', 'created', 'email'] as const
 
   async function list(): Promise<PublicUser[]> {
     return (await db.selectFrom('users').select(columns).orderBy('id').execute()).map(toPublicUser)
@@ -37,16 +38,24 @@ export function userRepository(db: Kysely<Database>) {
     return user && toPublicUser(user)
   }
 
-  async function create(username: string, password: string, role: Role): Promise<PublicUser> {
+  async function create(username: string, password: string, role: Role, email: string | null = null, trx: Kysely<Database> = db): Promise<PublicUser> {
     const password_hash = await hashPassword(password)
-    const user = await db
+    if (email !== null) await assertEmailFree(trx, email)
+    const user = await trx
       .insertInto('users')
-      .values({ username, password_hash, role })
+      .values({ username, password_hash, role, email })
       .onConflict((oc) => oc.column('username').doNothing())
       .returning(columns)
       .executeTakeFirst()
     if (!user) throw new ConflictError('username', username, `username "${username}" is already taken`)
     return toPublicUser(user)
+  }
+
+  /** One address, one account: alert mail for an address goes to one person's subscription. */
+  async function assertEmailFree(trx: Kysely<Database>, email: string, except?: number) {
+    let query = trx.selectFrom('users').select('id').where(sql`lower(email)`, '=', email.toLowerCase())
+    if (except !== undefined) query = query.where('id', '<>', except)
+    if (await query.executeTakeFirst()) throw new ConflictError('email', email, `the address ${email} belongs to another user`)
   }
 
   /** The user when the password matches; undefined otherwise, taking as long either way. */
@@ -60,8 +69,8 @@ export function userRepository(db: Kysely<Database>) {
     return ok && user ? toPublicUser(user) : undefined
   }
 
-  /** Changing a role or a password signs the user out everywhere: their sessions were granted on the old terms. */
-  async function update(id: number, changes: { role?: Role | undefined; password?: string | undefined }): Promise<PublicUser> {
+  /** Changing a role or a password signs the user out everywhere: their sessions were granted on the old terms. An address alone does not. */
+  async function update(id: number, changes: { role?: Role | undefined; password?: string | undefined; email?: string | null | undefined }): Promise<PublicUser> {
     const password_hash = changes.password === undefined ? undefined : await hashPassword(changes.password)
     const demoting = changes.role !== undefined && changes.role !== 'admin'
     return db.transaction().execute(async (trx) => {
@@ -69,13 +78,16 @@ export function userRepository(db: Kysely<Database>) {
       const current = await trx.selectFrom('users').select(['role']).where('id', '=', id).forNoKeyUpdate().executeTakeFirst()
       if (!current) throw new NotFoundError('user', id)
       if (demoting && current.role === 'admin') assertAnotherAdmin(admins, id)
+      if (changes.email) await assertEmailFree(trx, changes.email, id)
       const user = await trx
         .updateTable('users')
-        .set({ ...(changes.role && { role: changes.role }), ...(password_hash && { password_hash }) })
+        .set({ ...(changes.role && { role: changes.role }), ...(password_hash && { password_hash }), ...(changes.email !== undefined && { email: changes.email }) })
         .where('id', '=', id)
         .returning(columns)
         .executeTakeFirstOrThrow()
-      await trx.updateTable('sessions').set({ revoked: new Date() }).where('user_id', '=', id).where('revoked', 'is', null).execute()
+      if (changes.role !== undefined || password_hash !== undefined) {
+        await trx.updateTable('sessions').set({ revoked: new Date() }).where('user_id', '=', id).where('revoked', 'is', null).execute()
+      }
       return toPublicUser(user)
     })
   }

@@ -4,6 +4,7 @@ import { problemResponses } from '../../http/problem.ts'
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../../auth/passwords.ts'
 import { PublicUser, Role, Username } from '../../../contracts/users.ts'
 import { IdParams } from '../../../contracts/params.ts'
+import { Email } from '../../../contracts/invitations.ts'
 
 const Password = Type.String({ minLength: MIN_PASSWORD_LENGTH, maxLength: MAX_PASSWORD_LENGTH })
 
@@ -20,29 +21,29 @@ const users: FastifyPluginAsyncTypebox = async (app) => {
     config,
     schema: {
       tags: ['users'],
-      body: Type.Object({ username: Username, password: Password, role: Role }, { additionalProperties: false }),
+      body: Type.Object({ username: Username, password: Password, role: Role, email: Type.Optional(Email) }, { additionalProperties: false }),
       response: { 201: PublicUser, ...problemResponses(400, 401, 403, 409) },
     },
   }, async (request, reply) => {
-    const { username, password, role } = request.body
-    return reply.code(201).send(await app.users.create(username, password, role))
+    const { username, password, role, email } = request.body
+    return reply.code(201).send(await app.users.create(username, password, role, email ?? null))
   })
 
   app.patch('/api/users/:id', {
     config,
     schema: {
       tags: ['users'],
-      summary: 'Change a role or reset a password; signs that user out everywhere',
+      summary: 'Change a role, reset a password (either signs that user out everywhere), or set the address alert mail goes to (null: none)',
       params: IdParams,
       body: Type.Object(
-        { role: Type.Optional(Role), password: Type.Optional(Password) },
+        { role: Type.Optional(Role), password: Type.Optional(Password), email: Type.Optional(Type.Union([Email, Type.Null()])) },
         { additionalProperties: false, minProperties: 1 },
       ),
       response: { 200: PublicUser, ...problemResponses(400, 401, 403, 404, 409) },
     },
   }, async (request) => {
     const user = await app.users.update(request.params.id, request.body)
-    await app.sessionEvents.revoked({ userId: user.id })
+    if (request.body.role !== undefined || request.body.password !== undefined) await app.sessionEvents.revoked({ userId: user.id })
     return user
   })
 

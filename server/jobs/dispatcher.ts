@@ -1,0 +1,153 @@
+import { sql, type Kysely } from 'kysely'
+import type { Database } from '../../db/schema.ts'
+import type { JobEngine, NewJob } from './engine.ts'
+import { deliveryJobId } from '../repositories/deliveries.ts'
+
+/** rows taken per query: a backlog is worked through in passes of this many */
+const BATCH = 500
+/**
+ * A row handed to the engine this long ago and still not done is handed over
+ * again: the add is ignored while its job exists (same id), and brings the
+ * job back if the engine lost it (Redis restarted without its data).
+ */
+const HAND_OVER_AGAIN = sql`interval '2 minutes'`
+
+export const escalationJobId = (alertId: number) => `escalation-${alertId}`
+export const invitationJobId = (row: { id: number; sends_requested: number }) => `invitation-${row.id}-${row.sends_requested}`
+
+/**
+ * Makes jobs from the rows that say what must be done: deliveries not yet
+ * sent, escalations waiting for their time, invitations whose mail is due.
+ * Runs after each save that may have made some (wake), on a timer (rows a
+ * crash left, or made by another instance), and once at start, when it hands
+ * over everything unfinished (an in-process engine lost its jobs with the
+ * process). Any number of dispatchers may run: rows are taken with SKIP
+ * LOCKED, and a job id already in the engine is ignored.
+ */
+export class Dispatcher {
+  readonly #timer: NodeJS.Timeout
+  readonly #startedAt = new Date()
+  #running: Promise<void> | undefined
+  #again = false
+  #stopped = false
+  #failures = 0
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly engine: JobEngine,
+    private readonly options: { intervalMs: number; onError: (error: unknown) => void },
+  ) {
+    this.#timer = setInterval(() => void this.wake(), options.intervalMs)
+    this.#timer.unref()
+  }
+
+  /** Coalesces: one pass at a time, one more queued. Resolves when idle again. */
+  wake(): Promise<void> {
+    if (this.#stopped) return Promise.resolve()
+    if (this.#running) {
+      this.#again = true
+      return this.#running
+    }
+    this.#running = this.#loop().finally(() => (this.#running = undefined))
+    return this.#running
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true
+    clearInterval(this.#timer)
+    await this.#running
+  }
+
+  /** Adds one job now (a user's resend or retry, with its status reported to them); the row is marked handed over. */
+  async addNow(job: NewJob): Promise<void> {
+    await this.engine.add(job)
+  }
+
+  async #loop(): Promise<void> {
+    do {
+      this.#again = false
+      try {
+        let full = true
+        while (full && !this.#stopped) {
+          const counts = await Promise.all([this.#deliveries(), this.#escalations(), this.#invitations()])
+          full = counts.some((n) => n === BATCH)
+        }
+        this.#failures = 0
+      } catch (error) {
+        // the database or Redis away: report once per outage; the timer tries again
+        if (this.#failures++ === 0) this.options.onError(error)
+        return
+      }
+    } while (this.#again && !this.#stopped)
+  }
+
+  /** rows not handed over since this process started, or long ago */
+  #due(column: 'enqueued') {
+    return sql<boolean>`(${sql.ref(column)} IS NULL OR ${sql.ref(column)} < ${this.#startedAt} OR ${sql.ref(column)} < now() - ${HAND_OVER_AGAIN})`
+  }
+
+  async #deliveries(): Promise<number> {
+    return this.db.transaction().execute(async (trx) => {
+      const rows = await trx
+        .selectFrom('deliveries')
+        .select(['id', 'retries'])
+        .where('state', 'in', ['pending', 'sending'])
+        .where(this.#due('enqueued'))
+        .orderBy('id')
+        .limit(BATCH)
+        .forUpdate()
+        .skipLocked()
+        .execute()
+      if (rows.length === 0) return 0
+      for (const row of rows) await this.engine.add({ name: 'deliver', id: deliveryJobId(row), data: { deliveryId: row.id } })
+      await trx.updateTable('deliveries').set({ enqueued: sql<Date>`now()` }).where('id', 'in', rows.map((r) => r.id)).execute()
+      return rows.length
+    })
+  }
+
+  async #escalations(): Promise<number> {
+    return this.db.transaction().execute(async (trx) => {
+      const rows = await trx
+        .selectFrom('escalations')
+        .select(['alert_id', 'due'])
+        .where('state', '=', 'waiting')
+        .where(this.#due('enqueued'))
+        .orderBy('due')
+        .limit(BATCH)
+        .forUpdate()
+        .skipLocked()
+        .execute()
+      if (rows.length === 0) return 0
+      // the delay lives in the engine (a delayed job) and the due time in the row: either survives a restart
+      const now = Date.now()
+      for (const row of rows) {
+        await this.engine.add({ name: 'escalate', id: escalationJobId(row.alert_id), data: { alertId: row.alert_id }, delayMs: new Date(row.due).getTime() - now })
+      }
+      await trx.updateTable('escalations').set({ enqueued: sql<Date>`now()` }).where('alert_id', 'in', rows.map((r) => r.alert_id)).execute()
+      return rows.length
+    })
+  }
+
+  async #invitations(): Promise<number> {
+    return this.db.transaction().execute(async (trx) => {
+      const rows = await trx
+        .selectFrom('invitations')
+        .select(['id', 'sends_requested', 'invited_by_id'])
+        .whereRef('sends_done', '<', 'sends_requested')
+        .where('revoked', 'is', null)
+        .where('accepted', 'is', null)
+        .where(this.#due('enqueued'))
+        .orderBy('id')
+        .limit(BATCH)
+        .forUpdate()
+        .skipLocked()
+        .execute()
+      if (rows.length === 0) return 0
+      for (const row of rows) {
+        await this.engine.add({ name: 'invite', id: invitationJobId(row), data: { invitationId: row.id, send: row.sends_requested } })
+      }
+      await trx.updateTable('invitations').set({ enqueued: sql<Date>`now()` }).where('id', 'in', rows.map((r) => r.id)).execute()
+      return rows.length
+    })
+  }
+}

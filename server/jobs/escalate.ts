@@ -1,0 +1,87 @@
+import { sql, type Kysely } from 'kysely'
+import type { Database } from '../../db/schema.ts'
+import type { EscalationBody } from '../../contracts/deliveries.ts'
+import type { AlertRepository } from '../repositories/alerts.ts'
+import type { JobHandler } from './engine.ts'
+
+export interface EscalateDeps {
+  db: Kysely<Database>
+  alerts: AlertRepository
+  /** new deliveries were decided: hand them to the engine */
+  wakeDispatcher: () => void
+  onError: (message: string, error?: unknown) => void
+}
+
+/**
+ * Runs when an escalation is due (a delayed job; the due time is also in the
+ * escalation's row, so it outlives every process). An alert still open is
+ * sent to the area's escalation contacts, once: the row leaves `waiting` in
+ * the same transaction that decides the deliveries. An alert acknowledged or
+ * resolved meanwhile escalates to nobody.
+ */
+export function escalateHandler(deps: EscalateDeps): JobHandler<'escalate'> {
+  return {
+    async run({ alertId }) {
+      const decided = await deps.db.transaction().execute(async (trx) => {
+        const escalation = await trx.selectFrom('escalations').selectAll().where('alert_id', '=', alertId).forUpdate().executeTakeFirst()
+        if (!escalation || escalation.state !== 'waiting') return false
+        if (new Date(escalation.due).getTime() > Date.now() + 1000) throw new Error(`escalation of alert ${alertId} is not due until ${new Date(escalation.due).toISOString()}`)
+        const alert = await deps.alerts.get(alertId).catch(() => undefined)
+        if (!alert || alert.state !== 'open') {
+          await trx.updateTable('escalations').set({ state: 'not_needed', done: sql<Date>`now()` }).where('alert_id', '=', alertId).execute()
+          return false
+        }
+        const area = await trx.selectFrom('areas_of_interest').select(['escalation_user_ids', 'escalation_webhook_ids']).where('id', '=', escalation.area_id).executeTakeFirst()
+        const body: EscalationBody = { type: 'alert_escalation', alert, unacknowledged_minutes: escalation.minutes }
+        const payload = JSON.stringify(body)
+        if (area && area.escalation_user_ids.length > 0) {
+          await trx
+            .insertInto('deliveries')
+            .columns(['key', 'kind', 'channel', 'alert_id', 'user_id', 'address', 'payload'])
+            .expression((eb) =>
+              eb.selectFrom('users')
+                .select([
+                  sql<string>`'escalation/' || ${alertId} || '/email/' || id`.as('key'),
+                  sql<string>`'escalation'`.as('kind'),
+                  sql<string>`'email'`.as('channel'),
+                  sql<number>`${alertId}::integer`.as('alert_id'),
+                  'id',
+                  sql<string>`email`.as('address'),
+                  sql<string>`${payload}::jsonb`.as('payload'),
+                ])
+                .where('id', '=', sql<number>`any(${area.escalation_user_ids}::integer[])`)
+                .where('email', 'is not', null),
+            )
+            .onConflict((oc) => oc.column('key').doNothing())
+            .execute()
+        }
+        if (area && area.escalation_webhook_ids.length > 0) {
+          await trx
+            .insertInto('deliveries')
+            .columns(['key', 'kind', 'channel', 'alert_id', 'webhook_id', 'address', 'payload'])
+            .expression((eb) =>
+              eb.selectFrom('webhooks')
+                .select([
+                  sql<string>`'escalation/' || ${alertId} || '/webhook/' || id`.as('key'),
+                  sql<string>`'escalation'`.as('kind'),
+                  sql<string>`'webhook'`.as('channel'),
+                  sql<number>`${alertId}::integer`.as('alert_id'),
+                  'id',
+                  'url',
+                  sql<string>`${payload}::jsonb`.as('payload'),
+                ])
+                .where('id', '=', sql<number>`any(${area.escalation_webhook_ids}::integer[])`),
+            )
+            .onConflict((oc) => oc.column('key').doNothing())
+            .execute()
+        }
+        await trx.updateTable('escalations').set({ state: 'escalated', done: sql<Date>`now()` }).where('alert_id', '=', alertId).execute()
+        return true
+      })
+      if (decided) deps.wakeDispatcher()
+    },
+    async giveUp({ alertId }, error) {
+      deps.onError(`escalation of alert ${alertId} could not be decided`, error)
+    },
+  }
+}

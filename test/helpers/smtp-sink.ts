@@ -1,0 +1,92 @@
+import { SMTPServer } from 'smtp-server'
+import { simpleParser, type ParsedMail } from 'mailparser'
+import type { AddressInfo } from 'node:net'
+
+export interface ReceivedMail {
+  messageId: string
+  to: string[]
+  subject: string
+  text: string
+  html: string
+  at: number
+}
+
+export interface SmtpSink {
+  /** smtp://127.0.0.1:<port> */
+  url: string
+  port: number
+  mails: ReceivedMail[]
+  /** the mails to one address */
+  to(address: string): ReceivedMail[]
+  /** stops listening (connections refused) until `start` */
+  stop(): Promise<void>
+  /** listens again on the same port */
+  start(): Promise<void>
+  /** hold each message's final answer until `release` (a sender waits mid-send) */
+  hold(): void
+  release(): void
+  close(): Promise<void>
+}
+
+/**
+ * A real SMTP server (smtp-server, from the nodemailer project) on a loopback
+ * port: every message it accepts is parsed (mailparser) and kept. A message
+ * counts once the server has answered 250 for it, as a real server's
+ * acceptance does.
+ */
+export async function startSmtpSink(port = 0): Promise<SmtpSink> {
+  const mails: ReceivedMail[] = []
+  let held: (() => void)[] | undefined
+  const make = () =>
+    new SMTPServer({
+      authOptional: true,
+      disabledCommands: ['STARTTLS'],
+      logger: false,
+      onData(stream, _session, callback) {
+        simpleParser(stream).then(
+          (parsed: ParsedMail) => {
+            const accept = () => {
+              const to = [parsed.to].flat().flatMap((a) => a?.value.map((v) => v.address ?? '') ?? [])
+              mails.push({ messageId: parsed.messageId ?? '', to, subject: parsed.subject ?? '', text: parsed.text ?? '', html: typeof parsed.html === 'string' ? parsed.html : '', at: Date.now() })
+              callback()
+            }
+            if (held) held.push(accept)
+            else accept()
+          },
+          (error: Error) => callback(error),
+        )
+      },
+    })
+  let server = make()
+  const listen = (p: number) => new Promise<number>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(p, '127.0.0.1', () => resolve((server.server.address() as AddressInfo).port))
+  })
+  const boundPort = await listen(port)
+  const sink: SmtpSink = {
+    url: `smtp://127.0.0.1:${boundPort}`,
+    port: boundPort,
+    mails,
+    to: (address) => mails.filter((m) => m.to.includes(address)),
+    async stop() {
+      // close() waits for open connections: end them so the port is free at once
+      const closing = new Promise<void>((resolve) => server.close(() => resolve()))
+      for (const connection of (server as unknown as { connections: Set<{ close(): void }> }).connections ?? []) connection.close()
+      await closing
+    },
+    async start() {
+      server = make()
+      await listen(boundPort)
+    },
+    hold() {
+      held ??= []
+    },
+    release() {
+      const waiting = held ?? []
+      held = undefined
+      for (const accept of waiting) accept()
+    },
+    close: () => sink.stop(),
+  }
+  return sink
+}
