@@ -1,6 +1,9 @@
 import type { Severity } from './severity.ts'
 import type { AnyFeature, IncidentFeature } from './features.ts'
 import type { Alert } from './alerts.ts'
+import type { JobFrame } from './jobs.ts'
+
+export type { JobFrame } from './jobs.ts'
 
 /** An area named in an alert: enough for a notice without fetching the area. */
 export interface AreaRef {
@@ -57,9 +60,10 @@ export interface ReadyFrame {
   epoch: string | null
 }
 
-export type ServerFrame = Notification | ResetFrame | ReadyFrame
+/** Everything a socket receives. A `job` frame is the status of a job this user started (contracts/jobs.ts): not in the stream, never replayed. */
+export type ServerFrame = Notification | ResetFrame | ReadyFrame | JobFrame
 
-export const isNotification = (frame: ServerFrame): frame is Notification => frame.type !== 'reset' && frame.type !== 'ready'
+export const isNotification = (frame: ServerFrame): frame is Notification => frame.type !== 'reset' && frame.type !== 'ready' && frame.type !== 'job'
 
 /**
  * Why the server closed a live socket, as WebSocket close codes. A client

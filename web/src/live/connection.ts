@@ -1,9 +1,11 @@
-import { CLOSE_CODES, type Notification, type ServerFrame } from '../../../contracts/live.ts'
+import { CLOSE_CODES, type JobFrame, type Notification, type ServerFrame } from '../../../contracts/live.ts'
 
 export type ConnectionState = 'connected' | 'reconnecting' | 'offline'
 
 export interface LiveHandlers {
   notification(n: Notification): void
+  /** the status of a job this user started (an invitation's mail, a retried delivery) */
+  job?(frame: JobFrame): void
   /** the server's history no longer reaches back to our last id: reload everything */
   reset(): void
   state(state: ConnectionState): void
@@ -146,6 +148,8 @@ export class LiveConnection {
         this.#settle()
         return
       }
+      // a job this user started: outside the stream, so it moves no position
+      if (frame.type === 'job') return this.handlers.job?.(frame)
       this.#lastId = frame.id
       this.handlers.notification(frame)
     }
