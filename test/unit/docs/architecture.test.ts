@@ -11,14 +11,31 @@ const pathsIn = (markdown: string) =>
 
 describe('docs/architecture.md', () => {
   const doc = read('docs/architecture.md')
-  const steps = doc.split('\n').filter((line) => /^\d+\. /.test(line))
+  /** each "## The path of …" section's numbered steps */
+  const walks = new Map(doc.split(/^## /m).filter((section) => section.startsWith('The path of')).map((section) => [
+    section.split('\n')[0]!,
+    section.split('\n').filter((line) => /^\d+\. /.test(line)),
+  ]))
 
-  it('walks one incident from the form to the marker in numbered steps, each naming at least one file', () => {
-    expect(steps.map((line) => Number(line.split('.')[0]))).toEqual(steps.map((_, i) => i + 1))
+  it('walks each path in steps numbered from 1, each naming at least one file', () => {
+    expect([...walks.keys()]).toEqual(['The path of one incident', 'The path of one alert mail'])
+    for (const steps of walks.values()) {
+      expect(steps.map((line) => Number(line.split('.')[0]))).toEqual(steps.map((_, i) => i + 1))
+      for (const step of steps) expect(pathsIn(step), step).not.toEqual([])
+    }
+  })
+
+  it('walks one incident from the form to the marker', () => {
+    const steps = walks.get('The path of one incident')!
     expect(steps.length).toBeGreaterThanOrEqual(8)
-    for (const step of steps) expect(pathsIn(step), step).not.toEqual([])
     expect(pathsIn(steps[0]!)[0]).toMatch(/^web\//)
     expect(pathsIn(steps.at(-1)!)).toContain('web/src/map/incident-layer.ts')
+  })
+
+  it('walks one alert mail from the save to the acknowledge link', () => {
+    const steps = walks.get('The path of one alert mail')!
+    expect(pathsIn(steps[0]!)).toContain('server/repositories/incident-save.ts')
+    expect(steps.some((step) => pathsIn(step).includes('server/jobs/deliver.ts'))).toBe(true)
   })
 
   it('names only files that exist where it says', () => {
