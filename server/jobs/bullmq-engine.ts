@@ -48,6 +48,8 @@ export function bullmqEngine(options: BullmqEngineOptions): JobEngine {
   return {
     kind: 'bullmq',
     async add(job: NewJob) {
+      // the first adds after a start come before the connection is up: wait for it a moment rather than fail them
+      if (queueConnection.status === 'connecting' || queueConnection.status === 'wait') await readyWithin(queueConnection, 2000)
       const stored: Stored = { data: job.data, ...(job.startedBy ? { startedBy: job.startedBy } : {}) }
       await queue.add(job.name, stored, { jobId: job.id, ...(job.delayMs && job.delayMs > 0 ? { delay: Math.round(job.delayMs) } : {}) })
       if (job.startedBy) options.onStatus(job.startedBy, job.id, 'queued')
@@ -95,4 +97,17 @@ export function bullmqEngine(options: BullmqEngineOptions): JobEngine {
       queueConnection.disconnect()
     },
   }
+}
+
+/** Resolves when the connection is ready, or after `ms` (the add that follows then fails, and is retried by the dispatcher). */
+function readyWithin(connection: Redis, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer)
+      connection.off('ready', done)
+      resolve()
+    }
+    const timer = setTimeout(done, ms)
+    connection.once('ready', done)
+  })
 }

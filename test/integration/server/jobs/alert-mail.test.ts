@@ -2,13 +2,21 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { BACKENDS, bearer, point, square, startTestServer, type TestServer, type TestUser } from '../../../helpers/test-server.ts'
 import { startSmtpSink, type SmtpSink } from '../../../helpers/smtp-sink.ts'
 import { waitUntil } from '../../../helpers/wait.ts'
+import { freshRedisUrl } from '../../../helpers/redis.ts'
 
-// Alert mail, with the jobs run inside the server (the embedded default's
-// way, here on both backends): a subscribed user gets one mail per alert, in
-// a real SMTP server; users who did not subscribe, or whose filter does not
-// match, get nothing; the mail's acknowledge link asks before it acts.
+// Alert mail, with the jobs run inside the server: on the embedded engine
+// (both database backends), and on BullMQ in a real Redis. A subscribed user
+// gets one mail per alert, in a real SMTP server; users who did not
+// subscribe, or whose filter does not match, get nothing; the mail's
+// acknowledge link asks before it acts. (Worker processes of their own:
+// delivery-processes.test.ts.)
 
-describe.each(BACKENDS)('alert mail on %s, jobs in process', (backend) => {
+const SETUPS = [
+  ...BACKENDS.map((backend) => ({ name: `${backend}, in-process engine`, backend, redis: false })),
+  { name: 'postgres, BullMQ on Redis', backend: 'postgres' as const, redis: true },
+]
+
+describe.each(SETUPS)('alert mail on $name', ({ backend, redis }) => {
   let server: TestServer
   let smtp: SmtpSink
   let admin: TestUser
@@ -20,7 +28,10 @@ describe.each(BACKENDS)('alert mail on %s, jobs in process', (backend) => {
 
   beforeAll(async () => {
     smtp = await startSmtpSink()
-    server = await startTestServer(backend, { SMTP_URL: smtp.url, JOBS_IN_PROCESS: 'true', PUBLIC_URL: 'http://tracker.test', DELIVERY_BACKOFF_MS: '100' })
+    server = await startTestServer(backend, {
+      SMTP_URL: smtp.url, JOBS_IN_PROCESS: 'true', PUBLIC_URL: 'http://tracker.test', DELIVERY_BACKOFF_MS: '100',
+      ...(redis ? { REDIS_URL: await freshRedisUrl() } : {}),
+    })
     admin = await server.admin()
     operator = await server.user('operator')
     subscriber = await server.user('viewer')
