@@ -21,6 +21,9 @@ const PUBLIC_API = [
   'POST /api/auth/login',
   'GET /api/auth/session', // "am I signed in?", answers null without a session
   'GET /metrics', // counters only (put behind the proxy's allow-list if even those should stay inside)
+  // an alert mail's acknowledge link: its single-use key is the credential (server/routes/acknowledge-page.ts)
+  'GET /ack/:key',
+  'POST /ack/:key',
 ]
 
 const RANK: Record<Role, number> = { viewer: 0, operator: 1, admin: 2 }

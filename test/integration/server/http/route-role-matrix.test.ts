@@ -13,7 +13,7 @@ interface Route {
   allowed: 'public' | Role
   success: number
   /** builds the request, creating whatever it acts on first */
-  request(server: TestServer, caller: TestUser | undefined): Promise<{ method: 'GET' | 'POST' | 'PATCH' | 'DELETE'; url: string; payload?: object }>
+  request(server: TestServer, caller: TestUser | undefined): Promise<{ method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'; url: string; payload?: object }>
 }
 
 let seq = 0
@@ -27,6 +27,13 @@ const newAlert = async (s: TestServer) => {
   const { alerts: [alert] } = await s.app.alerts.list({ incident, area, limit: 1 })
   return alert!.id
 }
+/** a webhook no alert matches (an area that can't exist), at an address the SSRF guard lets through: nothing is ever sent to it */
+const webhookBody = { url: 'http://192.0.2.1/hook', min_severity: 'urgent', areas: [2_147_483_647] }
+const newWebhook = async (s: TestServer) =>
+  (await s.app.db.insertInto('webhooks').values({ url: webhookBody.url, secret: 'whsec_dGVzdA==', min_severity: 'urgent', areas: [2_147_483_647], created_by_id: null }).returning('id').executeTakeFirstOrThrow()).id
+/** a delivery that failed (to a webhook since deleted: retried, it fails again at once) */
+const newFailedDelivery = async (s: TestServer) =>
+  (await s.app.db.insertInto('deliveries').values({ key: `matrix/${seq++}`, kind: 'alert', channel: 'webhook', address: webhookBody.url, payload: '{}', state: 'failed' }).returning('id').executeTakeFirstOrThrow()).id
 const incidentBody = { name: 'x', location: { lon: 1, lat: 2 } }
 const areaBody = { type: 'Feature', properties: { name: 'zone' }, geometry: square(0, 0, 1) }
 
@@ -76,6 +83,20 @@ const ROUTES: Route[] = [
     request: async (s) => ({ method: 'PATCH', url: `/api/users/${await newUser(s)}`, payload: { role: 'operator' } }),
   },
   { name: 'DELETE /api/users/:id', allowed: 'admin', success: 204, request: async (s) => ({ method: 'DELETE', url: `/api/users/${await newUser(s)}` }) },
+  { name: 'GET /api/me/subscription', allowed: 'viewer', success: 200, request: async () => ({ method: 'GET', url: '/api/me/subscription' }) },
+  {
+    name: 'PUT /api/me/subscription', allowed: 'viewer', success: 200,
+    request: async () => ({ method: 'PUT', url: '/api/me/subscription', payload: { email_alerts: false, min_severity: 'low', areas: 'all' } }),
+  },
+  { name: 'GET /api/webhooks', allowed: 'operator', success: 200, request: async () => ({ method: 'GET', url: '/api/webhooks' }) },
+  { name: 'POST /api/webhooks', allowed: 'operator', success: 201, request: async () => ({ method: 'POST', url: '/api/webhooks', payload: webhookBody }) },
+  { name: 'GET /api/webhooks/:id', allowed: 'operator', success: 200, request: async (s) => ({ method: 'GET', url: `/api/webhooks/${await newWebhook(s)}` }) },
+  { name: 'DELETE /api/webhooks/:id', allowed: 'operator', success: 204, request: async (s) => ({ method: 'DELETE', url: `/api/webhooks/${await newWebhook(s)}` }) },
+  { name: 'GET /api/deliveries', allowed: 'admin', success: 200, request: async () => ({ method: 'GET', url: '/api/deliveries' }) },
+  {
+    name: 'POST /api/deliveries/:id/retry', allowed: 'admin', success: 202,
+    request: async (s) => ({ method: 'POST', url: `/api/deliveries/${await newFailedDelivery(s)}/retry` }),
+  },
   // signing out revokes the caller's own session, so each caller signs in afresh for it
   { name: 'POST /api/auth/logout', allowed: 'viewer', success: 204, request: async () => ({ method: 'POST', url: '/api/auth/logout' }) },
 ]
