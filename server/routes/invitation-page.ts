@@ -18,8 +18,9 @@ function page(reply: FastifyReply, status: number, title: string, body: string) 
   return reply
     .code(status)
     .type('text/html; charset=utf-8')
-    // the key is in the URL: keep it out of the Referer of anything the page links to, and out of caches
-    .header('referrer-policy', 'no-referrer')
+    // the key is in the URL: keep it out of the Referer of anything off this site, and out of caches.
+    // Not no-referrer: a browser then sends `Origin: null` with the form, and the server refuses a write from an unknown page
+    .header('referrer-policy', 'same-origin')
     .header('cache-control', 'no-store')
     .send(`<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${escape(title)}</title>
 <style>body{font:16px/1.5 system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem;color:#1b1b1b}label{display:block;margin:.75rem 0}input{display:block;font:inherit;padding:.4rem;width:100%;max-width:20rem}.hint{color:#555;font-size:.9em}.error{color:#b00020;font-weight:600}button{font:inherit;padding:.5rem 1.25rem;border-radius:6px;border:1px solid #124a86;background:#1565c0;color:#fff;cursor:pointer}</style>
@@ -115,7 +116,7 @@ const invitationPage: FastifyPluginAsyncTypebox<InvitationRouteOptions> = async 
     await invitations.accept(request.params.key, request.body.username, request.body.password)
       .then((user) => startSession(app, reply, user.id, options))
     // 303: the browser follows with a GET of the dashboard, now signed in
-    return reply.code(303).header('location', '/').header('referrer-policy', 'no-referrer').send()
+    return reply.code(303).header('location', '/').send()
   })
 }
 

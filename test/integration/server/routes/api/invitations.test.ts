@@ -78,6 +78,8 @@ describe.each(BACKENDS)('invitations on %s, jobs in process', (backend) => {
     expect(shown.body).toContain(email)
     expect(shown.body).toContain('<label>Username')
     expect(shown.body).toContain('<label>Password')
+    // the key stays off other sites' Referer; a same-origin form still says where it comes from (no-referrer would send `Origin: null`, refused as cross-site)
+    expect(shown.headers['referrer-policy']).toBe('same-origin')
   })
 
   it('keys the link with at least 128 random bits and keeps only their hash', async () => {
