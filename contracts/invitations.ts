@@ -41,3 +41,9 @@ export const AcceptInvitation = Type.Object(
   { additionalProperties: false },
 )
 export type AcceptInvitation = Static<typeof AcceptInvitation>
+
+export const InvitationPage = Type.Object({
+  invitations: Type.Array(Invitation),
+  next_cursor: Nullable(Type.Integer({ description: 'pass as `cursor` for the next (older) page; null on the last' })),
+})
+export type InvitationPage = Static<typeof InvitationPage>

@@ -32,6 +32,8 @@ import subscriptionRoutes from './routes/api/subscription.ts'
 import deliveryRoutes from './routes/api/deliveries.ts'
 import webhookRoutes from './routes/api/webhooks.ts'
 import acknowledgePage from './routes/acknowledge-page.ts'
+import invitationRoutes from './routes/api/invitations.ts'
+import invitationPage from './routes/invitation-page.ts'
 import healthRoutes from './routes/api/health.ts'
 
 export interface BuildOptions {
@@ -139,6 +141,9 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
   await app.register(deliveryRoutes)
   await app.register(webhookRoutes, { allowedHosts: config.jobs.webhookAllowedHosts })
   await app.register(acknowledgePage)
+  const invitationOptions = { cookieSecure: config.cookieSecure, absoluteSeconds: config.session.absoluteSeconds, acceptRateLimitPerMinute: config.loginRateLimitPerMinute, queuedPerUser: config.jobs.queuedPerUser, ttlHours: config.jobs.inviteTtlHours }
+  await app.register(invitationRoutes, invitationOptions)
+  await app.register(invitationPage, invitationOptions)
 
   await app.register(dashboardRoutes, { tiles: config.tiles })
   return app

@@ -10,6 +10,7 @@ import { mountSessionHeader } from './ui/session-header.ts'
 import { mountSidebar } from './ui/sidebar/sidebar.ts'
 import { Notifier } from './ui/notifier.ts'
 import { mountOpenAlertsBadge } from './ui/open-alerts-badge.ts'
+import { mountInvitations } from './ui/invitations-view.ts'
 
 /** How long building the map waits for the live socket's handshake (see startDashboard). */
 const HANDSHAKE_WAIT_MS = 250
@@ -31,6 +32,7 @@ export async function startDashboard(root: HTMLElement, user: SessionUser, confi
   const session = mountSessionHeader(root.querySelector('header')!, user, notifier, () => live.stop())
   const alerts = new AlertLogReader(store.alertLog, report)
   const openAlerts = mountOpenAlertsBadge(root.querySelector('header')!, store.alertLog)
+  const invitations = user.role === 'admin' ? mountInvitations(root.querySelector('header')!, notifier) : undefined
 
   // The network first: the live socket opens, and the first read is asked
   // for as soon as it is subscribed, so that anything saved from then on
@@ -43,6 +45,7 @@ export async function startDashboard(root: HTMLElement, user: SessionUser, confi
     badge: session.connectionBadge,
     flashAreas: (ids) => view.areas.flash(ids),
     report,
+    job: (frame) => invitations?.job(frame),
   })
   // The socket's handshake first, then the build: its `ready` is handled on
   // this thread, and behind the build it came long after the handshake
@@ -71,6 +74,7 @@ export async function startDashboard(root: HTMLElement, user: SessionUser, confi
       editing?.unmount()
       view.unmount()
       openAlerts.unmount()
+      invitations?.unmount()
       session.unmount()
     },
   }

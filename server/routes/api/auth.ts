@@ -3,6 +3,7 @@ import { Type } from 'typebox'
 import { problemResponses } from '../../http/problem.ts'
 import { sendProblem } from '../../http/problem.ts'
 import { SESSION_COOKIE } from '../../auth/session-keys.ts'
+import { startSession } from '../../auth/session-cookie.ts'
 import { MAX_PASSWORD_LENGTH } from '../../auth/passwords.ts'
 import { UsernameLimiter } from '../../auth/username-limiter.ts'
 import { PublicUser, SessionUser } from '../../../contracts/users.ts'
@@ -57,15 +58,7 @@ const auth: FastifyPluginAsyncTypebox<AuthRouteOptions> = async (app, options) =
       // one message whether the user exists or not, so usernames can't be probed
       if (!user) return sendProblem(reply, 401, 'wrong username or password')
       attempt.succeeded()
-      const { key, session } = await app.sessions.create(user.id)
-      reply.setCookie(SESSION_COOKIE, key, {
-        httpOnly: true,
-        sameSite: 'strict',
-        secure: options.cookieSecure,
-        path: '/',
-        maxAge: options.absoluteSeconds,
-      })
-      return { session_key: key, user: session.user, expires: session.absoluteExpires.toISOString() }
+      return startSession(app, reply, user.id, options)
     },
   )
 

@@ -2,7 +2,7 @@ import type { AreaFeature, IncidentFeature } from '../../../contracts/features.t
 import { api } from '../api.ts'
 import type { Store } from '../store.ts'
 import type { Notifier } from '../ui/notifier.ts'
-import { LiveConnection } from './connection.ts'
+import { LiveConnection, type LiveHandlers } from './connection.ts'
 import type { AlertLogReader } from './alert-log-reader.ts'
 
 export interface LiveTargets {
@@ -15,6 +15,8 @@ export interface LiveTargets {
   /** makes the areas an alert names blink on the map */
   flashAreas(ids: number[]): void
   report(error: unknown): void
+  /** the status of a job this user started (contracts/jobs.ts) */
+  job?: LiveHandlers['job']
 }
 
 export interface LiveSubscription {
@@ -42,7 +44,7 @@ const readAll = () => Promise.all([api.incidents(), api.areas()])
  * LiveConnection#firstAttempt), so that anything saved from then on arrives
  * live; the store keeps whichever version is newer.
  */
-export function startLiveSubscription({ store, alerts, notifier, badge, flashAreas, report }: LiveTargets): LiveSubscription {
+export function startLiveSubscription({ store, alerts, notifier, badge, flashAreas, report, job }: LiveTargets): LiveSubscription {
   const live = new LiveConnection({
     notification: (n) => {
       const alert = store.apply(n)
@@ -52,6 +54,7 @@ export function startLiveSubscription({ store, alerts, notifier, badge, flashAre
       }
       if (n.type === 'alert_update') alerts.summaryChanged()
     },
+    job: (frame) => job?.(frame),
     reset: () => {
       readAll().then((loaded) => store.load(...loaded)).catch(report)
       alerts.reload().catch(report)
