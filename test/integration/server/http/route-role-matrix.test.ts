@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Role } from '../../../../contracts/users.ts'
+import { generateSessionKey, hashSessionKey } from '../../../../server/auth/session-keys.ts'
 import { ADMIN_PASSWORD, BACKENDS, bearer, point, square, startTestServer, type TestServer, type TestUser } from '../../../helpers/test-server.ts'
 
 // Every route × every role: who may do what (DESIGN.md "Authentication").
@@ -34,6 +35,16 @@ const newWebhook = async (s: TestServer) =>
 /** a delivery that failed (to a webhook since deleted: retried, it fails again at once) */
 const newFailedDelivery = async (s: TestServer) =>
   (await s.app.db.insertInto('deliveries').values({ key: `matrix/${seq++}`, kind: 'alert', channel: 'webhook', address: webhookBody.url, payload: '{}', state: 'failed' }).returning('id').executeTakeFirstOrThrow()).id
+/** an invitation whose mail went out, with a key the test knows (the mail's link) */
+const newSentInvitation = async (s: TestServer) => {
+  const key = generateSessionKey()
+  const { id } = await s.app.db
+    .insertInto('invitations')
+    .values({ email: `invitee${seq++}@example.test`, role: 'viewer', key_hash: hashSessionKey(key), invited_by_name: 'admin', expires: new Date(Date.now() + 3_600_000), sends_done: 1, sent: new Date() })
+    .returning('id')
+    .executeTakeFirstOrThrow()
+  return { id, key }
+}
 const incidentBody = { name: 'x', location: { lon: 1, lat: 2 } }
 const areaBody = { type: 'Feature', properties: { name: 'zone' }, geometry: square(0, 0, 1) }
 
@@ -96,6 +107,20 @@ const ROUTES: Route[] = [
   {
     name: 'POST /api/deliveries/:id/retry', allowed: 'admin', success: 202,
     request: async (s) => ({ method: 'POST', url: `/api/deliveries/${await newFailedDelivery(s)}/retry` }),
+  },
+  { name: 'GET /api/invitations', allowed: 'admin', success: 200, request: async () => ({ method: 'GET', url: '/api/invitations' }) },
+  {
+    name: 'POST /api/invitations', allowed: 'admin', success: 201,
+    request: async () => ({ method: 'POST', url: '/api/invitations', payload: { email: `new${seq++}@example.test`, role: 'viewer' } }),
+  },
+  {
+    name: 'POST /api/invitations/:id/resend', allowed: 'admin', success: 202,
+    request: async (s) => ({ method: 'POST', url: `/api/invitations/${(await newSentInvitation(s)).id}/resend` }),
+  },
+  { name: 'DELETE /api/invitations/:id', allowed: 'admin', success: 200, request: async (s) => ({ method: 'DELETE', url: `/api/invitations/${(await newSentInvitation(s)).id}` }) },
+  {
+    name: 'POST /api/invitations/accept', allowed: 'public', success: 201,
+    request: async (s) => ({ method: 'POST', url: '/api/invitations/accept', payload: { key: (await newSentInvitation(s)).key, username: `joined${seq++}`, password: 'password-3' } }),
   },
   // signing out revokes the caller's own session, so each caller signs in afresh for it
   { name: 'POST /api/auth/logout', allowed: 'viewer', success: 204, request: async () => ({ method: 'POST', url: '/api/auth/logout' }) },
