@@ -10,6 +10,27 @@ const Timestamp = Type.String({ format: 'date-time' })
 // an integer column: a version past its range can only be a client's mistake, so the schema says so (400) before the database would fail on it
 const Version = Type.Integer({ minimum: 1, maximum: 2_147_483_647, description: 'optimistic-concurrency version; PATCH with a stale one gets 409' })
 
+// Escalation: an alert of the area still open this many minutes after it
+// fired is sent once to the area's escalation contacts (server/jobs/escalate.ts).
+export const MAX_ESCALATE_AFTER_MINUTES = 10_080 // a week
+export const MAX_ESCALATION_CONTACTS = 50
+const EscalateAfterMinutes = Type.Union([Type.Integer({ minimum: 1, maximum: MAX_ESCALATE_AFTER_MINUTES }), Type.Null()], {
+  description: 'an alert of this area still open this many minutes after it fired goes to the escalation contacts, once; null: never',
+})
+const ContactIds = (what: string) =>
+  Type.Array(Type.Integer({ minimum: 1, maximum: 2_147_483_647 }), { maxItems: MAX_ESCALATION_CONTACTS, uniqueItems: true, description: what })
+const ContactUsers = ContactIds('ids of the users mailed (each needs an email address)')
+const ContactWebhooks = ContactIds('ids of the webhooks (GET /api/webhooks) POSTed an alert_escalation')
+
+export const EscalationContacts = Type.Object({ users: ContactUsers, webhooks: ContactWebhooks }, { additionalProperties: false })
+export type EscalationContacts = Static<typeof EscalationContacts>
+
+/** What a client sends: a list left out is empty on create, and kept as it was on a PATCH. */
+const EscalationContactsInput = Type.Object(
+  { users: Type.Optional(ContactUsers), webhooks: Type.Optional(ContactWebhooks) },
+  { additionalProperties: false },
+)
+
 // ---- what the server sends (REST bodies and socket frames) ----
 
 export const IncidentProperties = Type.Object({
@@ -45,6 +66,8 @@ export const AreaProperties = Type.Object({
   updated: Timestamp,
   owner: Type.Union([Type.String(), Type.Null()], { description: 'username; null once the user is deleted' }),
   updated_by: Type.Union([Type.String(), Type.Null()], { description: 'username of whoever saved it last; null once the user is deleted' }),
+  escalate_after_minutes: EscalateAfterMinutes,
+  escalation_contacts: EscalationContacts,
   version: Version,
   url: Type.String(),
 })
@@ -138,7 +161,12 @@ export const AreaCreate = Type.Object(
     type: Type.Literal('Feature'),
     geometry: AreaGeometry,
     properties: Type.Object(
-      { name: Name, severity: Type.Optional(Severity) },
+      {
+        name: Name,
+        severity: Type.Optional(Severity),
+        escalate_after_minutes: Type.Optional(EscalateAfterMinutes),
+        escalation_contacts: Type.Optional(EscalationContactsInput),
+      },
       { additionalProperties: false },
     ),
   },
@@ -152,7 +180,13 @@ export const AreaPatch = Type.Object(
     geometry: Type.Optional(AreaGeometry),
     properties: Type.Optional(
       Type.Object(
-        { name: Type.Optional(Name), severity: Type.Optional(Severity), version: Type.Optional(Version) },
+        {
+          name: Type.Optional(Name),
+          severity: Type.Optional(Severity),
+          escalate_after_minutes: Type.Optional(EscalateAfterMinutes),
+          escalation_contacts: Type.Optional(EscalationContactsInput),
+          version: Type.Optional(Version),
+        },
         { additionalProperties: false },
       ),
     ),

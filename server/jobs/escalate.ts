@@ -1,12 +1,11 @@
 import { sql, type Kysely } from 'kysely'
 import type { Database } from '../../db/schema.ts'
 import type { EscalationBody } from '../../contracts/deliveries.ts'
-import type { AlertRepository } from '../repositories/alerts.ts'
+import { alertsByIds } from '../repositories/alerts.ts'
 import type { JobHandler } from './engine.ts'
 
 export interface EscalateDeps {
   db: Kysely<Database>
-  alerts: AlertRepository
   /** new deliveries were decided: hand them to the engine */
   wakeDispatcher: () => void
   onError: (message: string, error?: unknown) => void
@@ -17,7 +16,8 @@ export interface EscalateDeps {
  * escalation's row, so it outlives every process). An alert still open is
  * sent to the area's escalation contacts, once: the row leaves `waiting` in
  * the same transaction that decides the deliveries. An alert acknowledged or
- * resolved meanwhile escalates to nobody.
+ * resolved meanwhile, or of an area that no longer escalates, escalates to
+ * nobody. The contacts are the area's at that moment.
  */
 export function escalateHandler(deps: EscalateDeps): JobHandler<'escalate'> {
   return {
@@ -26,15 +26,19 @@ export function escalateHandler(deps: EscalateDeps): JobHandler<'escalate'> {
         const escalation = await trx.selectFrom('escalations').selectAll().where('alert_id', '=', alertId).forUpdate().executeTakeFirst()
         if (!escalation || escalation.state !== 'waiting') return false
         if (new Date(escalation.due).getTime() > Date.now() + 1000) throw new Error(`escalation of alert ${alertId} is not due until ${new Date(escalation.due).toISOString()}`)
-        const alert = await deps.alerts.get(alertId).catch(() => undefined)
-        if (!alert || alert.state !== 'open') {
+        // locked until this commits: an acknowledgement racing the escalation waits for it, or is seen here
+        const state = await trx.selectFrom('alerts').select('state').where('id', '=', alertId).forShare().executeTakeFirst()
+        const area = await trx.selectFrom('areas_of_interest').select(['escalate_after_minutes', 'escalation_user_ids', 'escalation_webhook_ids']).where('id', '=', escalation.area_id).executeTakeFirst()
+        // read in the transaction: a read on another connection while it holds one deadlocks PGlite's only one (and can drain a pool)
+        const alert = state?.state === 'open' ? (await alertsByIds(trx, [alertId]))[0] : undefined
+        // acknowledged or resolved in time, or the area stopped escalating meanwhile: nobody is told
+        if (!alert || alert.state !== 'open' || !area || area.escalate_after_minutes === null) {
           await trx.updateTable('escalations').set({ state: 'not_needed', done: sql<Date>`now()` }).where('alert_id', '=', alertId).execute()
           return false
         }
-        const area = await trx.selectFrom('areas_of_interest').select(['escalation_user_ids', 'escalation_webhook_ids']).where('id', '=', escalation.area_id).executeTakeFirst()
         const body: EscalationBody = { type: 'alert_escalation', alert, unacknowledged_minutes: escalation.minutes }
         const payload = JSON.stringify(body)
-        if (area && area.escalation_user_ids.length > 0) {
+        if (area.escalation_user_ids.length > 0) {
           await trx
             .insertInto('deliveries')
             .columns(['key', 'kind', 'channel', 'alert_id', 'user_id', 'address', 'payload'])
@@ -55,7 +59,7 @@ export function escalateHandler(deps: EscalateDeps): JobHandler<'escalate'> {
             .onConflict((oc) => oc.column('key').doNothing())
             .execute()
         }
-        if (area && area.escalation_webhook_ids.length > 0) {
+        if (area.escalation_webhook_ids.length > 0) {
           await trx
             .insertInto('deliveries')
             .columns(['key', 'kind', 'channel', 'alert_id', 'webhook_id', 'address', 'payload'])

@@ -12,8 +12,6 @@ import { escalateHandler } from './escalate.ts'
 import { inviteHandler } from './invite.ts'
 import { deliveryRepository } from '../repositories/deliveries.ts'
 import { acknowledgeLinkRepository } from '../repositories/acknowledge-links.ts'
-import { alertRepository } from '../repositories/alerts.ts'
-import { SaveHooks } from '../repositories/hooks.ts'
 
 // One place that builds the background half for a process: the engine, the
 // dispatcher that feeds it from the database, the channel job statuses
@@ -68,8 +66,6 @@ export function startJobRuntime(options: JobRuntimeOptions): JobRuntime {
       }),
       escalate: escalateHandler({
         db,
-        // read-only use: it never saves, so its hooks never run
-        alerts: alertRepository(db, new SaveHooks()),
         wakeDispatcher: () => void dispatcher.wake(),
         onError: (m, e) => log.error(m, e),
       }),

@@ -27,8 +27,7 @@ for (const [net, prefix] of [
   ['240.0.0.0', 4],
 ] as const) blocked.addSubnet(net, prefix, 'ipv4')
 for (const [net, prefix] of [
-  ['::', 128],
-  ['::1', 128],
+  ['::', 96], // unspecified, loopback, and the deprecated IPv4-compatible ::a.b.c.d
   ['fc00::', 7], // unique local
   ['fe80::', 10], // link-local
   ['ff00::', 8], // multicast
@@ -44,9 +43,42 @@ export function isInternalAddress(address: string): boolean {
     // an IPv4 address written as IPv6 (::ffff:127.0.0.1) is judged as IPv4
     const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)
     if (mapped) return blocked.check(mapped[1]!, 'ipv4')
+    const embedded = embeddedIPv4(address)
+    if (embedded && blocked.check(embedded, 'ipv4')) return true
     return blocked.check(address, 'ipv6')
   }
   return true
+}
+
+/**
+ * The IPv4 address inside an IPv6 one that a gateway translates to it:
+ * NAT64 (64:ff9b::a.b.c.d, RFC 6052) and 6to4 (2002:AABB:CCDD::, RFC 3056).
+ * A public IPv4 address inside them stays allowed (DNS64 hands those out on
+ * IPv6-only networks); an internal one is refused as itself.
+ */
+function embeddedIPv4(address: string): string | undefined {
+  const groups = expandIPv6(address)
+  if (!groups) return undefined
+  const v4 = (high: number, low: number) => `${high >> 8}.${high & 255}.${low >> 8}.${low & 255}`
+  if (groups[0] === 0x64 && groups[1] === 0xff9b && groups.slice(2, 6).every((g) => g === 0)) return v4(groups[6]!, groups[7]!)
+  if (groups[0] === 0x2002) return v4(groups[1]!, groups[2]!)
+  return undefined
+}
+
+/** The eight 16-bit groups of an IPv6 address (a dotted IPv4 tail included). */
+function expandIPv6(address: string): number[] | undefined {
+  let text = address.toLowerCase().replace(/%.*$/, '')
+  const dotted = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text)
+  if (dotted) {
+    const [a, b, c, d] = dotted.slice(1).map(Number) as [number, number, number, number]
+    text = `${text.slice(0, dotted.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`
+  }
+  const [head, tail] = text.split('::') as [string, string | undefined]
+  const part = (s: string | undefined) => (s ? s.split(':').map((g) => parseInt(g, 16)) : [])
+  const front = part(head)
+  const back = part(tail)
+  const groups = tail === undefined ? front : [...front, ...Array<number>(8 - front.length - back.length).fill(0), ...back]
+  return groups.length === 8 && groups.every((g) => Number.isInteger(g) && g >= 0 && g <= 0xffff) ? groups : undefined
 }
 
 export interface OutboundPolicy {

@@ -21,6 +21,9 @@ export interface AreaInput {
   name: string
   severity?: Severity | undefined
   geometry: AreaGeometry
+  escalate_after_minutes?: number | null | undefined
+  /** a list left out: empty on create, kept on update */
+  escalation_contacts?: { users?: number[] | undefined; webhooks?: number[] | undefined } | undefined
 }
 
 export type AreaChanges = Partial<AreaInput>
@@ -54,9 +57,19 @@ export function areaRepository(db: Kysely<Database>, hooks: SaveHooks) {
     await assertValidGeometry(input.geometry)
     const area = await db.transaction().execute(async (trx) => {
       await lockGeofenceExclusive(trx)
+      await assertContactsExist(trx, input.escalation_contacts)
       const { id } = await trx
         .insertInto('areas_of_interest')
-        .values({ name: input.name, severity: input.severity, polygon: geomFromGeoJSON(input.geometry), owner_id: ownerId, updated_by_id: ownerId })
+        .values({
+          name: input.name,
+          severity: input.severity,
+          polygon: geomFromGeoJSON(input.geometry),
+          owner_id: ownerId,
+          updated_by_id: ownerId,
+          escalate_after_minutes: input.escalate_after_minutes ?? null,
+          escalation_user_ids: input.escalation_contacts?.users ?? [],
+          escalation_webhook_ids: input.escalation_contacts?.webhooks ?? [],
+        })
         .returning('id')
         .executeTakeFirstOrThrow()
       const area = await selectSaved(trx, id)
@@ -79,6 +92,7 @@ export function areaRepository(db: Kysely<Database>, hooks: SaveHooks) {
       await lockGeofenceExclusive(trx)
       const current = await trx.selectFrom('areas_of_interest').select('version').where('id', '=', id).forUpdate().executeTakeFirst()
       assertVersion('area', id, current, expectedVersion)
+      await assertContactsExist(trx, changes.escalation_contacts)
       const was = await selectSaved(trx, id)
       const before = await incidentIdsAlertingArea(trx, id)
       await trx
@@ -87,6 +101,9 @@ export function areaRepository(db: Kysely<Database>, hooks: SaveHooks) {
           ...(changes.name !== undefined && { name: changes.name }),
           ...(changes.severity !== undefined && { severity: changes.severity }),
           ...(changes.geometry !== undefined && { polygon: geomFromGeoJSON(changes.geometry) }),
+          ...(changes.escalate_after_minutes !== undefined && { escalate_after_minutes: changes.escalate_after_minutes }),
+          ...(changes.escalation_contacts?.users !== undefined && { escalation_user_ids: changes.escalation_contacts.users }),
+          ...(changes.escalation_contacts?.webhooks !== undefined && { escalation_webhook_ids: changes.escalation_contacts.webhooks }),
           updated: sql<Date>`now()`,
           updated_by_id: actorId,
           version: sql<number>`version + 1`,
@@ -163,6 +180,31 @@ export function areaRepository(db: Kysely<Database>, hooks: SaveHooks) {
   return { get, list, create, update, remove }
 }
 
+/**
+ * Refuses an escalation contact that is not there to reach, naming the first
+ * one: a user id with no user, or a user without an email address (escalation
+ * mail would go nowhere), a webhook id with no webhook. Checked in the save's
+ * transaction; a contact deleted later is skipped when the alert escalates.
+ */
+async function assertContactsExist(trx: Transaction<Database>, contacts: AreaInput['escalation_contacts']): Promise<void> {
+  const users = contacts?.users ?? []
+  if (users.length > 0) {
+    const found = new Map((await trx.selectFrom('users').select(['id', 'email']).where('id', 'in', users).execute()).map((u) => [u.id, u.email]))
+    users.forEach((id, i) => {
+      const field = `/properties/escalation_contacts/users/${i}`
+      if (!found.has(id)) throw new InvalidFieldError(field, id, `escalation_contacts.users[${i}]: there is no user ${id}`)
+      if (!found.get(id)) throw new InvalidFieldError(field, id, `escalation_contacts.users[${i}]: user ${id} has no email address to escalate to (an admin sets it)`)
+    })
+  }
+  const webhooks = contacts?.webhooks ?? []
+  if (webhooks.length > 0) {
+    const found = new Set((await trx.selectFrom('webhooks').select('id').where('id', 'in', webhooks).execute()).map((w) => w.id))
+    webhooks.forEach((id, i) => {
+      if (!found.has(id)) throw new InvalidFieldError(`/properties/escalation_contacts/webhooks/${i}`, id, `escalation_contacts.webhooks[${i}]: there is no webhook ${id}`)
+    })
+  }
+}
+
 async function selectSaved(trx: Transaction<Database>, id: number): Promise<AreaFeature> {
   return toAreaFeature((await selectAreas(trx).where('a.id', '=', id).executeTakeFirstOrThrow()) as AreaSelection)
 }
@@ -230,17 +272,19 @@ function resolvedEntry(
   }
 }
 
-/** What an area's history shows of it: its fields and its extent. */
+/** What an area's history shows of it: its fields and its extent, and its escalation where it has one. */
 function fieldsOf(area: AreaFeature, side: 'before' | 'after'): Record<string, FieldChange> {
-  const values = { name: area.properties.name, severity: area.properties.severity, bbox: bboxOf(area.geometry) }
+  const { name, severity, escalate_after_minutes, escalation_contacts } = area.properties
+  const escalates = escalate_after_minutes !== null || escalation_contacts.users.length > 0 || escalation_contacts.webhooks.length > 0
+  const values = { name, severity, bbox: bboxOf(area.geometry), ...(escalates && { escalate_after_minutes, escalation_contacts }) }
   return Object.fromEntries(Object.entries(values).map(([field, value]) => [field, side === 'before' ? { before: value, after: null } : { before: null, after: value }]))
 }
 
-/** The history entries of an area's change: `edited` for its name and threshold, `redrawn` for its shape. */
+/** The history entries of an area's change: `edited` for its name, threshold and escalation, `redrawn` for its shape. */
 function changesOf(was: AreaFeature, now: AreaFeature, actor: HistoryInsert['actor']): HistoryInsert[] {
   const edits: Record<string, FieldChange> = {}
-  for (const field of ['name', 'severity'] as const) {
-    if (was.properties[field] !== now.properties[field]) edits[field] = { before: was.properties[field], after: now.properties[field] }
+  for (const field of ['name', 'severity', 'escalate_after_minutes', 'escalation_contacts'] as const) {
+    if (JSON.stringify(was.properties[field]) !== JSON.stringify(now.properties[field])) edits[field] = { before: was.properties[field], after: now.properties[field] }
   }
   const entries: HistoryInsert[] = []
   const subject = { subject_kind: 'area' as const, subject_id: now.properties.id, actor }

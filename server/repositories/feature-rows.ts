@@ -32,6 +32,7 @@ export function selectAreas(db: Db) {
     .leftJoin('users as ub', 'ub.id', 'a.updated_by_id')
     .select([
       'a.id', 'a.name', 'a.severity', 'a.created', 'a.updated', 'a.version',
+      'a.escalate_after_minutes', 'a.escalation_user_ids', 'a.escalation_webhook_ids',
       'u.username as owner',
       'ub.username as updated_by',
       asGeoJSON<AreaGeometry>('a.polygon').as('geometry'),
@@ -46,6 +47,7 @@ export interface IncidentSelection {
 export interface AreaSelection {
   id: number; name: string; severity: Severity
   created: Date; updated: Date; version: number; owner: string | null; updated_by: string | null; geometry: AreaGeometry
+  escalate_after_minutes: number | null; escalation_user_ids: number[]; escalation_webhook_ids: number[]
 }
 
 export const INCIDENTS_PATH = '/api/incidents/'
@@ -89,6 +91,8 @@ export function toAreaFeature(row: AreaSelection): AreaFeature {
       updated: iso(row.updated),
       owner: row.owner,
       updated_by: row.updated_by,
+      escalate_after_minutes: row.escalate_after_minutes,
+      escalation_contacts: { users: row.escalation_user_ids, webhooks: row.escalation_webhook_ids },
       version: row.version,
       url: areaUrl(row.id),
     },

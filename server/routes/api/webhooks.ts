@@ -59,6 +59,11 @@ const webhooks: FastifyPluginAsyncTypebox<{ allowedHosts: string[] }> = async (a
       if (error instanceof RefusedAddressError) throw new InvalidFieldError('/url', url, `url refused: ${error.message}`)
       throw error
     }
+    if (areas !== 'all') {
+      const known = new Set((await app.db.selectFrom('areas_of_interest').select('id').where('id', 'in', areas).execute()).map((a) => a.id))
+      const unknown = areas.findIndex((id) => !known.has(id))
+      if (unknown >= 0) throw new InvalidFieldError(`/areas/${unknown}`, areas[unknown], `areas[${unknown}]: there is no area ${areas[unknown]}`)
+    }
     const { n } = await app.db.selectFrom('webhooks').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow()
     if (Number(n) >= MAX_WEBHOOKS) throw new InvalidFieldError('/url', url, `there are already ${MAX_WEBHOOKS} webhooks: delete one first`)
     const secret = newWebhookSecret()

@@ -383,6 +383,8 @@ describe.each(BACKENDS)('REST API on %s', (backend) => {
           updated: expect.stringMatching(ISO_INSTANT),
           owner: operator.username,
           updated_by: operator.username,
+          escalate_after_minutes: null,
+          escalation_contacts: { users: [], webhooks: [] },
           version: 1,
           url: `/api/areas/${id}`,
         },
