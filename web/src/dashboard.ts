@@ -10,6 +10,11 @@ import { mountSessionHeader } from './ui/session-header.ts'
 import { mountSidebar } from './ui/sidebar/sidebar.ts'
 import { Notifier } from './ui/notifier.ts'
 import { mountOpenAlertsBadge } from './ui/open-alerts-badge.ts'
+import { JobListeners } from './live/job-listeners.ts'
+import { mountDeliveryMenu } from './ui/alert-delivery/delivery-menu.ts'
+import { retryNotice } from './ui/alert-delivery/delivery-words.ts'
+import { openLinkedIncident } from './ui/incident-link.ts'
+import { escapeHtml } from './ui/escape-html.ts'
 
 /** How long building the map waits for the live socket's handshake (see startDashboard). */
 const HANDSHAKE_WAIT_MS = 250
@@ -31,6 +36,13 @@ export async function startDashboard(root: HTMLElement, user: SessionUser, confi
   const session = mountSessionHeader(root.querySelector('header')!, user, notifier, () => live.stop())
   const alerts = new AlertLogReader(store.alertLog, report)
   const openAlerts = mountOpenAlertsBadge(root.querySelector('header')!, store.alertLog)
+  const notice = (message: string, testId = 'notice-toast') => notifier.toast(escapeHtml(message), testId, '#3d8bd6')
+  const jobs = new JobListeners()
+  const stopRetryNotices = jobs.add((frame) => {
+    const words = retryNotice(frame)
+    if (words) notice(words, 'job-notice')
+  })
+  const deliveryMenu = mountDeliveryMenu(root.querySelector('header')!, user, { store, jobs, notice })
 
   // The network first: the live socket opens, and the first read is asked
   // for as soon as it is subscribed, so that anything saved from then on
@@ -43,6 +55,7 @@ export async function startDashboard(root: HTMLElement, user: SessionUser, confi
     badge: session.connectionBadge,
     flashAreas: (ids) => view.areas.flash(ids),
     report,
+    job: (frame) => jobs.dispatch(frame),
   })
   // The socket's handshake first, then the build: its `ready` is handled on
   // this thread, and behind the build it came long after the handshake
@@ -63,6 +76,8 @@ export async function startDashboard(root: HTMLElement, user: SessionUser, confi
 
   await live.firstRead.then((loaded) => store.load(...loaded)).catch(report)
   document.body.dataset.ready = 'true'
+  // an alert mail's link (PUBLIC_URL/?incident=<id>)
+  void openLinkedIncident({ store, focus: (id) => view.incidents.focus(id), notice, report })
 
   return {
     stop() {
@@ -71,6 +86,8 @@ export async function startDashboard(root: HTMLElement, user: SessionUser, confi
       editing?.unmount()
       view.unmount()
       openAlerts.unmount()
+      deliveryMenu.unmount()
+      stopRetryNotices()
       session.unmount()
     },
   }

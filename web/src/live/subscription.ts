@@ -1,4 +1,5 @@
 import type { AreaFeature, IncidentFeature } from '../../../contracts/features.ts'
+import type { JobFrame } from '../../../contracts/jobs.ts'
 import { api } from '../api.ts'
 import type { Store } from '../store.ts'
 import type { Notifier } from '../ui/notifier.ts'
@@ -15,6 +16,8 @@ export interface LiveTargets {
   /** makes the areas an alert names blink on the map */
   flashAreas(ids: number[]): void
   report(error: unknown): void
+  /** the status of a job this user started (see LiveHandlers#job) */
+  job?(frame: JobFrame): void
 }
 
 export interface LiveSubscription {
@@ -42,7 +45,7 @@ const readAll = () => Promise.all([api.incidents(), api.areas()])
  * LiveConnection#firstAttempt), so that anything saved from then on arrives
  * live; the store keeps whichever version is newer.
  */
-export function startLiveSubscription({ store, alerts, notifier, badge, flashAreas, report }: LiveTargets): LiveSubscription {
+export function startLiveSubscription({ store, alerts, notifier, badge, flashAreas, report, job }: LiveTargets): LiveSubscription {
   const live = new LiveConnection({
     notification: (n) => {
       const alert = store.apply(n)
@@ -52,6 +55,7 @@ export function startLiveSubscription({ store, alerts, notifier, badge, flashAre
       }
       if (n.type === 'alert_update') alerts.summaryChanged()
     },
+    job,
     reset: () => {
       readAll().then((loaded) => store.load(...loaded)).catch(report)
       alerts.reload().catch(report)
