@@ -53,6 +53,8 @@ export function mountAlertMailSettings(body: HTMLElement, close: () => void, { s
     form.querySelector<HTMLInputElement>('[name=email_alerts]')!.focus()
   }
 
+  // a reason shown for the last try no longer holds once something changes
+  form.addEventListener('change', () => problem(''))
   form.addEventListener('submit', async (event) => {
     event.preventDefault()
     if (!picker) return

@@ -37,7 +37,7 @@ export function mountDeliveryMenu(header: HTMLElement, user: SessionUser, { stor
   }
   add('Alert mail', 'open-alert-mail', () => openModal('Alert mail', 'alert-mail-dialog', (body, close) => mountAlertMailSettings(body, close, { store, saved: notice })))
   if (user.role !== 'viewer') add('Webhooks', 'open-webhooks', () => openModal('Webhooks', 'webhooks-dialog', (body, close) => mountWebhooksView(body, close, store)))
-  if (user.role === 'admin') add('Deliveries', 'open-deliveries', () => openModal('Deliveries', 'deliveries-dialog', (body, close) => mountDeliveriesView(body, close, jobs)))
+  if (user.role === 'admin') add('Deliveries', 'open-deliveries', () => openModal('Deliveries', 'deliveries-dialog', (body, close) => mountDeliveriesView(body, close, jobs), true))
   // before who is signed in, so the way out stays last
   const anchor = header.querySelector('[data-testid=current-user]')
   for (const button of buttons) anchor ? anchor.before(button) : header.append(button)

@@ -14,10 +14,11 @@ let modals = 0
  * the Close button closes it, and closing unmounts the view and gives the
  * focus back to what had it (the header's button).
  */
-export function openModal(title: string, testId: string, mount: MountView): Modal {
+/** @param wider for a table (the deliveries) */
+export function openModal(title: string, testId: string, mount: MountView, wider = false): Modal {
   const titleId = `modal-title-${++modals}`
   const dialog = document.createElement('dialog')
-  dialog.className = 'wide'
+  dialog.className = wider ? 'wide wider' : 'wide'
   dialog.dataset.testid = testId
   dialog.setAttribute('aria-labelledby', titleId)
   dialog.innerHTML = `<div class="modal-head"><h2 id="${titleId}"></h2><button type="button" class="close" aria-label="Close">×</button></div><div class="modal-body"></div>`

@@ -95,6 +95,8 @@ export function mountWebhooksView(body: HTMLElement, _close: () => void, store: 
     value.select()
   }
 
+  // a reason shown for the last try no longer holds once something changes
+  form.addEventListener('change', () => (formError.textContent = ''))
   form.addEventListener('submit', async (event) => {
     event.preventDefault()
     const areas = picker.value()
