@@ -15,6 +15,7 @@ export class ApiError extends Error {
 }
 
 // The session rides in the HttpOnly cookie: the page never sees the key.
+// Exported for the modules that call one part of the API (delivery-api.ts).
 export async function call<T>(method: string, url: string, body?: unknown): Promise<T> {
   const response = await fetch(url, {
     method,

@@ -11,6 +11,11 @@ import { mountSidebar } from './ui/sidebar/sidebar.ts'
 import { Notifier } from './ui/notifier.ts'
 import { mountOpenAlertsBadge } from './ui/open-alerts-badge.ts'
 import { mountInvitations } from './ui/invitations-view.ts'
+import { JobListeners } from './live/job-listeners.ts'
+import { mountDeliveryMenu } from './ui/alert-delivery/delivery-menu.ts'
+import { retryNotice } from './ui/alert-delivery/delivery-words.ts'
+import { openLinkedIncident } from './ui/incident-link.ts'
+import { escapeHtml } from './ui/escape-html.ts'
 
 /** How long building the map waits for the live socket's handshake (see startDashboard). */
 const HANDSHAKE_WAIT_MS = 250
@@ -32,7 +37,15 @@ export async function startDashboard(root: HTMLElement, user: SessionUser, confi
   const session = mountSessionHeader(root.querySelector('header')!, user, notifier, () => live.stop())
   const alerts = new AlertLogReader(store.alertLog, report)
   const openAlerts = mountOpenAlertsBadge(root.querySelector('header')!, store.alertLog)
+  const notice = (message: string, testId = 'notice-toast') => notifier.toast(escapeHtml(message), testId, '#3d8bd6')
+  const jobs = new JobListeners()
+  const stopRetryNotices = jobs.add((frame) => {
+    const words = retryNotice(frame)
+    if (words) notice(words, 'job-notice')
+  })
+  const deliveryMenu = mountDeliveryMenu(root.querySelector('header')!, user, { store, jobs, notice })
   const invitations = user.role === 'admin' ? mountInvitations(root.querySelector('header')!, notifier) : undefined
+  const stopInvitationJobs = jobs.add((frame) => invitations?.job(frame))
 
   // The network first: the live socket opens, and the first read is asked
   // for as soon as it is subscribed, so that anything saved from then on
@@ -45,7 +58,7 @@ export async function startDashboard(root: HTMLElement, user: SessionUser, confi
     badge: session.connectionBadge,
     flashAreas: (ids) => view.areas.flash(ids),
     report,
-    job: (frame) => invitations?.job(frame),
+    job: (frame) => jobs.dispatch(frame),
   })
   // The socket's handshake first, then the build: its `ready` is handled on
   // this thread, and behind the build it came long after the handshake
@@ -66,6 +79,8 @@ export async function startDashboard(root: HTMLElement, user: SessionUser, confi
 
   await live.firstRead.then((loaded) => store.load(...loaded)).catch(report)
   document.body.dataset.ready = 'true'
+  // an alert mail's link (PUBLIC_URL/?incident=<id>)
+  void openLinkedIncident({ store, focus: (id) => view.incidents.focus(id), notice, report })
 
   return {
     stop() {
@@ -75,6 +90,9 @@ export async function startDashboard(root: HTMLElement, user: SessionUser, confi
       view.unmount()
       openAlerts.unmount()
       invitations?.unmount()
+      deliveryMenu.unmount()
+      stopRetryNotices()
+      stopInvitationJobs()
       session.unmount()
     },
   }

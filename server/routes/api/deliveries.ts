@@ -3,10 +3,12 @@ import { Type } from 'typebox'
 import { Delivery, DeliveryPage, DELIVERY_STATES } from '../../../contracts/deliveries.ts'
 import { IdParams } from '../../../contracts/params.ts'
 import { problemResponses } from '../../http/problem.ts'
+import { InvalidFieldError } from '../../errors.ts'
 import { deliveryJobId, deliveryView } from '../../repositories/deliveries.ts'
 
 const DeliveryQuery = Type.Object({
   state: Type.Optional(Type.Enum(DELIVERY_STATES)),
+  status: Type.Optional(Type.Enum(DELIVERY_STATES, { description: 'another name for `state` (the issue that asked for this list says `status`)' })),
   limit: Type.Integer({ minimum: 1, maximum: 500, default: 100 }),
   cursor: Type.Optional(Type.Integer({ minimum: 0, maximum: 2_147_483_647, description: '`next_cursor` of the previous page' })),
 }, { additionalProperties: false })
@@ -26,7 +28,11 @@ const deliveries: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: DeliveryPage, ...problemResponses(400, 401, 403) },
     },
   }, async (request) => {
-    const page = await app.deliveries.list({ state: request.query.state, cursor: request.query.cursor, limit: request.query.limit })
+    const { state = request.query.status, status } = request.query
+    if (status !== undefined && state !== status) {
+      throw new InvalidFieldError('/status', status, `status ${JSON.stringify(status)} and state ${JSON.stringify(state)} disagree: give one of them (status is another name for state)`, 'querystring')
+    }
+    const page = await app.deliveries.list({ state, cursor: request.query.cursor, limit: request.query.limit })
     return { deliveries: page.deliveries, next_cursor: page.nextCursor }
   })
 
