@@ -151,6 +151,7 @@ export interface DeliveriesTable {
   retries: ColumnType<number, never, number>
   last_error: string | null
   created: CreatedAt
+  job: string | null
   enqueued: Date | null
   last_attempt: Date | null
   sent: Date | null

@@ -74,6 +74,8 @@ export async function up(db: Kysely<any>): Promise<void> {
       retries integer NOT NULL DEFAULT 0,
       last_error text,
       created timestamptz NOT NULL DEFAULT now(),
+      -- the job it was handed over in: deliveries go in batches, and a batch handed over again keeps its job id
+      job text,
       enqueued timestamptz,
       last_attempt timestamptz,
       sent timestamptz

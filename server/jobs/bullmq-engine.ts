@@ -54,6 +54,16 @@ export function bullmqEngine(options: BullmqEngineOptions): JobEngine {
       await queue.add(job.name, stored, { jobId: job.id, ...(job.delayMs && job.delayMs > 0 ? { delay: Math.round(job.delayMs) } : {}) })
       if (job.startedBy) options.onStatus(job.startedBy, job.id, 'queued')
     },
+    async addMany(jobs: NewJob[]) {
+      if (jobs.length === 0) return
+      if (queueConnection.status === 'connecting' || queueConnection.status === 'wait') await readyWithin(queueConnection, 2000)
+      await queue.addBulk(jobs.map((job) => ({
+        name: job.name,
+        data: { data: job.data, ...(job.startedBy ? { startedBy: job.startedBy } : {}) } satisfies Stored,
+        opts: { jobId: job.id, ...(job.delayMs && job.delayMs > 0 ? { delay: Math.round(job.delayMs) } : {}) },
+      })))
+      for (const job of jobs) if (job.startedBy) options.onStatus(job.startedBy, job.id, 'queued')
+    },
     work(given, concurrency) {
       if (worker) throw new Error('the job engine already has a worker')
       handlers = given

@@ -26,40 +26,70 @@ export const webhookMessageId = (row: Pick<DeliveryRow, 'id'>) => `msg_delivery_
 export const mailMessageId = (row: Pick<DeliveryRow, 'id'>, publicUrl: string) => `<delivery-${row.id}@${new URL(publicUrl).hostname || hostname()}>`
 
 /**
- * Sends one delivery. The attempt is recorded before the send (`claim`), and
- * a delivery already sent is skipped, so a job that runs twice sends once,
- * unless its worker died between the send and its record: then the message
- * goes again with the same Message-ID or webhook-id, which is how mail
- * clients and Standard Webhooks receivers recognise a repeat.
+ * Sends a batch of deliveries (one notification's, on one channel). Each
+ * attempt is recorded before the sends (`claim`), and a delivery already
+ * sent is skipped, so a job that runs twice sends each message once,
+ * unless its worker died between a send and the record of the batch: then
+ * those messages go again with the same Message-ID or webhook-id, which is
+ * how mail clients and Standard Webhooks receivers recognise a repeat.
+ *
+ * A message that can never go (a refused address, a deleted webhook) fails
+ * on its own; one that may go later (the mail server away) keeps its
+ * delivery pending, and the job is retried for those alone.
  */
 export function deliverHandler(deps: DeliverDeps): JobHandler<'deliver'> {
   return {
-    async run({ deliveryId }, context) {
-      const row = await deps.deliveries.claim(deliveryId)
-      if (!row) return // sent, failed, or gone: nothing to do
-      try {
-        if (row.channel === 'email') await sendMail(row)
-        else await sendWebhook(row)
-      } catch (error) {
-        if (!(error instanceof PermanentError) && !context.lastAttempt) await deps.deliveries.recordError(row.id, (error as Error).message)
-        throw error
+    async run({ deliveryIds }, context) {
+      const rows = await deps.deliveries.claim(deliveryIds)
+      if (rows.length === 0) return // sent, failed, or gone: nothing to do
+      const ackKeys = await acknowledgeKeys(rows)
+      const outcomes = await Promise.allSettled(rows.map((row) => (row.channel === 'email' ? sendMail(row, ackKeys) : sendWebhook(row))))
+      const sent: number[] = []
+      const permanent: { id: number; error: Error }[] = []
+      const transient: { id: number; error: Error }[] = []
+      outcomes.forEach((outcome, i) => {
+        const id = rows[i]!.id
+        if (outcome.status === 'fulfilled') sent.push(id)
+        else {
+          const error = outcome.reason instanceof Error ? outcome.reason : new Error(String(outcome.reason))
+          ;(error instanceof PermanentError ? permanent : transient).push({ id, error })
+        }
+      })
+      await deps.deliveries.markSent(sent)
+      for (const { id, error } of permanent) await deps.deliveries.markFailed([id], error.message)
+      if (transient.length > 0) {
+        for (const { id, error } of transient) {
+          if (context.lastAttempt) await deps.deliveries.markFailed([id], error.message)
+          else await deps.deliveries.recordError(id, error.message)
+        }
+        throw new Error(`${transient.length} of ${rows.length} deliveries failed, and will be tried again: ${transient[0]!.error.message}`)
       }
-      await deps.deliveries.markSent(row.id)
+      // a job of failures only (a retry by hand that failed again) ends failed, so whoever started it is told
+      if (permanent.length > 0 && sent.length === 0) throw new PermanentError(permanent[0]!.error.message)
     },
-    async giveUp({ deliveryId }, error) {
-      await deps.deliveries.markFailed(deliveryId, error.message)
+    async giveUp({ deliveryIds }, error) {
+      await deps.deliveries.markFailed(deliveryIds, error.message)
     },
   }
 
-  async function sendMail(row: DeliveryRow) {
+  /** The acknowledge links of every mail in the batch, made in one statement: "alertId/deliveryId" → key. */
+  async function acknowledgeKeys(rows: DeliveryRow[]): Promise<Map<string, string>> {
+    const wanted = rows
+      .filter((row) => row.channel === 'email' && row.user_id !== null)
+      .flatMap((row) => alertIdsOf(row.payload as unknown as AlertMailPayload).map((alertId) => ({ alertId, userId: row.user_id!, deliveryId: row.id })))
+    const keys = await deps.acknowledgeLinks.create(wanted, deps.ackLinkTtlHours)
+    return new Map(wanted.map((w, i) => [`${w.alertId}/${w.deliveryId}`, keys[i]!]))
+  }
+
+  async function sendMail(row: DeliveryRow, allKeys: Map<string, string>) {
     const payload = row.payload as unknown as AlertMailPayload
     const ackKeys = new Map<number, string>()
-    if (row.user_id !== null) {
-      for (const alertId of alertIdsOf(payload)) ackKeys.set(alertId, await deps.acknowledgeLinks.create(alertId, row.user_id, deps.ackLinkTtlHours))
+    for (const alertId of alertIdsOf(payload)) {
+      const key = allKeys.get(`${alertId}/${row.id}`)
+      if (key) ackKeys.set(alertId, key)
     }
     await deps.mailer.send(composeAlertMail(payload, row.address, mailMessageId(row, deps.publicUrl), { publicUrl: deps.publicUrl, ackKeys }))
   }
-
   async function sendWebhook(row: DeliveryRow) {
     const hook = row.webhook_id === null ? undefined : await deps.db.selectFrom('webhooks').select(['url', 'secret']).where('id', '=', row.webhook_id).executeTakeFirst()
     if (!hook) throw new PermanentError('the webhook was deleted before this could be sent')

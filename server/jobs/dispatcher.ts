@@ -1,10 +1,17 @@
 import { sql, type Kysely } from 'kysely'
 import type { Database } from '../../db/schema.ts'
 import type { JobEngine, NewJob } from './engine.ts'
-import { deliveryJobId } from '../repositories/deliveries.ts'
+import { batchJobId } from '../repositories/deliveries.ts'
 
 /** rows taken per query: a backlog is worked through in passes of this many */
 const BATCH = 500
+/**
+ * deliveries per job: one notification's mails (or webhook POSTs) go in
+ * jobs of this many, so a job's database work (one claim, one insert of
+ * acknowledge links, one record of what was sent) and the job engine's own
+ * cost are paid per batch, not per message
+ */
+export const DELIVERY_BATCH = 50
 /**
  * A row handed to the engine this long ago and still not done is handed over
  * again: the add is ignored while its job exists (same id), and brings the
@@ -86,11 +93,17 @@ export class Dispatcher {
     return sql<boolean>`(${sql.ref(column)} IS NULL OR ${sql.ref(column)} < ${this.#startedAt} OR ${sql.ref(column)} < now() - ${HAND_OVER_AGAIN})`
   }
 
+  /**
+   * Unfinished deliveries, in jobs of up to DELIVERY_BATCH of one
+   * notification and channel. A delivery keeps the job it was first handed
+   * over in (its `job` column), so a batch handed over again has the same id
+   * and the engine ignores it while it holds that job.
+   */
   async #deliveries(): Promise<number> {
     return this.db.transaction().execute(async (trx) => {
       const rows = await trx
         .selectFrom('deliveries')
-        .select(['id', 'retries'])
+        .select(['id', 'job', 'event', 'channel'])
         .where('state', 'in', ['pending', 'sending'])
         .where(this.#due('enqueued'))
         .orderBy('id')
@@ -99,8 +112,26 @@ export class Dispatcher {
         .skipLocked()
         .execute()
       if (rows.length === 0) return 0
-      for (const row of rows) await this.engine.add({ name: 'deliver', id: deliveryJobId(row), data: { deliveryId: row.id } })
-      await trx.updateTable('deliveries').set({ enqueued: sql<Date>`now()` }).where('id', 'in', rows.map((r) => r.id)).execute()
+      const jobs = new Map<string, number[]>()
+      const fresh = new Map<string, number[]>()
+      let open: { id: string; event: string | null; channel: string; ids: number[] } | undefined
+      for (const row of rows) {
+        if (row.job) {
+          jobs.set(row.job, [...(jobs.get(row.job) ?? []), row.id])
+          continue
+        }
+        if (!open || open.event !== row.event || open.channel !== row.channel || open.ids.length >= DELIVERY_BATCH) {
+          open = { id: batchJobId(row.id), event: row.event, channel: row.channel, ids: [] }
+          fresh.set(open.id, open.ids)
+          jobs.set(open.id, open.ids)
+        }
+        open.ids.push(row.id)
+      }
+      for (const [job, ids] of fresh) {
+        await trx.updateTable('deliveries').set({ job }).where('id', '=', sql<number>`any(${ids}::integer[])`).execute()
+      }
+      await this.engine.addMany([...jobs].map(([id, deliveryIds]) => ({ name: 'deliver' as const, id, data: { deliveryIds } })))
+      await trx.updateTable('deliveries').set({ enqueued: sql<Date>`now()` }).where('id', '=', sql<number>`any(${rows.map((r) => r.id)}::integer[])`).execute()
       return rows.length
     })
   }

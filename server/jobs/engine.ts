@@ -11,7 +11,8 @@ import type { UserJobKind } from '../../contracts/jobs.ts'
 export type JobName = 'deliver' | 'escalate' | 'invite'
 
 export interface JobData {
-  deliver: { deliveryId: number }
+  /** a batch: the deliveries of one notification on one channel, or one delivery retried by hand */
+  deliver: { deliveryIds: number[] }
   escalate: { alertId: number }
   invite: { invitationId: number; send: number }
 }
@@ -71,6 +72,8 @@ export function backoffDelay(attemptsMade: number, policy: RetryPolicy, random =
 export interface JobEngine {
   readonly kind: 'bullmq' | 'in-process'
   add(job: NewJob): Promise<void>
+  /** several at once (one round trip to Redis) */
+  addMany(jobs: NewJob[]): Promise<void>
   /** starts running jobs with these handlers (the worker's half); once */
   work(handlers: JobHandlers, concurrency: number): void
   /** jobs waiting or running (health, tests) */

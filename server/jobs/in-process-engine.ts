@@ -87,6 +87,9 @@ export function inProcessEngine(options: InProcessEngineOptions): JobEngine {
       if (job.startedBy) options.onStatus(job.startedBy, job.id, 'queued')
       schedule(entry, job.delayMs ?? 0)
     },
+    async addMany(many) {
+      for (const job of many) await this.add(job)
+    },
     work(given, n) {
       if (handlers) throw new Error('the job engine already has a worker')
       handlers = given

@@ -14,13 +14,20 @@ export type LinkLookup =
 
 export function acknowledgeLinkRepository(db: Kysely<Database>) {
   return {
-    async create(alertId: number, userId: number, ttlHours: number): Promise<string> {
-      const key = generateSessionKey()
+    /** One link per (alert, recipient), all in one statement; the keys in the same order. */
+    async create(links: { alertId: number; userId: number }[], ttlHours: number): Promise<string[]> {
+      if (links.length === 0) return []
+      const keys = links.map(() => generateSessionKey())
       await db
         .insertInto('acknowledge_links')
-        .values({ key_hash: hashSessionKey(key), alert_id: alertId, user_id: userId, expires: sql<Date>`now() + make_interval(hours => ${ttlHours})` })
+        .values(links.map((link, i) => ({
+          key_hash: hashSessionKey(keys[i]!),
+          alert_id: link.alertId,
+          user_id: link.userId,
+          expires: sql<Date>`now() + make_interval(hours => ${ttlHours})`,
+        })))
         .execute()
-      return key
+      return keys
     },
 
     async look(key: string): Promise<LinkLookup> {

@@ -26,8 +26,9 @@ export function deliveryView(row: DeliveryRow): Delivery {
   }
 }
 
-/** The job id of a delivery: a retry an admin asks for is a new job, the engine keeping the failed one under its id. */
-export const deliveryJobId = (row: { id: number; retries: number }) => `delivery-${row.id}-${row.retries}`
+/** The job of a batch of deliveries is named after its first; a retry an admin asks for is a job of its own (the engine keeps the failed one under its id). */
+export const batchJobId = (firstId: number) => `deliveries-${firstId}`
+export const retryJobId = (row: { id: number; retries: number }) => `delivery-${row.id}-retry-${row.retries}`
 
 /**
  * What the worker and the admins do with deliveries. A send is recorded
@@ -38,19 +39,21 @@ export const deliveryJobId = (row: { id: number; retries: number }) => `delivery
  */
 export function deliveryRepository(db: Kysely<Database>) {
   return {
-    /** Records an attempt; undefined when there is nothing left to send. */
-    async claim(id: number): Promise<DeliveryRow | undefined> {
+    /** Records an attempt at each of `ids` still to be sent, in one statement; returns those (the rest were sent, failed or are gone). */
+    async claim(ids: number[]): Promise<DeliveryRow[]> {
+      if (ids.length === 0) return []
       return db
         .updateTable('deliveries')
         .set({ state: 'sending', attempts: sql<number>`attempts + 1`, last_attempt: sql<Date>`now()` })
-        .where('id', '=', id)
+        .where('id', '=', sql<number>`any(${ids}::integer[])`)
         .where('state', 'in', ['pending', 'sending'])
         .returningAll()
-        .executeTakeFirst()
+        .execute()
     },
 
-    async markSent(id: number): Promise<void> {
-      await db.updateTable('deliveries').set({ state: 'sent', sent: sql<Date>`now()`, last_error: null }).where('id', '=', id).execute()
+    async markSent(ids: number[]): Promise<void> {
+      if (ids.length === 0) return
+      await db.updateTable('deliveries').set({ state: 'sent', sent: sql<Date>`now()`, last_error: null }).where('id', '=', sql<number>`any(${ids}::integer[])`).execute()
     },
 
     /** An attempt failed and another will follow. */
@@ -58,11 +61,13 @@ export function deliveryRepository(db: Kysely<Database>) {
       await db.updateTable('deliveries').set({ state: 'pending', last_error: error.slice(0, MAX_ERROR) }).where('id', '=', id).where('state', '=', 'sending').execute()
     },
 
-    async markFailed(id: number, error: string): Promise<void> {
+    /** Gives up on those of `ids` not sent yet. */
+    async markFailed(ids: number[], error: string): Promise<void> {
+      if (ids.length === 0) return
       await db
         .updateTable('deliveries')
         .set({ state: 'failed', last_error: error.slice(0, MAX_ERROR) })
-        .where('id', '=', id)
+        .where('id', '=', sql<number>`any(${ids}::integer[])`)
         .where('state', 'in', ['pending', 'sending'])
         .execute()
     },
@@ -86,7 +91,7 @@ export function deliveryRepository(db: Kysely<Database>) {
     async retry(id: number): Promise<DeliveryRow> {
       const row = await db
         .updateTable('deliveries')
-        .set({ state: 'pending', retries: sql<number>`retries + 1`, enqueued: null })
+        .set({ state: 'pending', retries: sql<number>`retries + 1`, enqueued: sql<Date>`now()`, job: sql<string>`'delivery-' || id || '-retry-' || (retries + 1)` })
         .where('id', '=', id)
         .where('state', '=', 'failed')
         .returningAll()

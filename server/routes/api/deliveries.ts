@@ -4,7 +4,7 @@ import { Delivery, DeliveryPage, DELIVERY_STATES } from '../../../contracts/deli
 import { IdParams } from '../../../contracts/params.ts'
 import { problemResponses } from '../../http/problem.ts'
 import { InvalidFieldError } from '../../errors.ts'
-import { deliveryJobId, deliveryView } from '../../repositories/deliveries.ts'
+import { deliveryView, retryJobId } from '../../repositories/deliveries.ts'
 
 const DeliveryQuery = Type.Object({
   state: Type.Optional(Type.Enum(DELIVERY_STATES)),
@@ -49,8 +49,12 @@ const deliveries: FastifyPluginAsyncTypebox = async (app) => {
     const userId = request.session!.user.id
     // the row is pending again either way: if the engine can't take the job now, the dispatcher hands it over later
     await app.jobs.dispatcher
-      .addNow({ name: 'deliver', id: deliveryJobId(row), data: { deliveryId: row.id }, startedBy: { userId, kind: 'delivery_retry', subjectId: row.id } })
-      .catch((error: unknown) => request.log.warn({ err: error }, 'retry: the job engine is unreachable; the dispatcher will hand the delivery over'))
+      .addNow({ name: 'deliver', id: retryJobId(row), data: { deliveryIds: [row.id] }, startedBy: { userId, kind: 'delivery_retry', subjectId: row.id } })
+      .catch(async (error: unknown) => {
+        request.log.warn({ err: error }, 'retry: the job engine is unreachable; the dispatcher will hand the delivery over')
+        await app.db.updateTable('deliveries').set({ enqueued: null }).where('id', '=', row.id).execute()
+        void app.jobs.dispatcher.wake()
+      })
     return reply.code(202).send(deliveryView(row))
   })
 }
