@@ -29,7 +29,14 @@ export interface Ours {
   run(plan: RunPlan, timeoutMs: number): Promise<RunResult>
 }
 
-export async function startOurs(options: { users: number; sink: CountingSink; cleanup: Cleanup; log: (line: string) => void }): Promise<Ours> {
+export async function startOurs(options: {
+  users: number
+  sink: CountingSink
+  cleanup: Cleanup
+  log: (line: string) => void
+  /** more of the worker's configuration, for an experiment (BENCH_WORKER_ENV) */
+  workerEnv?: Record<string, string>
+}): Promise<Ours> {
   const { users, sink, cleanup, log } = options
   const database = await createDatabase()
   cleanup.add(`drop ${database.name}`, database.drop)
@@ -53,8 +60,7 @@ export async function startOurs(options: { users: number; sink: CountingSink; cl
     geometry: { type: 'Polygon', coordinates: [[[CENTER.lon - 0.1, CENTER.lat - 0.1], [CENTER.lon + 0.1, CENTER.lat - 0.1], [CENTER.lon + 0.1, CENTER.lat + 0.1], [CENTER.lon - 0.1, CENTER.lat + 0.1], [CENTER.lon - 0.1, CENTER.lat - 0.1]]] },
     properties: { name: 'Old town', severity: 'info' },
   })
-  const workerNodeOptions = process.env.BENCH_WORKER_NODE_OPTIONS
-  const worker = await startWorker({ ...env, SMTP_URL: sink.url, ...(workerNodeOptions && { NODE_OPTIONS: workerNodeOptions }) })
+  const worker = await startWorker({ ...env, SMTP_URL: sink.url, ...options.workerEnv })
   cleanup.add('stop the worker', () => worker.stop())
   log(`server ${server.url} and a worker up; ${recipients.length} subscribers, one area`)
 

@@ -18,7 +18,17 @@ import type { RunPlan, RunResult } from '../delivery/run-result.ts'
 // mailer (nodemailer, same pool and concurrency) sending the same mails to the
 // same SMTP server from a loop, with nothing before it.
 
-const JOBS = loadConfig({}).jobs
+/**
+ * The worker runs on its defaults. BENCH_WORKER_ENV ("WORKER_CONCURRENCY=100
+ * DB_POOL_SIZE=40 NODE_OPTIONS=--cpu-prof", space-separated) changes them for
+ * an experiment; the floor follows the worker's concurrency, so it stays the
+ * same technique.
+ */
+const WORKER_ENV = Object.fromEntries((process.env.BENCH_WORKER_ENV ?? '').split(/\s+/).filter(Boolean).map((pair) => {
+  const at = pair.indexOf('=')
+  return [pair.slice(0, at), pair.slice(at + 1)]
+}))
+const JOBS = loadConfig(WORKER_ENV).jobs
 const TARGET_RATIO = 0.8
 const TARGET_P99_S = 2
 
@@ -58,8 +68,10 @@ async function run(options: BenchOptions): Promise<ScenarioResult[]> {
     cleanup.add('close the SMTP sink', () => sink.close())
     const floor = startFloor()
     cleanup.add('stop the floor process', () => floor.close())
-    const ours = await startOurs({ users: size.users, sink, cleanup, log })
-    const timeoutFor = (plan: RunPlan) => Math.min(600_000, 60_000 + plan.alerts * size.users * 20)
+    const ours = await startOurs({ users: size.users, sink, cleanup, log, workerEnv: WORKER_ENV })
+    if (Object.keys(WORKER_ENV).length) log(`the worker with ${process.env.BENCH_WORKER_ENV}`)
+    // bounded: at least 20 mails/s, and never more than 10 minutes a run
+    const timeoutFor = (plan: RunPlan) => Math.min(600_000, 60_000 + plan.alerts * size.users * 50)
     const settings = { smtpUrl: sink.url, from: JOBS.mailFrom, timeoutMs: JOBS.timeoutMs, publicUrl: PUBLIC_URL, concurrency: JOBS.concurrency }
 
     const results = new Map<string, RunResult[]>()
