@@ -77,7 +77,9 @@ async function run(options: BenchOptions): Promise<ScenarioResult[]> {
     const results = new Map<string, RunResult[]>()
     const measure = async (subject: string, plan: RunPlan, measured = true) => {
       const result = subject === SUBJECT.ours || subject === SUBJECT.oursPaced
-        ? await ours.run(plan, timeoutFor(plan))
+        ? await ours.run(plan, timeoutFor(plan)).catch((error: Error) => {
+          throw new Error(`${subject}: ${error.message}\n${ours.describe()}`, { cause: error })
+        })
         : await runFloor({ floor, sink, plan, settings, payload: await payload(), recipients: ours.recipients, timeoutMs: timeoutFor(plan) })
       if (result.mails !== result.expected) throw new Error(`${subject}: ${result.mails} of ${result.expected} mails arrived`)
       loads.push(loadavg()[0]!)
