@@ -10,8 +10,8 @@ import { scenarios } from './scenarios/index.ts'
 // tiniest size, and reports every subject with a number for every metric.
 
 describe('the benchmark harness', () => {
-  it('has the five scenarios of the performance issue', () => {
-    expect(scenarios.map((s) => s.name).sort()).toEqual(['fan-out', 'geofence', 'idle-sockets', 'map', 'start'].sort())
+  it('has the five scenarios of the performance issue and the delivery scenario of the alert-delivery issue', () => {
+    expect(scenarios.map((s) => s.name).sort()).toEqual(['delivery', 'fan-out', 'geofence', 'idle-sockets', 'map', 'start'].sort())
   })
 
   it.each(scenarios.map((s) => [s.name, s] as const))('runs %s once at a tiny size', async (_name, scenario) => {
