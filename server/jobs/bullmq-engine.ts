@@ -7,8 +7,8 @@ import { runAttempt } from './attempt.ts'
 // BullMQ on the Redis the notifications use. Every process that adds jobs
 // (the servers) holds a Queue; every worker process also holds a Worker, and
 // BullMQ shares the jobs among them. A worker killed mid-job leaves the job
-// "stalled": another (or the restarted one) takes it again after
-// `lockDurationMs`, and the handler's own records make the second run skip
+// "stalled": another (or the restarted one) takes it again within about
+// twice `lockDurationMs`, and the handler's own records make the second run skip
 // what was sent.
 
 const QUEUE = 'jobs'
@@ -84,6 +84,9 @@ export function bullmqEngine(options: BullmqEngineOptions): JobEngine {
           connection: new Redis(options.redisUrl, { maxRetriesPerRequest: null }),
           concurrency,
           lockDuration: options.lockDurationMs,
+          // stalled jobs are looked for this often (BullMQ's default is 30 s whatever the lock):
+          // a job whose lock lapsed is taken again within about twice the lock's duration
+          stalledInterval: options.lockDurationMs,
           maxStalledCount: MAX_STALLED,
           settings: { backoffStrategy: (attemptsMade: number) => backoffDelay(attemptsMade, options.policy) },
         },

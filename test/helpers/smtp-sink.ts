@@ -9,6 +9,21 @@ export interface ReceivedMail {
   text: string
   html: string
   at: number
+  /**
+   * the sender had hung up before this acceptance, so it never heard it and
+   * will send the message again (RFC 5321 §4.1.1.4: the duplicate a real
+   * server makes when a connection drops between the end of the data and the
+   * reply)
+   */
+  unheard: boolean
+}
+
+/** A message received in full whose answer is held (see `hold`). */
+export interface HeldMail {
+  messageId: string
+  to: string[]
+  /** its sender has hung up while waiting for the answer */
+  senderGone: boolean
 }
 
 export interface SmtpSink {
@@ -24,6 +39,9 @@ export interface SmtpSink {
   start(): Promise<void>
   /** hold each message's final answer until `release` (a sender waits mid-send) */
   hold(): void
+  /** the messages waiting for their answer */
+  holding(): HeldMail[]
+  /** answers every held message: each is accepted (kept), whether or not its sender still waits */
   release(): void
   close(): Promise<void>
 }
@@ -36,22 +54,32 @@ export interface SmtpSink {
  */
 export async function startSmtpSink(port = 0): Promise<SmtpSink> {
   const mails: ReceivedMail[] = []
-  let held: (() => void)[] | undefined
+  let held: { mail: HeldMail; accept: () => void }[] | undefined
+  /** the sessions whose client has hung up */
+  const gone = new Set<string>()
   const make = () =>
     new SMTPServer({
       authOptional: true,
       disabledCommands: ['STARTTLS'],
       logger: false,
-      onData(stream, _session, callback) {
+      onClose(session) {
+        gone.add(session.id)
+      },
+      onData(stream, session, callback) {
         simpleParser(stream).then(
           (parsed: ParsedMail) => {
+            const to = [parsed.to].flat().flatMap((a) => a?.value.map((v) => v.address ?? '') ?? [])
+            const messageId = parsed.messageId ?? ''
             const accept = () => {
-              const to = [parsed.to].flat().flatMap((a) => a?.value.map((v) => v.address ?? '') ?? [])
-              mails.push({ messageId: parsed.messageId ?? '', to, subject: parsed.subject ?? '', text: parsed.text ?? '', html: typeof parsed.html === 'string' ? parsed.html : '', at: Date.now() })
+              mails.push({
+                messageId, to, subject: parsed.subject ?? '', text: parsed.text ?? '', html: typeof parsed.html === 'string' ? parsed.html : '',
+                at: Date.now(), unheard: gone.has(session.id),
+              })
               callback()
             }
-            if (held) held.push(accept)
-            else accept()
+            if (held) {
+              held.push({ mail: { messageId, to, get senderGone() { return gone.has(session.id) } }, accept })
+            } else accept()
           },
           (error: Error) => callback(error),
         )
@@ -81,10 +109,11 @@ export async function startSmtpSink(port = 0): Promise<SmtpSink> {
     hold() {
       held ??= []
     },
+    holding: () => (held ?? []).map((h) => h.mail),
     release() {
       const waiting = held ?? []
       held = undefined
-      for (const accept of waiting) accept()
+      for (const { accept } of waiting) accept()
     },
     close: () => sink.stop(),
   }
