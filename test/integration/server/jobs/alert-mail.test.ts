@@ -8,8 +8,8 @@ import { freshRedisUrl } from '../../../helpers/redis.ts'
 // (both database backends), and on BullMQ in a real Redis. A subscribed user
 // gets one mail per alert, in a real SMTP server; users who did not
 // subscribe, or whose filter does not match, get nothing; the mail's
-// acknowledge link asks before it acts. (Worker processes of their own:
-// delivery-processes.test.ts.)
+// acknowledge link asks before it acts. (With worker processes of their own:
+// alerts-reach-people.test.ts, and the faults: worker-crash, smtp-outage, redis-outage.)
 
 const SETUPS = [
   ...BACKENDS.map((backend) => ({ name: `${backend}, in-process engine`, backend, redis: false })),
