@@ -2,6 +2,7 @@ import type { EscalationBody } from '../../contracts/deliveries.ts'
 import type { AlertedArea } from '../../contracts/live.ts'
 import type { IncidentFeature } from '../../contracts/features.ts'
 import type { Mail } from './mailer.ts'
+import { escapeHtml as escape } from '../http/html-page.ts'
 
 // The words of an alert mail, text and HTML: what happened, where, which
 // areas, a link that opens the dashboard on the incident, and one
@@ -18,7 +19,6 @@ export interface MailLinks {
   ackKeys: Map<number, string>
 }
 
-const escape = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
 
 export const incidentLink = (publicUrl: string, incidentId: number) => `${publicUrl}/?incident=${incidentId}`
 export const acknowledgeLink = (publicUrl: string, key: string) => `${publicUrl}/ack/${key}`

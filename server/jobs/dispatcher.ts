@@ -127,11 +127,15 @@ export class Dispatcher {
         }
         open.ids.push(row.id)
       }
-      for (const [job, ids] of fresh) {
-        await trx.updateTable('deliveries').set({ job }).where('id', '=', sql<number>`any(${ids}::integer[])`).execute()
-      }
       await this.engine.addMany([...jobs].map(([id, deliveryIds]) => ({ name: 'deliver' as const, id, data: { deliveryIds } })))
-      await trx.updateTable('deliveries').set({ enqueued: sql<Date>`now()` }).where('id', '=', sql<number>`any(${rows.map((r) => r.id)}::integer[])`).execute()
+      // one write per row (each rewrites the row, payload and all): its job, if new, and when it was handed over
+      for (const [job, ids] of fresh) {
+        await trx.updateTable('deliveries').set({ job, enqueued: sql<Date>`now()` }).where('id', '=', sql<number>`any(${ids}::integer[])`).execute()
+      }
+      const handedAgain = rows.filter((r) => r.job).map((r) => r.id)
+      if (handedAgain.length > 0) {
+        await trx.updateTable('deliveries').set({ enqueued: sql<Date>`now()` }).where('id', '=', sql<number>`any(${handedAgain}::integer[])`).execute()
+      }
       return rows.length
     })
   }

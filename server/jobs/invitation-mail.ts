@@ -1,7 +1,7 @@
 import type { Role } from '../../contracts/users.ts'
 import type { Mail } from './mailer.ts'
+import { escapeHtml as escape } from '../http/html-page.ts'
 
-const escape = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
 
 export const invitationLink = (publicUrl: string, key: string) => `${publicUrl}/invitation/${key}`
 

@@ -2,23 +2,13 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply } from 'fastify'
 import { Type } from 'typebox'
 import { ConflictError, NotFoundError } from '../errors.ts'
+import { escapeHtml, sendHtmlPage } from '../http/html-page.ts'
 
 const KeyParams = Type.Object({ key: Type.String({ pattern: '^[A-Za-z0-9_-]{43}$', description: 'the key from the mail' }) }, { additionalProperties: false })
 
-const escape = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
-
-function page(reply: FastifyReply, status: number, title: string, body: string) {
-  return reply
-    .code(status)
-    .type('text/html; charset=utf-8')
-    // a key in the URL: keep it out of the Referer sent to other sites, and out of caches. (Not no-referrer: a form posted
-    // from a page with no-referrer carries Origin: null, which the server's cross-site check rightly refuses.)
-    .header('referrer-policy', 'same-origin')
-    .header('cache-control', 'no-store')
-    .send(`<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${escape(title)}</title>
-<style>body{font:16px/1.5 system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem;color:#1b1b1b}button{font:inherit;padding:.5rem 1.25rem;border-radius:6px;border:1px solid #124a86;background:#1565c0;color:#fff;cursor:pointer}</style>
-</head><body><main><h1>${escape(title)}</h1>${body}<p><a href="/">Open the dashboard</a></p></main></body></html>`)
-}
+const escape = escapeHtml
+const DASHBOARD_LINK = '<p><a href="/">Open the dashboard</a></p>'
+const page = (reply: FastifyReply, status: number, title: string, body: string) => sendHtmlPage(reply, status, title, body + DASHBOARD_LINK)
 
 const unusable = {
   used: ['This link was already used', 'Each acknowledge link works once. The alert may have been acknowledged with it; the dashboard shows who took it.'],

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply } from 'fastify'
+import { escapeHtml, sendHtmlPage } from '../http/html-page.ts'
 import { Type } from 'typebox'
 import { Username } from '../../contracts/users.ts'
 import { AcceptInvitation } from '../../contracts/invitations.ts'
@@ -12,20 +13,8 @@ import { acceptRateLimit, type InvitationRouteOptions } from './api/invitations.
 const KeyParams = Type.Object({ key: AcceptInvitation.properties.key }, { additionalProperties: false })
 const ChosenAccount = Type.Object({ username: Username, password: AcceptInvitation.properties.password }, { additionalProperties: false })
 
-const escape = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
-
-function page(reply: FastifyReply, status: number, title: string, body: string) {
-  return reply
-    .code(status)
-    .type('text/html; charset=utf-8')
-    // the key is in the URL: keep it out of the Referer of anything off this site, and out of caches.
-    // Not no-referrer: a browser then sends `Origin: null` with the form, and the server refuses a write from an unknown page
-    .header('referrer-policy', 'same-origin')
-    .header('cache-control', 'no-store')
-    .send(`<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${escape(title)}</title>
-<style>body{font:16px/1.5 system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem;color:#1b1b1b}label{display:block;margin:.75rem 0}input{display:block;font:inherit;padding:.4rem;width:100%;max-width:20rem}.hint{color:#555;font-size:.9em}.error{color:#b00020;font-weight:600}button{font:inherit;padding:.5rem 1.25rem;border-radius:6px;border:1px solid #124a86;background:#1565c0;color:#fff;cursor:pointer}</style>
-</head><body><main><h1>${escape(title)}</h1>${body}</main></body></html>`)
-}
+const escape = escapeHtml
+const page = sendHtmlPage
 
 const UNUSABLE: Record<UnusableReason, [number, string, string]> = {
   unknown: [404, 'This invitation link is not valid', 'Check that the whole link was copied from the mail. If the invitation was sent again, only the link in the newest mail works.'],
