@@ -22,7 +22,7 @@ export const HistoryEntry = Type.Object({
   }),
   changes: Type.Record(Type.String(), FieldChange, {
     description:
-      'per field, before and after. created: every field (before null); edited: each field changed (name, description, severity); ' +
+      'per field, before and after. created: every field (before null); edited: each field changed (incidents: name, description, severity; areas: name, severity, escalate_after_minutes, escalation_contacts); ' +
       'moved: coordinates; closed / reopened: closed; redrawn: bbox; deleted: every field (after null); ' +
       'alert entries: state, and note (acknowledged) or reason (resolved)',
   }),
