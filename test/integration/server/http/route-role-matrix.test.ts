@@ -28,13 +28,17 @@ const newAlert = async (s: TestServer) => {
   const { alerts: [alert] } = await s.app.alerts.list({ incident, area, limit: 1 })
   return alert!.id
 }
-/** a webhook no alert matches (an area that can't exist), at an address the SSRF guard lets through: nothing is ever sent to it */
-const webhookBody = { url: 'http://192.0.2.1/hook', min_severity: 'urgent', areas: [2_147_483_647] }
+const WEBHOOK_URL = 'http://192.0.2.1/hook'
+/** a webhook no alert here matches (only an area far from every incident), at an address the SSRF guard lets through: nothing is sent to it */
+const webhookBody = async (s: TestServer) => {
+  const faraway = await s.app.areas.create({ name: `far${seq++}`, geometry: square(120, 40, 0.5) }, null)
+  return { url: WEBHOOK_URL, min_severity: 'urgent', areas: [faraway.properties.id] }
+}
 const newWebhook = async (s: TestServer) =>
-  (await s.app.db.insertInto('webhooks').values({ url: webhookBody.url, secret: 'whsec_dGVzdA==', min_severity: 'urgent', areas: [2_147_483_647], created_by_id: null }).returning('id').executeTakeFirstOrThrow()).id
+  (await s.app.db.insertInto('webhooks').values({ url: WEBHOOK_URL, secret: 'whsec_dGVzdA==', min_severity: 'urgent', areas: (await webhookBody(s)).areas, created_by_id: null }).returning('id').executeTakeFirstOrThrow()).id
 /** a delivery that failed (to a webhook since deleted: retried, it fails again at once) */
 const newFailedDelivery = async (s: TestServer) =>
-  (await s.app.db.insertInto('deliveries').values({ key: `matrix/${seq++}`, kind: 'alert', channel: 'webhook', address: webhookBody.url, payload: '{}', state: 'failed' }).returning('id').executeTakeFirstOrThrow()).id
+  (await s.app.db.insertInto('deliveries').values({ key: `matrix/${seq++}`, kind: 'alert', channel: 'webhook', address: WEBHOOK_URL, payload: '{}', state: 'failed' }).returning('id').executeTakeFirstOrThrow()).id
 /** an invitation whose mail went out, with a key the test knows (the mail's link) */
 const newSentInvitation = async (s: TestServer) => {
   const key = generateSessionKey()
@@ -100,7 +104,7 @@ const ROUTES: Route[] = [
     request: async () => ({ method: 'PUT', url: '/api/me/subscription', payload: { email_alerts: false, min_severity: 'low', areas: 'all' } }),
   },
   { name: 'GET /api/webhooks', allowed: 'operator', success: 200, request: async () => ({ method: 'GET', url: '/api/webhooks' }) },
-  { name: 'POST /api/webhooks', allowed: 'operator', success: 201, request: async () => ({ method: 'POST', url: '/api/webhooks', payload: webhookBody }) },
+  { name: 'POST /api/webhooks', allowed: 'operator', success: 201, request: async (s) => ({ method: 'POST', url: '/api/webhooks', payload: await webhookBody(s) }) },
   { name: 'GET /api/webhooks/:id', allowed: 'operator', success: 200, request: async (s) => ({ method: 'GET', url: `/api/webhooks/${await newWebhook(s)}` }) },
   { name: 'DELETE /api/webhooks/:id', allowed: 'operator', success: 204, request: async (s) => ({ method: 'DELETE', url: `/api/webhooks/${await newWebhook(s)}` }) },
   { name: 'GET /api/deliveries', allowed: 'admin', success: 200, request: async () => ({ method: 'GET', url: '/api/deliveries' }) },
