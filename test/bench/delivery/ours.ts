@@ -43,14 +43,8 @@ export async function startOurs(options: {
   const database = await createDatabase()
   cleanup.add(`drop ${database.name}`, database.drop)
   const redis = await claimRedisDatabase('delivery')
-  cleanup.add('empty and release our Redis database', async () => {
-    // BullMQ's keys too: the database was empty when claimed, and only this run used it
-    const client = createClient({ url: redis.url })
-    await client.connect()
-    await client.flushDb()
-    await client.close()
-    await redis.release()
-  })
+  // release empties it: BullMQ's keys go with our stream
+  cleanup.add('empty and release our Redis database', redis.release)
   const env = { DATABASE_URL: database.url, REDIS_URL: redis.url, PUBLIC_URL }
   const server = await launchServer({ ...env, ADMIN_PASSWORD, LOG_LEVEL: 'warn' })
   cleanup.add(`stop the server ${server.url}`, () => stopServer(server))

@@ -5,7 +5,6 @@ import { join } from 'node:path'
 import { createClient } from 'redis'
 import { createDatabase } from '../../helpers/postgres.ts'
 import { freePort, ROOT, signIn, spawnServer, type ServerProcess } from '../../helpers/server-process.ts'
-import { EPOCH_KEY, STREAM } from '../../../server/live/redis-stream.ts'
 import type { SubjectKind, SwarmCommand, SwarmConfig, SwarmReport } from './protocol.ts'
 
 // The processes of the fan-out and idle-socket benchmarks: our real server
@@ -64,6 +63,8 @@ export function describeLoad(start: ReturnType<typeof machineLoad>, end: ReturnT
 
 const REDIS_BASE = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
 const CLAIM = 'bench:claimed-by'
+/** set, without expiry, in every database a benchmark has used: what is left there is a benchmark's */
+const RESERVED = 'bench:reserved'
 /** the tests use 1, 2, … (one per vitest worker); the map and geofence benchmarks use 12 and 13 without asking */
 const CANDIDATES = [15, 14, 11, 10, 9, 8]
 
@@ -71,6 +72,12 @@ const CANDIDATES = [15, 14, 11, 10, 9, 8]
  * A Redis database no one else is using, claimed with SET NX: our server's
  * stream is always named `notifications`, and other benchmarks or test files
  * may be following theirs in other databases at the same moment.
+ *
+ * A database that a benchmark used before (it holds RESERVED) but nobody
+ * claims now holds only what a killed run left (its stream, BullMQ's keys):
+ * it is emptied and taken. One that holds data of someone else is left
+ * alone. CI runs on the machine as the last session left it, so a run that
+ * was killed must not make the next one fail.
  */
 export async function claimRedisDatabase(label: string): Promise<{ url: string; release: () => Promise<void> }> {
   for (const db of CANDIDATES) {
@@ -81,16 +88,22 @@ export async function claimRedisDatabase(label: string): Promise<{ url: string; 
     try {
       const claimed = await client.set(CLAIM, `${label} ${process.pid}`, { condition: 'NX', expiration: { type: 'EX', value: MAX_LIFETIME_MS / 1000 } })
       if (claimed !== 'OK') continue
-      if ((await client.dbSize()) > 1) {
-        await client.del(CLAIM) // left over data: not ours to empty
-        continue
+      const size = await client.dbSize()
+      if (size > 1) {
+        if (!(await client.exists(RESERVED))) {
+          await client.del(CLAIM) // someone else's data: not ours to empty
+          continue
+        }
+        await emptyKeeping(client, `${label} ${process.pid}`)
       }
+      await client.set(RESERVED, '1')
       return {
         url: url.toString(),
         async release() {
           const c = createClient({ url: url.toString() })
           await c.connect()
-          await c.del([STREAM, EPOCH_KEY, CLAIM])
+          // everything the run wrote (our stream and epoch, BullMQ's queues), then the claim
+          await emptyKeeping(c, null)
           await c.close()
         },
       }
@@ -99,6 +112,13 @@ export async function claimRedisDatabase(label: string): Promise<{ url: string; 
     }
   }
   throw new Error(`no free Redis database among ${CANDIDATES.join(', ')} at ${REDIS_BASE}`)
+}
+
+/** FLUSHDB, keeping RESERVED and, when `claimant` is given, the claim. */
+async function emptyKeeping(client: { flushDb(): Promise<unknown>; set(key: string, value: string, options?: { expiration: { type: 'EX'; value: number } }): Promise<unknown> }, claimant: string | null): Promise<void> {
+  await client.flushDb()
+  await client.set(RESERVED, '1')
+  if (claimant) await client.set(CLAIM, claimant, { expiration: { type: 'EX', value: MAX_LIFETIME_MS / 1000 } })
 }
 
 // ---- our server ----
