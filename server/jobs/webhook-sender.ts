@@ -27,6 +27,11 @@ export interface WebhookPost {
   body: string
 }
 
+/**
+ * One attempt, bounded by `timeoutMs` as a whole: a receiver that answers
+ * slowly, or drips its answer a byte at a time, cannot hold a worker's
+ * slot longer than that (the socket's own timeout only sees idle spells).
+ */
 export async function postWebhook(post: WebhookPost, policy: OutboundPolicy, timeoutMs: number): Promise<void> {
   try {
     await checkOutboundUrl(post.url, policy)
@@ -38,7 +43,8 @@ export async function postWebhook(post: WebhookPost, policy: OutboundPolicy, tim
   const timestamp = new Date()
   const signature = new Webhook(post.secret).sign(post.id, timestamp, post.body)
   const client = url.protocol === 'https:' ? https : http
-  await new Promise<void>((resolve, reject) => {
+  let deadline: NodeJS.Timeout | undefined
+  const attempt = new Promise<void>((resolve, reject) => {
     const request = client.request(
       url,
       {
@@ -71,8 +77,18 @@ export async function postWebhook(post: WebhookPost, policy: OutboundPolicy, tim
         response.on('error', reject)
       },
     )
+    deadline = setTimeout(() => {
+      const error = new Error(`${url.origin} did not finish answering within ${timeoutMs} ms`)
+      request.destroy(error)
+      reject(error) // an answer already under way may end without an 'error' of the request's
+    }, timeoutMs)
     request.on('timeout', () => request.destroy(new Error(`${url.origin} did not answer within ${timeoutMs} ms`)))
     request.on('error', (error) => reject(error instanceof RefusedAddressError ? new PermanentError(`refused: ${error.message}`) : error))
     request.end(post.body)
   })
+  try {
+    await attempt
+  } finally {
+    clearTimeout(deadline)
+  }
 }
