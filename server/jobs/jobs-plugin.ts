@@ -34,7 +34,7 @@ export default fp<JobsPluginOptions>(
       work: options.config.inProcess,
       log: { warn: (m, e) => app.log.warn({ err: e }, m), error: (m, e) => app.log.error({ err: e }, m) },
     })
-    const wake = () => void runtime.dispatcher.wake()
+    const wake = () => runtime.dispatcher.wakeSoon()
     app.saveHooks.onPostSave(wake)
     app.saveHooks.onPostDelete(wake)
     app.saveHooks.onPostAlertUpdate(wake)
