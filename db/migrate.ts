@@ -4,6 +4,7 @@ import * as m0002 from './migrations/0002-outbox-queue.ts'
 import * as m0003 from './migrations/0003-outbox-name.ts'
 import * as m0004 from './migrations/0004-alerts-and-history.ts'
 import * as m0005 from './migrations/0005-deliveries.ts'
+import * as m0006 from './migrations/0006-delivery-payloads.ts'
 
 // A static list rather than a folder scan: tsx, vitest and a bundler all agree
 // on it, and a migration can't be skipped because a file failed to load.
@@ -13,6 +14,7 @@ const migrations = {
   '0003-outbox-name': m0003,
   '0004-alerts-and-history': m0004,
   '0005-deliveries': m0005,
+  '0006-delivery-payloads': m0006,
 } satisfies Record<string, Migration>
 
 const provider: MigrationProvider = { getMigrations: async () => migrations }

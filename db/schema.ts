@@ -145,7 +145,8 @@ export interface DeliveriesTable {
   user_id: number | null
   webhook_id: number | null
   address: string
-  payload: ColumnType<Record<string, unknown>, string, never>
+  /** delivery_payloads.id: what is sent, kept once for every delivery of one notification (a bigint: read as a string) */
+  payload_id: ColumnType<string, string | number, never>
   state: ColumnType<DeliveryState, DeliveryState | undefined, DeliveryState>
   attempts: ColumnType<number, never, number>
   retries: ColumnType<number, never, number>
@@ -155,6 +156,12 @@ export interface DeliveriesTable {
   enqueued: Date | null
   last_attempt: Date | null
   sent: Date | null
+}
+
+/** The body of a notification (or an escalation) that deliveries send: one row however many receive it. */
+export interface DeliveryPayloadsTable {
+  id: Generated<string>
+  payload: ColumnType<Record<string, unknown>, string, never>
 }
 
 /** A one-click acknowledge link in an alert mail: single use, bound to its recipient and alert. */
@@ -197,6 +204,7 @@ export interface Database {
   webhooks: WebhooksTable
   escalations: EscalationsTable
   deliveries: DeliveriesTable
+  delivery_payloads: DeliveryPayloadsTable
   acknowledge_links: AcknowledgeLinksTable
   invitations: InvitationsTable
 }

@@ -113,8 +113,17 @@ export async function up(db: Kysely<any>): Promise<void> {
     )`.execute(db)
   await sql`CREATE INDEX invitations_to_send ON invitations (id) WHERE sends_done < sends_requested AND revoked IS NULL AND accepted IS NULL`.execute(db)
 
+  await createDecideDeliveries(db)
   await sql`
-    CREATE FUNCTION decide_deliveries() RETURNS trigger LANGUAGE plpgsql AS $$
+    CREATE TRIGGER outbox_decides_deliveries AFTER INSERT ON outbox
+    FOR EACH ROW WHEN (NEW.type IN ('alert', 'alert_update'))
+    EXECUTE FUNCTION decide_deliveries()`.execute(db)
+}
+
+/** The trigger's function as this migration made it (0006's `down` puts it back). */
+export async function createDecideDeliveries(db: Kysely<any>): Promise<void> {
+  await sql`
+    CREATE OR REPLACE FUNCTION decide_deliveries() RETURNS trigger LANGUAGE plpgsql AS $$
     DECLARE
       incident_severity severity;
       alert_ids integer[];
@@ -155,10 +164,6 @@ export async function up(db: Kysely<any>): Promise<void> {
       END IF;
       RETURN NULL;
     END $$`.execute(db)
-  await sql`
-    CREATE TRIGGER outbox_decides_deliveries AFTER INSERT ON outbox
-    FOR EACH ROW WHEN (NEW.type IN ('alert', 'alert_update'))
-    EXECUTE FUNCTION decide_deliveries()`.execute(db)
 }
 
 export async function down(db: Kysely<any>): Promise<void> {

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os'
 import type { Kysely } from 'kysely'
 import type { Database } from '../../db/schema.ts'
-import type { DeliveryRepository, DeliveryRow } from '../repositories/deliveries.ts'
+import type { ClaimedDelivery, DeliveryRepository, DeliveryRow } from '../repositories/deliveries.ts'
 import type { AcknowledgeLinkRepository } from '../repositories/acknowledge-links.ts'
 import type { JobHandler } from './engine.ts'
 import { PermanentError } from './engine.ts'
@@ -73,7 +73,7 @@ export function deliverHandler(deps: DeliverDeps): JobHandler<'deliver'> {
   }
 
   /** The acknowledge links of every mail in the batch, made in one statement: "alertId/deliveryId" → key. */
-  async function acknowledgeKeys(rows: DeliveryRow[]): Promise<Map<string, string>> {
+  async function acknowledgeKeys(rows: ClaimedDelivery[]): Promise<Map<string, string>> {
     const wanted = rows
       .filter((row) => row.channel === 'email' && row.user_id !== null)
       .flatMap((row) => alertIdsOf(row.payload as unknown as AlertMailPayload).map((alertId) => ({ alertId, userId: row.user_id!, deliveryId: row.id })))
@@ -81,7 +81,7 @@ export function deliverHandler(deps: DeliverDeps): JobHandler<'deliver'> {
     return new Map(wanted.map((w, i) => [`${w.alertId}/${w.deliveryId}`, keys[i]!]))
   }
 
-  async function sendMail(row: DeliveryRow, allKeys: Map<string, string>) {
+  async function sendMail(row: ClaimedDelivery, allKeys: Map<string, string>) {
     const payload = row.payload as unknown as AlertMailPayload
     const ackKeys = new Map<number, string>()
     for (const alertId of alertIdsOf(payload)) {
@@ -90,7 +90,7 @@ export function deliverHandler(deps: DeliverDeps): JobHandler<'deliver'> {
     }
     await deps.mailer.send(composeAlertMail(payload, row.address, mailMessageId(row, deps.publicUrl), { publicUrl: deps.publicUrl, ackKeys }))
   }
-  async function sendWebhook(row: DeliveryRow) {
+  async function sendWebhook(row: ClaimedDelivery) {
     const hook = row.webhook_id === null ? undefined : await deps.db.selectFrom('webhooks').select(['url', 'secret']).where('id', '=', row.webhook_id).executeTakeFirst()
     if (!hook) throw new PermanentError('the webhook was deleted before this could be sent')
     // the same JSON as the socket frame, with `event` (the stable id of the notification); a webhook has no stream position (`id`)

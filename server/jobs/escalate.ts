@@ -37,11 +37,12 @@ export function escalateHandler(deps: EscalateDeps): JobHandler<'escalate'> {
           return false
         }
         const body: EscalationBody = { type: 'alert_escalation', alert, unacknowledged_minutes: escalation.minutes }
-        const payload = JSON.stringify(body)
+        // kept once, for every contact it goes to
+        const { id: payloadId } = await trx.insertInto('delivery_payloads').values({ payload: JSON.stringify(body) }).returning('id').executeTakeFirstOrThrow()
         if (area.escalation_user_ids.length > 0) {
           await trx
             .insertInto('deliveries')
-            .columns(['key', 'kind', 'channel', 'alert_id', 'user_id', 'address', 'payload'])
+            .columns(['key', 'kind', 'channel', 'alert_id', 'user_id', 'address', 'payload_id'])
             .expression((eb) =>
               eb.selectFrom('users')
                 .select([
@@ -51,7 +52,7 @@ export function escalateHandler(deps: EscalateDeps): JobHandler<'escalate'> {
                   sql<number>`${alertId}::integer`.as('alert_id'),
                   'id',
                   sql<string>`email`.as('address'),
-                  sql<string>`${payload}::jsonb`.as('payload'),
+                  sql<string>`${payloadId}::bigint`.as('payload_id'),
                 ])
                 .where('id', '=', sql<number>`any(${area.escalation_user_ids}::integer[])`)
                 .where('email', 'is not', null),
@@ -62,7 +63,7 @@ export function escalateHandler(deps: EscalateDeps): JobHandler<'escalate'> {
         if (area.escalation_webhook_ids.length > 0) {
           await trx
             .insertInto('deliveries')
-            .columns(['key', 'kind', 'channel', 'alert_id', 'webhook_id', 'address', 'payload'])
+            .columns(['key', 'kind', 'channel', 'alert_id', 'webhook_id', 'address', 'payload_id'])
             .expression((eb) =>
               eb.selectFrom('webhooks')
                 .select([
@@ -72,7 +73,7 @@ export function escalateHandler(deps: EscalateDeps): JobHandler<'escalate'> {
                   sql<number>`${alertId}::integer`.as('alert_id'),
                   'id',
                   'url',
-                  sql<string>`${payload}::jsonb`.as('payload'),
+                  sql<string>`${payloadId}::bigint`.as('payload_id'),
                 ])
                 .where('id', '=', sql<number>`any(${area.escalation_webhook_ids}::integer[])`),
             )

@@ -6,6 +6,8 @@ import { ConflictError, NotFoundError } from '../errors.ts'
 const iso = (at: Date | string) => new Date(at).toISOString()
 
 export type DeliveryRow = Selectable<DeliveriesTable>
+/** a delivery being sent: its row and what it sends */
+export type ClaimedDelivery = DeliveryRow & { payload: Record<string, unknown> }
 
 /** an error kept on a delivery is cut to this: a server's answer can be long */
 const MAX_ERROR = 500
@@ -40,14 +42,17 @@ export const retryJobId = (row: { id: number; retries: number }) => `delivery-${
 export function deliveryRepository(db: Kysely<Database>) {
   return {
     /** Records an attempt at each of `ids` still to be sent, in one statement; returns those (the rest were sent, failed or are gone). */
-    async claim(ids: number[]): Promise<DeliveryRow[]> {
+    async claim(ids: number[]): Promise<ClaimedDelivery[]> {
       if (ids.length === 0) return []
       return db
         .updateTable('deliveries')
-        .set({ state: 'sending', attempts: sql<number>`attempts + 1`, last_attempt: sql<Date>`now()` })
-        .where('id', '=', sql<number>`any(${ids}::integer[])`)
-        .where('state', 'in', ['pending', 'sending'])
-        .returningAll()
+        .from('delivery_payloads')
+        .set({ state: 'sending', attempts: sql<number>`deliveries.attempts + 1`, last_attempt: sql<Date>`now()` })
+        .whereRef('delivery_payloads.id', '=', 'deliveries.payload_id')
+        .where('deliveries.id', '=', sql<number>`any(${ids}::integer[])`)
+        .where('deliveries.state', 'in', ['pending', 'sending'])
+        .returningAll('deliveries')
+        .returning('delivery_payloads.payload')
         .execute()
     },
 

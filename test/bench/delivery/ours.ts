@@ -67,7 +67,7 @@ export async function startOurs(options: {
   return {
     recipients,
     async samplePayload() {
-      const { rows: [row] } = await pool.query<{ payload: unknown }>("SELECT payload FROM deliveries WHERE kind = 'alert' AND channel = 'email' LIMIT 1")
+      const { rows: [row] } = await pool.query<{ payload: unknown }>("SELECT p.payload FROM deliveries d JOIN delivery_payloads p ON p.id = d.payload_id WHERE d.kind = 'alert' AND d.channel = 'email' LIMIT 1")
       if (!row) throw new Error('no alert delivery to copy the payload of: run ours first')
       return row.payload
     },
@@ -145,14 +145,16 @@ async function runOurs(ctx: RunContext): Promise<RunResult> {
 
   // the worker records a delivery sent just after the 250: wait for the last records, then read when each stage happened
   const sentCount = async () => Number((await pool.query<{ n: string }>(
-    "SELECT count(*) AS n FROM deliveries WHERE state = 'sent' AND (payload -> 'feature' -> 'properties' ->> 'id')::int = ANY($1)", [incidents])).rows[0]!.n)
+    `SELECT count(*) AS n FROM deliveries d JOIN delivery_payloads p ON p.id = d.payload_id
+      WHERE d.state = 'sent' AND (p.payload -> 'feature' -> 'properties' ->> 'id')::int = ANY($1)`, [incidents])).rows[0]!.n)
   const deadline = Date.now() + 30_000
   while ((await sentCount()) < expected && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50))
   const { rows } = await pool.query<{ id: number; incident: number; created: number; enqueued: number | null; claimed: number | null; sent: number | null }>(
-    `SELECT id, (payload -> 'feature' -> 'properties' ->> 'id')::int AS incident,
-            extract(epoch FROM created) * 1000 AS created, extract(epoch FROM enqueued) * 1000 AS enqueued,
-            extract(epoch FROM last_attempt) * 1000 AS claimed, extract(epoch FROM sent) * 1000 AS sent
-       FROM deliveries WHERE (payload -> 'feature' -> 'properties' ->> 'id')::int = ANY($1)`,
+    `SELECT d.id, (p.payload -> 'feature' -> 'properties' ->> 'id')::int AS incident,
+            extract(epoch FROM d.created) * 1000 AS created, extract(epoch FROM d.enqueued) * 1000 AS enqueued,
+            extract(epoch FROM d.last_attempt) * 1000 AS claimed, extract(epoch FROM d.sent) * 1000 AS sent
+       FROM deliveries d JOIN delivery_payloads p ON p.id = d.payload_id
+      WHERE (p.payload -> 'feature' -> 'properties' ->> 'id')::int = ANY($1)`,
     [incidents],
   )
   const byId = new Map(rows.map((r) => [r.id, { ...r, scheduled: scheduled.get(r.incident)! }]))

@@ -18,7 +18,9 @@ export interface WorkerProcess {
 
 export async function startWorker(env: Record<string, string>, timeoutMs = 90_000): Promise<WorkerProcess> {
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([key]) => ['PATH', 'HOME', 'TMPDIR', 'LANG'].includes(key)))
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/worker.ts'], {
+  // BENCH_WORKER_NODE_ARGS ("--cpu-prof --cpu-prof-dir=/tmp/prof"): node's own flags, for a profile (NODE_OPTIONS refuses --cpu-prof)
+  const nodeArgs = (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(/\s+/).filter(Boolean)
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'server/worker.ts'], {
     cwd: ROOT,
     // the worker logs as JSON lines on stderr; `info` is needed for the ready line, and it logs little else
     env: { ...inherited, LOG_LEVEL: 'info', ...env },

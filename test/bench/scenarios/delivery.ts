@@ -20,8 +20,8 @@ import type { RunPlan, RunResult } from '../delivery/run-result.ts'
 
 /**
  * The worker runs on its defaults. BENCH_WORKER_ENV ("WORKER_CONCURRENCY=100
- * DB_POOL_SIZE=40 NODE_OPTIONS=--cpu-prof", space-separated) changes them for
- * an experiment; the floor follows the worker's concurrency, so it stays the
+ * DB_POOL_SIZE=40", space-separated) changes them for an experiment, and
+ * BENCH_WORKER_NODE_ARGS ("--cpu-prof --cpu-prof-dir=/tmp/prof") profiles it; the floor follows the worker's concurrency, so it stays the
  * same technique.
  */
 const WORKER_ENV = Object.fromEntries((process.env.BENCH_WORKER_ENV ?? '').split(/\s+/).filter(Boolean).map((pair) => {

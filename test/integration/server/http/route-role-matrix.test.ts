@@ -37,8 +37,10 @@ const webhookBody = async (s: TestServer) => {
 const newWebhook = async (s: TestServer) =>
   (await s.app.db.insertInto('webhooks').values({ url: WEBHOOK_URL, secret: 'whsec_dGVzdA==', min_severity: 'urgent', areas: (await webhookBody(s)).areas, created_by_id: null }).returning('id').executeTakeFirstOrThrow()).id
 /** a delivery that failed (to a webhook since deleted: retried, it fails again at once) */
-const newFailedDelivery = async (s: TestServer) =>
-  (await s.app.db.insertInto('deliveries').values({ key: `matrix/${seq++}`, kind: 'alert', channel: 'webhook', address: WEBHOOK_URL, payload: '{}', state: 'failed' }).returning('id').executeTakeFirstOrThrow()).id
+const newFailedDelivery = async (s: TestServer) => {
+  const { id: payload_id } = await s.app.db.insertInto('delivery_payloads').values({ payload: '{}' }).returning('id').executeTakeFirstOrThrow()
+  return (await s.app.db.insertInto('deliveries').values({ key: `matrix/${seq++}`, kind: 'alert', channel: 'webhook', address: WEBHOOK_URL, payload_id, state: 'failed' }).returning('id').executeTakeFirstOrThrow()).id
+}
 /** an invitation whose mail went out, with a key the test knows (the mail's link) */
 const newSentInvitation = async (s: TestServer) => {
   const key = generateSessionKey()

@@ -1,3 +1,4 @@
+import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { BACKENDS, bearer, point, square, startTestServer, type TestServer, type TestUser } from '../../../helpers/test-server.ts'
 import { startSmtpSink, type SmtpSink } from '../../../helpers/smtp-sink.ts'
@@ -104,5 +105,29 @@ describe.each(SETUPS)('alert mail on $name', ({ backend, redis }) => {
     expect(again.body).toContain('already used')
     const forged = await server.app.inject({ method: 'GET', url: `/ack/${'A'.repeat(43)}` })
     expect(forged.statusCode).toBe(404)
+  })
+
+  it('keeps an alert’s body once, however many receive it, and not at all when nobody does', async () => {
+    const lon = -150 + 5 * place++
+    await server.app.areas.create({ name: 'Quay', severity: 'info', geometry: square(lon, 10, 1) }, operator.id)
+    expect((await subscribe(subscriber, { email_alerts: true, min_severity: 'medium', areas: 'all' })).statusCode).toBe(200)
+    expect((await subscribe(filtered, { email_alerts: true, min_severity: 'medium', areas: 'all' })).statusCode).toBe(200)
+    const bodies = async () => Number((await server.app.db.selectFrom('delivery_payloads').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n)
+    const before = await bodies()
+
+    await server.app.incidents.create({ name: 'Below everyone’s minimum', severity: 'low', geometry: point(lon, 10) }, operator.id)
+    expect(await bodies()).toBe(before)
+
+    const incident = await server.app.incidents.create({ name: 'Crane down', severity: 'high', geometry: point(lon, 10.1) }, operator.id)
+    const deliveries = await server.app.db
+      .selectFrom('deliveries').innerJoin('delivery_payloads', 'delivery_payloads.id', 'deliveries.payload_id')
+      .select(['deliveries.address', 'deliveries.payload_id', 'delivery_payloads.payload'])
+      .where('deliveries.key', 'like', 'alert/%').where(sql<boolean>`delivery_payloads.payload -> 'feature' -> 'properties' ->> 'id' = ${String(incident.properties.id)}`)
+      .execute()
+    expect(deliveries.map((d) => d.address).sort()).toEqual(['filtered@example.test', 'sub@example.test'])
+    expect(new Set(deliveries.map((d) => d.payload_id)).size).toBe(1)
+    expect(await bodies()).toBe(before + 1)
+    await waitUntil(() => smtp.to('filtered@example.test').some((m) => m.subject.includes('Crane down')), { what: 'the mail from the shared body' })
+    expect((await subscribe(filtered, { email_alerts: false, min_severity: 'medium', areas: 'all' })).statusCode).toBe(200)
   })
 })
