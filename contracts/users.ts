@@ -11,6 +11,13 @@ export const Username = Type.String({ pattern: '^[A-Za-z0-9_.@-]{1,64}$', descri
 export const SessionUser = Type.Object({ id: Type.Integer(), username: Type.String(), role: Role })
 export type SessionUser = Static<typeof SessionUser>
 
+/** GET /api/auth/session: who this browser is signed in as, and until when at the latest */
+export const SessionState = Type.Object({
+  user: Type.Union([SessionUser, Type.Null()]),
+  expires: Type.Union([Type.String({ format: 'date-time', description: 'the absolute expiry: however busy, the session ends then (SESSION_ABSOLUTE_SECONDS)' }), Type.Null()]),
+})
+export type SessionState = Static<typeof SessionState>
+
 /** A user as the user list shows it: never the password hash. */
 export const PublicUser = Type.Object({
   id: Type.Integer(),

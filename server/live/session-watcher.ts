@@ -6,7 +6,9 @@ import type { FanOut } from './fan-out.ts'
 const IDS_PER_QUERY = 5000
 
 /**
- * Closes the sockets of sessions that have ended. A sign-out or user change
+ * Closes the sockets of sessions that have ended, and keeps the sessions of
+ * open sockets in use (a socket that stops answering pings is closed by its
+ * route, so every member here answers). A sign-out or user change
  * on this instance closes them at once; one made elsewhere (another
  * instance, `npm run user`) or an expiry is found by asking the database
  * every `checkMs`. Returns the stop that ends both.
@@ -23,7 +25,7 @@ export function watchSessions(app: FastifyInstance, fanOut: FanOut, checkMs: num
     try {
       const live = new Set<number>()
       for (let i = 0; i < ids.length; i += IDS_PER_QUERY) {
-        const rows = await app.sessions.stillValid(ids.slice(i, i + IDS_PER_QUERY))
+        const rows = await app.sessions.stillValidAndWatched(ids.slice(i, i + IDS_PER_QUERY))
         rows.forEach((id) => live.add(id))
       }
       fanOut.closeWhere((m) => !live.has(m.sessionId), CLOSE_CODES.SESSION_ENDED, 'session ended')

@@ -17,9 +17,12 @@ export interface ActiveSession {
   absoluteExpires: Date
 }
 
-// Refreshing last_seen on every request would turn every read into a write;
-// once a minute is precise enough for an idle timeout counted in minutes.
-const TOUCH_AFTER_MS = 60_000
+// Refreshing last_seen on every request would turn every read into a write:
+// it is refreshed once a minute at most, and at least four times per idle
+// period, so a session used more often than its idle limit never expires
+// (with SESSION_IDLE_SECONDS=60, a request every 15 s keeps it).
+const TOUCH_AT_MOST_EVERY_MS = 60_000
+const touchAfterMs = (lifetimes: SessionLifetimes) => Math.min(TOUCH_AT_MOST_EVERY_MS, (lifetimes.idleSeconds * 1000) / 4)
 
 export type SessionRepository = ReturnType<typeof sessionRepository>
 
@@ -53,7 +56,7 @@ export function sessionRepository(db: Kysely<Database>, lifetimes: SessionLifeti
     if (!row) return undefined
     let idleExpires = new Date(row.idle_expires)
     const absoluteExpires = new Date(row.absolute_expires)
-    if (Date.now() - new Date(row.last_seen).getTime() > TOUCH_AFTER_MS) {
+    if (Date.now() - new Date(row.last_seen).getTime() > touchAfterMs(lifetimes)) {
       idleExpires = new Date(Math.min(Date.now() + lifetimes.idleSeconds * 1000, absoluteExpires.getTime()))
       await db.updateTable('sessions').set({ last_seen: new Date(), idle_expires: idleExpires }).where('id', '=', row.id).execute()
     }
@@ -69,19 +72,29 @@ export function sessionRepository(db: Kysely<Database>, lifetimes: SessionLifeti
     await db.updateTable('sessions').set({ revoked: new Date() }).where('id', '=', sessionId).where('revoked', 'is', null).execute()
   }
 
-  /** Of these sessions, the ids still valid (not revoked, not expired, user not deleted). */
-  async function stillValid(ids: number[]): Promise<number[]> {
+  /**
+   * Of these sessions, each with a live socket open and answering its pings,
+   * the ids still valid (not revoked, not expired, user not deleted). Being
+   * watched counts as use: the idle expiry of each moves on as a request's
+   * would, up to the absolute expiry, so a wall display that only watches is
+   * not signed out after the idle time.
+   */
+  async function stillValidAndWatched(ids: number[]): Promise<number[]> {
     if (ids.length === 0) return []
-    const rows = await db
-      .selectFrom('sessions')
-      .select('id')
-      .where('id', 'in', ids)
-      .where('revoked', 'is', null)
-      .where('idle_expires', '>', sql<Date>`now()`)
-      .where('absolute_expires', '>', sql<Date>`now()`)
-      .execute()
+    const touchAfterSeconds = touchAfterMs(lifetimes) / 1000
+    const { rows } = await sql<{ id: number }>`
+      WITH valid AS (
+        SELECT id, last_seen FROM sessions
+        WHERE id = ANY (${ids}::integer[]) AND revoked IS NULL AND idle_expires > now() AND absolute_expires > now()
+      ), touched AS (
+        UPDATE sessions s
+        SET last_seen = now(), idle_expires = least(now() + make_interval(secs => ${lifetimes.idleSeconds}), s.absolute_expires)
+        FROM valid v
+        WHERE s.id = v.id AND v.last_seen < now() - make_interval(secs => ${touchAfterSeconds})
+      )
+      SELECT id FROM valid`.execute(db)
     return rows.map((r) => r.id)
   }
 
-  return { create, resolve, revoke, stillValid }
+  return { create, resolve, revoke, stillValidAndWatched }
 }

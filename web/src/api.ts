@@ -1,7 +1,7 @@
 import type { AreaFeature, FeaturePage, IncidentFeature } from '../../contracts/features.ts'
 import { incidentFromRow, type IncidentRowsPage, type PageCursors } from '../../contracts/incident-rows.ts'
 import type { Severity } from '../../contracts/severity.ts'
-import type { SessionUser } from '../../contracts/users.ts'
+import type { SessionState, SessionUser } from '../../contracts/users.ts'
 import type { ClientConfig } from '../../contracts/client-config.ts'
 import type { Problem } from '../../contracts/problem.ts'
 import type { Alert, AlertPage, AlertState, AlertSummary } from '../../contracts/alerts.ts'
@@ -70,7 +70,7 @@ async function incidentsAtOnce(): Promise<IncidentFeature[]> {
 
 export const api = {
   config: () => call<ClientConfig>('GET', '/api/client-config'),
-  session: () => call<{ user: SessionUser | null }>('GET', '/api/auth/session'),
+  session: () => call<SessionState>('GET', '/api/auth/session'),
   login: (username: string, password: string) => call<{ user: SessionUser }>('POST', '/api/auth/login', { username, password }),
   logout: () => call<void>('POST', '/api/auth/logout'),
 

@@ -6,7 +6,7 @@ import { SESSION_COOKIE } from '../../auth/session-keys.ts'
 import { startSession } from '../../auth/session-cookie.ts'
 import { MAX_PASSWORD_LENGTH } from '../../auth/passwords.ts'
 import { UsernameLimiter } from '../../auth/username-limiter.ts'
-import { PublicUser, SessionUser } from '../../../contracts/users.ts'
+import { PublicUser, SessionState, SessionUser } from '../../../contracts/users.ts'
 
 export interface AuthRouteOptions {
   cookieSecure: boolean
@@ -87,10 +87,13 @@ const auth: FastifyPluginAsyncTypebox<AuthRouteOptions> = async (app, options) =
       schema: {
         tags: ['auth'],
         summary: 'Whether this browser is signed in: the user, or null (never 401, so a page can ask quietly)',
-        response: { 200: Type.Object({ user: Type.Union([SessionUser, Type.Null()]) }) },
+        response: { 200: SessionState },
       },
     },
-    async (request) => ({ user: request.session?.user ?? null }),
+    async (request) => ({
+      user: request.session?.user ?? null,
+      expires: request.session ? request.session.absoluteExpires.toISOString() : null,
+    }),
   )
 
   app.get(
