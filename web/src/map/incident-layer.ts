@@ -125,6 +125,20 @@ export class IncidentLayer {
     this.map.fire('incidents:rendered')
   }
 
+  /**
+   * Shows an incident where the store has it again: a marker dropped by a
+   * refused or discarded drag keeps its version (and so its key) and would
+   * otherwise stay where it was dropped.
+   */
+  putBack(id: number) {
+    for (const [key, marker] of this.#shown) {
+      if (!key.startsWith(`i:${id}:`)) continue
+      this.#group.removeLayer(marker)
+      this.#shown.delete(key)
+    }
+    void this.render()
+  }
+
   /** Zooms to an incident and opens its details. */
   focus(id: number) {
     const incident = this.store.incidents.get(id)
@@ -161,6 +175,7 @@ export class IncidentLayer {
     marker.on('popupclose', () => {
       if (!this.#rendering && this.#openPopupId === p.id) this.#openPopupId = null
     })
+    // `incident` is what this marker shows, so the move is based on the version the drag began from
     marker.on('dragend', () => {
       const at = marker.getLatLng().wrap()
       this.actions.moved(incident, at.lng, at.lat)
