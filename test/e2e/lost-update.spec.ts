@@ -253,3 +253,58 @@ test('a marker dragged by a slip of the mouse goes back where it was with Undo',
 
   expect(operatorA.errors).toEqual([])
 })
+
+test('a drag saved against the version it began from: a rename that arrived mid-drag is shown as a conflict, and applying the move keeps the rename', async () => {
+  const [lon, lat] = [-86, 52]
+  const admin = await adminApi()
+  const name = `Sinkhole ${run}`
+  const id = await created(await admin('POST', '/api/incidents', {
+    type: 'Feature', geometry: { type: 'Point', coordinates: [lon, lat] }, properties: { name, description: '', severity: 'medium' },
+  }))
+  const page = operatorA.page
+  await page.getByTestId('tab-incidents').click()
+  await view(page, lon, lat, 12)
+  const pin = page.locator(`.incident-pin[data-incident-id="${id}"]`)
+  await expect(pin).toBeVisible()
+  await page.evaluate(() => {
+    const w = window as any
+    w.__renders = 0
+    w.__map__.on('incidents:rendered', () => w.__renders++)
+  })
+  const box = (await pin.boundingBox())!
+  const start = { x: box.x + box.width / 2, y: box.y + box.height / 2 }
+  await page.mouse.move(start.x, start.y)
+  await page.mouse.down()
+  await page.mouse.move(start.x + 40, start.y + 20, { steps: 5 })
+
+  // while the marker is in the operator's hand, someone renames the incident, and the page shows the rename
+  const renders = await page.evaluate(() => (window as any).__renders as number)
+  const renamed = `Sinkhole on Mill road ${run}`
+  expect((await admin('PATCH', `/api/incidents/${id}`, { properties: { name: renamed, version: 1 } })).status).toBe(200)
+  await expect(page.locator(`[data-testid=incident-item][data-incident-id="${id}"]`)).toContainText(renamed)
+  await expect.poll(() => page.evaluate(() => (window as any).__renders as number)).toBeGreaterThan(renders)
+
+  await page.mouse.move(start.x + 120, start.y + 60, { steps: 5 })
+  await page.mouse.up()
+
+  // the drop was based on version 1: the page shows the rename beside the move, and saves nothing yet
+  const conflict = page.getByRole('dialog', { name: 'Changed while you were editing' })
+  await expect(conflict).toBeVisible()
+  const row = (field: string) => conflict.locator(`[data-testid=conflict-row][data-field="${field}"]`)
+  await expect(row('name').getByTestId('conflict-theirs')).toHaveText(renamed)
+  await expect(row('name').getByTestId('conflict-mine')).toHaveText('not changed by you')
+  await expect(row('location').getByTestId('conflict-theirs')).toHaveText(`${lat.toFixed(5)}, ${lon.toFixed(5)}`)
+  await expect(row('location').getByTestId('conflict-mine')).not.toHaveText('not changed by you')
+  expect((await incidentOnServer(id)).properties.version).toBe(2)
+
+  await conflict.getByRole('button', { name: 'Apply my change on top' }).click()
+  await expect(conflict).toBeHidden()
+  await expect.poll(async () => (await incidentOnServer(id)).properties.version).toBe(3)
+  const saved = await incidentOnServer(id)
+  expect(saved.properties.name).toBe(renamed)
+  expect(saved.geometry.coordinates[0]).toBeGreaterThan(lon)
+  expect(saved.geometry.coordinates[1]).toBeLessThan(lat)
+  await expect(page.getByTestId('undo-toast').filter({ hasText: renamed })).toBeVisible()
+
+  noErrorsBut409(operatorA)
+})
