@@ -308,3 +308,35 @@ test('a drag saved against the version it began from: a rename that arrived mid-
 
   noErrorsBut409(operatorA)
 })
+
+test('a shape saved after someone renamed the area meanwhile shows the rename as a conflict, and applying keeps the rename', async () => {
+  const [lon, lat] = [-90, 52]
+  const admin = await adminApi()
+  const name = `Flood plain ${run}`
+  const id = await created(await admin('POST', '/api/areas', { type: 'Feature', geometry: square(lon, lat, 0.3), properties: { name, severity: 'medium' } }))
+  const page = operatorB.page
+  const openPopup = async (label: string) => {
+    await page.getByTestId('tab-areas').click()
+    await page.locator(`[data-testid=area-item][data-area-id="${id}"]`).getByRole('button', { name: label }).click()
+    return page.getByTestId('area-popup')
+  }
+  await (await openPopup(name)).getByTestId('edit-shape').click()
+
+  const renamed = `Flood plain north ${run}`
+  expect((await admin('PATCH', `/api/areas/${id}`, { properties: { name: renamed, version: 1 } })).status).toBe(200)
+  await (await openPopup(renamed)).getByTestId('save-shape').click()
+
+  const conflict = page.getByRole('dialog', { name: 'Changed while you were editing' })
+  await expect(conflict).toBeVisible()
+  const row = (field: string) => conflict.locator(`[data-testid=conflict-row][data-field="${field}"]`)
+  await expect(row('name').getByTestId('conflict-before')).toHaveText(name)
+  await expect(row('name').getByTestId('conflict-theirs')).toHaveText(renamed)
+  await expect(row('name').getByTestId('conflict-mine')).toHaveText('not changed by you')
+  await conflict.getByRole('button', { name: 'Apply my change on top' }).click()
+  await expect(conflict).toBeHidden()
+  await expect.poll(async () => ((await (await admin('GET', `/api/areas/${id}`)).json()) as { properties: { version: number } }).properties.version).toBe(3)
+  const saved = (await (await admin('GET', `/api/areas/${id}`)).json()) as { properties: { name: string } }
+  expect(saved.properties.name).toBe(renamed)
+
+  noErrorsBut409(operatorB)
+})
