@@ -86,12 +86,15 @@ export const api = {
   updateIncident: (id: number, version: number, changes: { properties?: object; geometry?: object }) =>
     call<IncidentFeature>('PATCH', `/api/incidents/${id}`, { ...changes, properties: { ...changes.properties, version } }),
   deleteIncident: (id: number) => call<void>('DELETE', `/api/incidents/${id}`),
+  /** The incident as the server has it now (after a 409, to show what changed meanwhile). */
+  incident: (id: number) => call<IncidentFeature>('GET', `/api/incidents/${id}`),
 
   createArea: (input: { name: string; severity: Severity; geometry: AreaFeature['geometry'] }) =>
     call<AreaFeature>('POST', '/api/areas', { type: 'Feature', geometry: input.geometry, properties: { name: input.name, severity: input.severity } }),
   updateArea: (id: number, version: number, changes: { properties?: object; geometry?: object }) =>
     call<AreaFeature>('PATCH', `/api/areas/${id}`, { ...changes, properties: { ...changes.properties, version } }),
   deleteArea: (id: number) => call<void>('DELETE', `/api/areas/${id}`),
+  area: (id: number) => call<AreaFeature>('GET', `/api/areas/${id}`),
 
   /** One page of the alert log, newest first: only those in `states` (all when empty), older than `cursor`. */
   alerts: (query: { states: readonly AlertState[]; limit: number; cursor?: number | null }) => {

@@ -68,7 +68,7 @@ export async function startDashboard(root: HTMLElement, user: SessionUser, confi
   // arrive before the build (the socket has no `since`), and the build runs
   // in the same task as `ready`, so keep this the only `await` before it.
   await Promise.race([live.firstAttempt, new Promise((resolve) => setTimeout(resolve, HANDSHAKE_WAIT_MS))])
-  const editing = user.role === 'viewer' ? undefined : new Editing(store, report)
+  const editing = user.role === 'viewer' ? undefined : new Editing(store, report, (message, undo) => notifier.undoable(message, undo))
   const view = mountMapView(root.querySelector<HTMLElement>('#map')!, config, store, editing)
   editing?.mount(view)
   const alertPanel = { log: store.alertLog, reader: alerts, canAcknowledge: user.role !== 'viewer', report }

@@ -86,8 +86,11 @@ export class Store extends EventTarget {
 
   /** A save made here: shown at once, before its notification arrives. */
   upsert(feature: IncidentFeature | AreaFeature) {
-    if (feature.properties.kind === 'incident') this.incidents.set(feature.properties.id, feature as IncidentFeature)
-    else this.areas.set(feature.properties.id, feature as AreaFeature)
+    const map = (feature.properties.kind === 'incident' ? this.incidents : this.areas) as Map<number, typeof feature>
+    // the answer to a save can come after the live frame of someone's newer save: it must not undo that
+    const current = map.get(feature.properties.id)
+    if (current && current.properties.version > feature.properties.version) return
+    map.set(feature.properties.id, feature)
     this.#emit(feature.properties.kind === 'incident' ? 'incidents' : 'areas')
   }
 

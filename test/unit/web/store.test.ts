@@ -70,4 +70,14 @@ describe('Store', () => {
     store.apply(saved(DEDUPE_WINDOW + 1, 1))
     expect(store.apply(alert(1))).toEqual(notice(1)) // forgotten: the window moved on, and it is announced again
   })
+
+  it('keeps a newer version when the answer to an older save arrives after it (a save here, then someone else\'s live)', () => {
+    const store = new Store()
+    const v = (version: number, name: string): IncidentFeature => ({ ...incident(1), properties: { ...incident(1).properties, version, name } })
+    store.upsert(v(3, 'theirs'))
+    store.upsert(v(2, 'mine'))
+    expect(store.incidents.get(1)!.properties).toMatchObject({ version: 3, name: 'theirs' })
+    store.upsert(v(4, 'mine on top'))
+    expect(store.incidents.get(1)!.properties).toMatchObject({ version: 4, name: 'mine on top' })
+  })
 })

@@ -19,10 +19,11 @@ export class Editing implements MapEditing {
   constructor(
     private readonly store: Store,
     private readonly report: (error: unknown) => void,
+    private readonly offerUndo: (message: string, undo: () => void) => void,
   ) {}
 
   mount(view: MapView) {
-    const context = (this.#context = { view, store: this.store, report: this.report })
+    const context = (this.#context = { view, store: this.store, report: this.report, offerUndo: this.offerUndo })
     this.#tools = drawAreaControl(context).addTo(view.map)
     view.map.on('click', this.#onMapClick)
   }

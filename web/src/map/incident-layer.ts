@@ -33,6 +33,8 @@ export class IncidentLayer {
   /** the incident whose details are open: kept open across re-renders */
   #openPopupId: number | null = null
   #rendering = false
+  /** the incident whose marker is being dragged: kept as it is until dropped (replacing it would drop the drag) */
+  #dragging: number | null = null
   /** the newest view asked of the index: answers for older views are dropped */
   #view = 0
   /** the first load and filter changes show at once; live changes when the pacer lets them */
@@ -110,19 +112,35 @@ export class IncidentLayer {
     }
     this.#clusters.show(clusters)
     this.#rendering = true
+    // a marker under the pointer stays, whatever changed meanwhile: the drop is saved against what it showed
+    const held = this.#dragging === null ? undefined : `i:${this.#dragging}:`
     for (const [key, marker] of this.#shown) {
-      if (wanted.has(key)) continue
+      if (wanted.has(key) || (held && key.startsWith(held))) continue
       this.#group.removeLayer(marker)
       this.#shown.delete(key)
     }
     this.#rendering = false
     for (const [key, make] of wanted) {
-      if (this.#shown.has(key)) continue
+      if (this.#shown.has(key) || (held && key.startsWith(held))) continue
       const marker = make()
       this.#shown.set(key, marker)
       this.#group.addLayer(marker)
     }
     this.map.fire('incidents:rendered')
+  }
+
+  /**
+   * Shows an incident where the store has it again: a marker dropped by a
+   * refused or discarded drag keeps its version (and so its key) and would
+   * otherwise stay where it was dropped.
+   */
+  putBack(id: number) {
+    for (const [key, marker] of this.#shown) {
+      if (!key.startsWith(`i:${id}:`)) continue
+      this.#group.removeLayer(marker)
+      this.#shown.delete(key)
+    }
+    void this.render()
   }
 
   /** Zooms to an incident and opens its details. */
@@ -161,7 +179,10 @@ export class IncidentLayer {
     marker.on('popupclose', () => {
       if (!this.#rendering && this.#openPopupId === p.id) this.#openPopupId = null
     })
+    marker.on('dragstart', () => (this.#dragging = p.id))
+    // `incident` is what this marker shows, so the move is based on the version the drag began from
     marker.on('dragend', () => {
+      this.#dragging = null
       const at = marker.getLatLng().wrap()
       this.actions.moved(incident, at.lng, at.lat)
     })

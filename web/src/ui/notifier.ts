@@ -46,7 +46,18 @@ export class Notifier {
     this.toast(`<strong>Not saved</strong>${escapeHtml(message)}`, 'error-toast', '#7a8b99')
   }
 
-  toast(html: string, testId: string, color: string, ms = 8000) {
+  /** A notice with an Undo button (for longer than a plain notice: it takes a moment to see the slip); the undo runs once. */
+  undoable(message: string, undo: () => void) {
+    const toast = this.toast(`<span>${escapeHtml(message)}</span> `, 'undo-toast', '#3d8bd6', 15_000)
+    const button = Object.assign(document.createElement('button'), { type: 'button', textContent: 'Undo', className: 'undo' })
+    button.onclick = () => {
+      toast.remove()
+      undo()
+    }
+    toast.append(button)
+  }
+
+  toast(html: string, testId: string, color: string, ms = 8000): HTMLElement {
     const toast = document.createElement('div')
     toast.className = 'toast'
     toast.style.borderLeftColor = color
@@ -56,6 +67,7 @@ export class Notifier {
     // the oldest go first (toasts are newest on top)
     while (this.#box.children.length > MAX_TOASTS) this.#box.lastElementChild!.remove()
     setTimeout(() => toast.remove(), ms)
+    return toast
   }
 
   async enableDesktopAlerts(): Promise<NotificationPermission> {
