@@ -6,6 +6,7 @@ import type { ClientConfig } from '../../contracts/client-config.ts'
 import type { Problem } from '../../contracts/problem.ts'
 import type { Alert, AlertPage, AlertState, AlertSummary } from '../../contracts/alerts.ts'
 import type { History } from '../../contracts/history.ts'
+import { sessionEnded } from './session/session-end.ts'
 
 /** A refused request, with the server's own explanation (the problem `detail`). */
 export class ApiError extends Error {
@@ -24,6 +25,8 @@ export async function call<T>(method: string, url: string, body?: unknown): Prom
     body: body === undefined ? undefined : JSON.stringify(body),
   })
   if (response.status === 204) return undefined as T
+  // the session ended under the page (expired, or signed out elsewhere): keep what is typed and sign in again
+  if (response.status === 401 && !url.startsWith('/api/auth/')) sessionEnded()
   const payload = await response.json().catch(() => ({}))
   if (!response.ok) throw new ApiError(response.status, (payload as Partial<Problem>).detail ?? response.statusText)
   return payload as T
@@ -71,7 +74,7 @@ async function incidentsAtOnce(): Promise<IncidentFeature[]> {
 export const api = {
   config: () => call<ClientConfig>('GET', '/api/client-config'),
   session: () => call<SessionState>('GET', '/api/auth/session'),
-  login: (username: string, password: string) => call<{ user: SessionUser }>('POST', '/api/auth/login', { username, password }),
+  login: (username: string, password: string) => call<{ user: SessionUser; expires: string }>('POST', '/api/auth/login', { username, password }),
   logout: () => call<void>('POST', '/api/auth/logout'),
 
   incidents: incidentsAtOnce,

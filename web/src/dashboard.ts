@@ -16,6 +16,9 @@ import { mountDeliveryMenu } from './ui/alert-delivery/delivery-menu.ts'
 import { retryNotice } from './ui/alert-delivery/delivery-words.ts'
 import { openLinkedIncident } from './ui/incident-link.ts'
 import { escapeHtml } from './ui/escape-html.ts'
+import { watchSessionOf } from './session/session-end.ts'
+import { takeDraft } from './session/drafts.ts'
+import { warnBeforeExpiry } from './session/expiry-warning.ts'
 
 /** How long building the map waits for the live socket's handshake (see startDashboard). */
 const HANDSHAKE_WAIT_MS = 250
@@ -25,7 +28,8 @@ export interface Dashboard {
 }
 
 /** The signed-in dashboard: map, sidebar, live socket, and (for operators) the editing tools. */
-export async function startDashboard(root: HTMLElement, user: SessionUser, config: ClientConfig): Promise<Dashboard> {
+export async function startDashboard(root: HTMLElement, user: SessionUser, config: ClientConfig, expires: string | null): Promise<Dashboard> {
+  watchSessionOf(user.id)
   root.innerHTML = `
     <div class="shell">
       <header class="top"></header>
@@ -38,6 +42,7 @@ export async function startDashboard(root: HTMLElement, user: SessionUser, confi
   const alerts = new AlertLogReader(store.alertLog, report)
   const openAlerts = mountOpenAlertsBadge(root.querySelector('header')!, store.alertLog)
   const notice = (message: string, testId = 'notice-toast') => notifier.toast(escapeHtml(message), testId, '#3d8bd6')
+  const stopExpiryWarning = warnBeforeExpiry(expires, notifier)
   const jobs = new JobListeners()
   const stopRetryNotices = jobs.add((frame) => {
     const words = retryNotice(frame)
@@ -81,6 +86,9 @@ export async function startDashboard(root: HTMLElement, user: SessionUser, confi
   document.body.dataset.ready = 'true'
   // an alert mail's link (PUBLIC_URL/?incident=<id>)
   void openLinkedIncident({ store, focus: (id) => view.incidents.focus(id), notice, report })
+  // a form left open when the session ended, typed into: open it again as it was
+  const draft = takeDraft(user.id)
+  if (draft && editing) editing.restore(draft)
 
   return {
     stop() {
@@ -91,6 +99,7 @@ export async function startDashboard(root: HTMLElement, user: SessionUser, confi
       openAlerts.unmount()
       invitations?.unmount()
       deliveryMenu.unmount()
+      stopExpiryWarning()
       stopRetryNotices()
       stopInvitationJobs()
       session.unmount()

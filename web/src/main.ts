@@ -3,6 +3,7 @@ import '@geoman-io/leaflet-geoman-free/dist/leaflet-geoman.css'
 import './style.css'
 import { api } from './api.ts'
 import { showLogin } from './ui/login-view.ts'
+import { takeSignOutReason } from './session/session-end.ts'
 
 // The dashboard's module (Leaflet, geoman, the map) takes a while to
 // evaluate on a slow machine: it loads while the server is asked who is
@@ -13,10 +14,11 @@ const dashboard = import('./dashboard.ts')
 // dashboard; otherwise the sign-in form first.
 async function main() {
   const root = document.getElementById('app')!
-  const [config, { user }] = await Promise.all([api.config(), api.session()])
-  const signedIn = user ?? (await showLogin(root))
+  const [config, session] = await Promise.all([api.config(), api.session()])
+  const reason = takeSignOutReason()
+  const signedIn = session.user ? { user: session.user, expires: session.expires } : await showLogin(root, reason)
   const { startDashboard } = await dashboard
-  void startDashboard(root, signedIn, config)
+  void startDashboard(root, signedIn.user, config, signedIn.expires)
 }
 
 void main()

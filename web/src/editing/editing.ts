@@ -3,7 +3,8 @@ import type { AreaFeature, IncidentFeature } from '../../../contracts/features.t
 import type { Store } from '../store.ts'
 import type { MapEditing, MapView } from '../map/map-view.ts'
 import type { PopupAction } from '../ui/popups.ts'
-import { incidentActions, moveIncident, reportIncidentAt, type EditingContext } from './incident-editing.ts'
+import { editIncident, incidentActions, moveIncident, reportIncidentAt, type EditingContext } from './incident-editing.ts'
+import type { Draft } from '../session/drafts.ts'
 import { areaActions, drawAreaControl, saveDrawnArea } from './area-editing.ts'
 
 /**
@@ -48,6 +49,13 @@ export class Editing implements MapEditing {
 
   drawn(geometry: AreaFeature['geometry']): Promise<boolean> {
     return saveDrawnArea(this.#mounted(), geometry)
+  }
+
+  /** Opens the form a draft was kept from (the session ended while it was open), with what was typed. */
+  restore(draft: Draft) {
+    const context = this.#mounted()
+    if (draft.subject.kind === 'report') reportIncidentAt(context, { lng: draft.subject.lon, lat: draft.subject.lat }, draft.values)
+    else void editIncident(context, draft.subject.base, draft.values)
   }
 
   readonly #onMapClick = (event: L.LeafletMouseEvent) => {

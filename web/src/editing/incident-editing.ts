@@ -1,6 +1,6 @@
 import type L from 'leaflet'
 import type { IncidentFeature } from '../../../contracts/features.ts'
-import type { Severity } from '../../../contracts/severity.ts'
+import { DEFAULT_SEVERITY, type Severity } from '../../../contracts/severity.ts'
 import { api } from '../api.ts'
 import type { Store } from '../store.ts'
 import type { MapView } from '../map/map-view.ts'
@@ -48,7 +48,7 @@ export function incidentActions(context: EditingContext, incident: IncidentFeatu
   const { view, store, report } = context
   const p = incident.properties
   return [
-    { label: 'Edit', testId: 'edit-incident', run: () => void editIncident(context, p.id) },
+    { label: 'Edit', testId: 'edit-incident', run: () => void editIncident(context, store.incidents.get(p.id)!) },
     {
       label: p.closed ? 'Reopen' : 'Close', testId: p.closed ? 'reopen-incident' : 'close-incident',
       run: () => {
@@ -68,15 +68,20 @@ export function incidentActions(context: EditingContext, incident: IncidentFeatu
   ]
 }
 
-async function editIncident({ view, store }: EditingContext, id: number) {
+/**
+ * The edit form, based on `opened` (the incident as it is when the form
+ * opens, or as it was when a draft of it was kept): that version goes with
+ * the save, and only the fields changed in the form. `typed`: a kept draft's
+ * values, shown instead of the incident's.
+ */
+export async function editIncident({ view, store }: EditingContext, opened: IncidentFeature, typed?: Record<string, string>) {
   view.map.closePopup()
-  // the form is based on the incident as it is now: that version goes with the save, and only the fields changed in the form
-  const opened = store.incidents.get(id)!
-  await formDialog('Edit incident', incidentFields(opened.properties), async (values) => {
+  const shown = typed ? { ...opened.properties, ...typed, severity: (typed.severity ?? opened.properties.severity) as Severity } : opened.properties
+  await formDialog('Edit incident', incidentFields(shown), async (values) => {
     const properties = changedProperties(opened.properties, values)
     if (Object.keys(properties).length === 0) return
     await saveIncident(store, opened, { properties })
-  })
+  }, 'Save', { kind: 'edit-incident', base: opened })
 }
 
 /**
@@ -106,11 +111,12 @@ export function moveIncident({ view, store, report, offerUndo }: EditingContext,
     })
 }
 
-/** A new incident where the map was clicked. */
-export function reportIncidentAt({ store }: EditingContext, at: L.LatLng) {
-  void formDialog('Report an incident', incidentFields(), async (values) => {
+/** A new incident where the map was clicked. `typed`: a kept draft's values. */
+export function reportIncidentAt({ store }: EditingContext, at: { lng: number; lat: number }, typed?: Record<string, string>) {
+  const fields = typed ? incidentFields({ name: typed.name ?? '', description: typed.description ?? '', severity: (typed.severity ?? DEFAULT_SEVERITY) as Severity }) : incidentFields()
+  void formDialog('Report an incident', fields, async (values) => {
     store.upsert(await api.createIncident({
       name: values.name!, description: values.description ?? '', severity: values.severity as Severity, lon: at.lng, lat: at.lat,
     }))
-  })
+  }, 'Save', { kind: 'report', lon: at.lng, lat: at.lat })
 }

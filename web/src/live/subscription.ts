@@ -1,5 +1,6 @@
 import type { AreaFeature, IncidentFeature } from '../../../contracts/features.ts'
 import { api } from '../api.ts'
+import { sessionEnded } from '../session/session-end.ts'
 import type { Store } from '../store.ts'
 import type { Notifier } from '../ui/notifier.ts'
 import { LiveConnection, type LiveHandlers } from './connection.ts'
@@ -64,7 +65,7 @@ export function startLiveSubscription({ store, alerts, notifier, badge, flashAre
       badge.className = `badge ${state}`
     },
     // ended elsewhere (signed out, expired, revoked): the reload shows the sign-in form
-    signedOut: () => location.reload(),
+    signedOut: () => sessionEnded(),
   })
   live.start()
   return {

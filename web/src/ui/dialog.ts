@@ -1,4 +1,5 @@
 import { ApiError } from '../api.ts'
+import { trackOpenForm, type DraftSubject } from '../session/drafts.ts'
 
 export interface Field {
   name: string
@@ -16,12 +17,15 @@ export interface Field {
  * Resolves true when saved, false when cancelled.
  *
  * @param submitLabel what the submit button says ("Save" by default)
+ * @param draft what the form is about, for a form whose typing is worth
+ *   keeping if the session ends while it is open (session/drafts.ts)
  */
 export function formDialog(
   title: string,
   fields: Field[],
   submit: (values: Record<string, string>) => Promise<void>,
   submitLabel = 'Save',
+  draft?: DraftSubject,
 ): Promise<boolean> {
   const dialog = document.createElement('dialog')
   dialog.setAttribute('data-testid', 'form-dialog')
@@ -57,8 +61,12 @@ export function formDialog(
   dialog.showModal()
   ;(form.elements[0] as HTMLElement | undefined)?.focus()
 
+  const values = () => Object.fromEntries(new FormData(form).entries()) as Record<string, string>
+  const untrack = draft ? trackOpenForm(draft, values) : () => {}
+
   return new Promise((resolve) => {
     const close = (saved: boolean) => {
+      untrack()
       dialog.close()
       dialog.remove()
       resolve(saved)
@@ -67,10 +75,9 @@ export function formDialog(
     dialog.addEventListener('cancel', () => close(false))
     form.addEventListener('submit', async (event) => {
       event.preventDefault()
-      const values = Object.fromEntries(new FormData(form).entries()) as Record<string, string>
       error.textContent = ''
       try {
-        await submit(values)
+        await submit(values())
         close(true)
       } catch (e) {
         error.textContent = e instanceof ApiError ? e.message : `could not save: ${(e as Error).message}`

@@ -1,5 +1,6 @@
 import type { SessionUser } from '../../../contracts/users.ts'
 import { api } from '../api.ts'
+import { signingOutOnPurpose } from '../session/session-end.ts'
 import type { Notifier } from './notifier.ts'
 import { escapeHtml } from './escape-html.ts'
 
@@ -36,6 +37,7 @@ export function mountSessionHeader(header: HTMLElement, user: SessionUser, notif
     desktopAlerts.textContent = permission === 'granted' ? 'Desktop alerts on' : 'Desktop alerts blocked'
   }
   signOut.onclick = async () => {
+    signingOutOnPurpose()
     signingOut()
     await api.logout().catch(() => {})
     location.reload()
