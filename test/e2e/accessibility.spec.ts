@@ -1,0 +1,48 @@
+import AxeBuilder from '@axe-core/playwright'
+import type { Page } from '@playwright/test'
+import { test, expect, signedIn, adminApi, type Person } from './fixtures.ts'
+
+// axe-core (the engine behind most accessibility checkers) on the views an
+// operations room uses: no serious or critical violation of WCAG 2.1 A/AA.
+// Each finding is listed with the rule, its impact and the elements, so a
+// failure says what to fix.
+
+const run = Date.now() % 100000
+let person: Person | undefined
+
+test.afterEach(async () => {
+  await person?.context.close()
+  person = undefined
+})
+
+async function seriousViolations(page: Page): Promise<string[]> {
+  const { violations } = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze()
+  return violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.impact} ${v.id}: ${v.help} — ${v.nodes.slice(0, 5).map((n) => n.target.join(' ')).join(' | ')}`)
+}
+
+test('the sign-in page', async ({ page }) => {
+  await page.goto('/')
+  await expect(page.getByTestId('login-form')).toBeVisible()
+  expect(await seriousViolations(page)).toEqual([])
+})
+
+test('the viewer’s dashboard', async ({ browser }) => {
+  person = await signedIn(browser, 'viewer')
+  expect(await seriousViolations(person.page)).toEqual([])
+})
+
+test('the operator’s dashboard with an incident’s popup open', async ({ browser }) => {
+  person = await signedIn(browser, 'operator')
+  const [lon, lat] = [-20, 64]
+  const admin = await adminApi()
+  const created = await admin('POST', '/api/incidents', {
+    type: 'Feature', geometry: { type: 'Point', coordinates: [lon, lat] }, properties: { name: `Ash cloud ${run}`, description: 'over the north road', severity: 'high' },
+  })
+  const id = ((await created.json()) as { properties: { id: number } }).properties.id
+  await person.page.evaluate(([lon, lat]) => (window as any).__map__.setView([lat, lon], 12, { animate: false }), [lon, lat])
+  await person.page.locator(`.incident-pin[data-incident-id="${id}"]`).click()
+  await expect(person.page.getByTestId('incident-popup')).toBeVisible()
+  expect(await seriousViolations(person.page)).toEqual([])
+})
