@@ -19,6 +19,7 @@ import { escapeHtml } from './ui/escape-html.ts'
 import { watchSessionOf } from './session/session-end.ts'
 import { takeDraft } from './session/drafts.ts'
 import { warnBeforeExpiry } from './session/expiry-warning.ts'
+import { mountHeaderMenu } from './ui/header-menu.ts'
 
 /** How long building the map waits for the live socket's handshake (see startDashboard). */
 const HANDSHAKE_WAIT_MS = 250
@@ -51,6 +52,8 @@ export async function startDashboard(root: HTMLElement, user: SessionUser, confi
   const deliveryMenu = mountDeliveryMenu(root.querySelector('header')!, user, { store, jobs, notice })
   const invitations = user.role === 'admin' ? mountInvitations(root.querySelector('header')!, notifier) : undefined
   const stopInvitationJobs = jobs.add((frame) => invitations?.job(frame))
+  // every header control is in place: on a phone, all but the title and the state badges go behind Menu
+  const unmountHeaderMenu = mountHeaderMenu(root.querySelector('header')!)
 
   // The network first: the live socket opens, and the first read is asked
   // for as soon as it is subscribed, so that anything saved from then on
@@ -99,6 +102,7 @@ export async function startDashboard(root: HTMLElement, user: SessionUser, confi
       openAlerts.unmount()
       invitations?.unmount()
       deliveryMenu.unmount()
+      unmountHeaderMenu()
       stopExpiryWarning()
       stopRetryNotices()
       stopInvitationJobs()
