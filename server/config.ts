@@ -69,6 +69,7 @@ const EnvSchema = Type.Object({
   INVITE_TTL_HOURS: Type.Integer({ minimum: 1, maximum: 24 * 90, default: 72 }),
   /** how long the one-click acknowledge link in an alert mail works */
   ACK_LINK_TTL_HOURS: Type.Integer({ minimum: 1, maximum: 24 * 30, default: 24 }),
+  DELIVERY_RETENTION_DAYS: Type.Integer({ minimum: 1, maximum: 3650, default: 30 }),
   /** attempts per delivery (and invitation mail) before it is marked failed */
   DELIVERY_ATTEMPTS: Type.Integer({ minimum: 1, maximum: 50, default: 10 }),
   /** the first retry waits about this long, each next twice as long (with jitter), up to DELIVERY_MAX_BACKOFF_MS */
@@ -133,6 +134,8 @@ export interface JobsConfig {
   webhookAllowedHosts: string[]
   inviteTtlHours: number
   ackLinkTtlHours: number
+  /** deliveries sent or failed, and escalations decided, are removed after this many days (housekeeping.ts) */
+  retentionDays: number
   policy: { attempts: number; backoffMs: number; maxBackoffMs: number }
   timeoutMs: number
   concurrency: number
@@ -223,6 +226,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       webhookAllowedHosts: parsed.WEBHOOK_ALLOWED_HOSTS ? parsed.WEBHOOK_ALLOWED_HOSTS.split(',').map((h) => h.trim().toLowerCase().replace(/^\[|\]$/g, '')) : [],
       inviteTtlHours: parsed.INVITE_TTL_HOURS,
       ackLinkTtlHours: parsed.ACK_LINK_TTL_HOURS,
+      retentionDays: parsed.DELIVERY_RETENTION_DAYS,
       policy: { attempts: parsed.DELIVERY_ATTEMPTS, backoffMs: parsed.DELIVERY_BACKOFF_MS, maxBackoffMs: parsed.DELIVERY_MAX_BACKOFF_MS },
       timeoutMs: parsed.DELIVERY_TIMEOUT_MS,
       concurrency: parsed.WORKER_CONCURRENCY,

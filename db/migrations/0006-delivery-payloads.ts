@@ -36,6 +36,8 @@ export async function up(db: Kysely<any>): Promise<void> {
   await sql`DROP INDEX deliveries_by_state`.execute(db)
   await sql`CREATE INDEX deliveries_failed ON deliveries (id) WHERE state = 'failed'`.execute(db)
   await sql`ALTER TABLE deliveries SET (fillfactor = 60)`.execute(db)
+  // housekeeping removes a payload once no delivery names it (server/jobs/housekeeping.ts)
+  await sql`CREATE INDEX deliveries_payload ON deliveries (payload_id)`.execute(db)
 
   // As 0005's, but the payload is written once, and only when someone is to receive it.
   await sql`
@@ -98,6 +100,7 @@ export async function down(db: Kysely<any>): Promise<void> {
   await sql`ALTER TABLE deliveries RESET (fillfactor)`.execute(db)
   await sql`DROP INDEX deliveries_failed`.execute(db)
   await sql`CREATE INDEX deliveries_by_state ON deliveries (state, id)`.execute(db)
+  await sql`DROP INDEX deliveries_payload`.execute(db)
   await sql`ALTER TABLE deliveries ADD COLUMN payload jsonb`.execute(db)
   await sql`UPDATE deliveries d SET payload = p.payload FROM delivery_payloads p WHERE p.id = d.payload_id`.execute(db)
   await sql`ALTER TABLE deliveries ALTER COLUMN payload SET NOT NULL`.execute(db)

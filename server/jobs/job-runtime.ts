@@ -5,6 +5,7 @@ import type { JobEngine, JobHandlers } from './engine.ts'
 import { bullmqEngine } from './bullmq-engine.ts'
 import { inProcessEngine } from './in-process-engine.ts'
 import { Dispatcher } from './dispatcher.ts'
+import { Housekeeping } from './housekeeping.ts'
 import { memoryJobStatus, redisJobStatus, type JobStatusChannel } from './job-status.ts'
 import { noMailer, smtpMailer, type Mailer } from './mailer.ts'
 import { deliverHandler } from './deliver.ts'
@@ -50,6 +51,7 @@ export function startJobRuntime(options: JobRuntimeOptions): JobRuntime {
   })
 
   let mailer: Mailer | undefined
+  let housekeeping: Housekeeping | undefined
   if (options.work) {
     mailer = config.smtpUrl ? smtpMailer(config.smtpUrl, config.mailFrom, config.timeoutMs) : noMailer()
     const outbound = { allowedHosts: config.webhookAllowedHosts }
@@ -72,6 +74,9 @@ export function startJobRuntime(options: JobRuntimeOptions): JobRuntime {
       invite: inviteHandler({ db, mailer, publicUrl: config.publicUrl, ttlHours: config.inviteTtlHours }),
     }
     engine.work(handlers, config.concurrency)
+    // where jobs run, old rows are cleared out too: one place per deployment that surely runs
+    housekeeping = new Housekeeping(db, { retentionDays: config.retentionDays, onError: (e) => log.warn('housekeeping: could not clear out old rows; will retry', e) })
+    housekeeping.start()
   }
   void dispatcher.wake() // whatever an earlier run left
 
@@ -81,6 +86,7 @@ export function startJobRuntime(options: JobRuntimeOptions): JobRuntime {
     status,
     working: options.work,
     async close() {
+      await housekeeping?.stop()
       await dispatcher.stop()
       await engine.close()
       mailer?.close()

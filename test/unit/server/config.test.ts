@@ -146,6 +146,8 @@ describe('loadConfig refuses bad values, naming the variable and the value', () 
     ['WS_MAX_SOCKETS_PER_SESSION', '2.5'],
     ['WS_MAX_SOCKETS_PER_USER', 'lots'],
     ['WS_MAX_SOCKETS_PER_USER', '100000'],
+    ['DELIVERY_RETENTION_DAYS', '0'],
+    ['DELIVERY_RETENTION_DAYS', 'a month'],
   ])('%s=%s', (name, value) => {
     const error = configError({ [name]: value })
     expect(error.message).toContain(name)
