@@ -35,7 +35,8 @@ test('the viewer’s dashboard', async ({ browser }) => {
 
 test('the operator’s dashboard with an incident’s popup open', async ({ browser }) => {
   person = await signedIn(browser, 'operator')
-  const [lon, lat] = [-20, 64]
+  // a place of its own: a second incident on the same spot would be a cluster, not a pin
+  const [lon, lat] = [-20 + (run % 1000) / 100, 64]
   const admin = await adminApi()
   const created = await admin('POST', '/api/incidents', {
     type: 'Feature', geometry: { type: 'Point', coordinates: [lon, lat] }, properties: { name: `Ash cloud ${run}`, description: 'over the north road', severity: 'high' },
