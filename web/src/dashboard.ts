@@ -15,6 +15,7 @@ import { JobListeners } from './live/job-listeners.ts'
 import { mountDeliveryMenu } from './ui/alert-delivery/delivery-menu.ts'
 import { retryNotice } from './ui/alert-delivery/delivery-words.ts'
 import { openLinkedIncident } from './ui/incident-link.ts'
+import { showConnectionState } from './ui/connection-status.ts'
 import { escapeHtml } from './ui/escape-html.ts'
 import { watchSessionOf } from './session/session-end.ts'
 import { takeDraft } from './session/drafts.ts'
@@ -63,7 +64,7 @@ export async function startDashboard(root: HTMLElement, user: SessionUser, confi
     store,
     alerts,
     notifier,
-    badge: session.connectionBadge,
+    status: showConnectionState(session.connectionBadge, root.querySelector<HTMLElement>('#map')!),
     flashAreas: (ids) => view.areas.flash(ids),
     report,
     job: (frame) => jobs.dispatch(frame),
