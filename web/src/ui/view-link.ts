@@ -12,7 +12,8 @@ import { noFilters, type Filters, type Store } from '../store.ts'
 // and it leaves the query to the links that are about one thing
 // (`?incident=`, ui/incident-link.ts). `map=` is OpenStreetMap's own form.
 // Only filters that are on are written; a part that makes no sense (an
-// unknown severity, a zoom of 40) is left out and its default used.
+// unknown severity, a zoom of 40) is left out and its default used. Parts
+// of the fragment that are not ours (an anchor) are kept, first, as written.
 
 export interface MapView {
   lat: number
@@ -26,6 +27,8 @@ export interface ViewLink {
 }
 
 const WINDOWS = ['hour', 'day'] as const
+/** the fragment's parts this module writes */
+const OURS = new Set(['map', 'severity', 'closed', 'window', 'q'])
 const MAX_ZOOM = 19
 
 /** What a fragment asks for (`#` included or not). */
@@ -54,11 +57,12 @@ export function readViewLink(hash: string): ViewLink {
   return link
 }
 
-/** The fragment (with `#`) for this view and these filters. */
-export function viewLinkOf(view: MapView, filters: Filters): string {
+/** The fragment (with `#`) for this view and these filters, keeping what of `current` is not ours. */
+export function viewLinkOf(view: MapView, filters: Filters, current = ''): string {
+  const parts = current.replace(/^#/, '').split('&').filter((part) => part !== '' && !OURS.has(part.split('=', 1)[0]!))
   // finer as the map zooms in: about a pixel's worth of degrees
   const digits = Math.max(1, Math.ceil(Math.log2(Math.max(view.zoom, 1))))
-  const parts = [`map=${view.zoom}/${view.lat.toFixed(digits)}/${view.lon.toFixed(digits)}`]
+  parts.push(`map=${view.zoom}/${view.lat.toFixed(digits)}/${view.lon.toFixed(digits)}`)
   if (filters.severities.size < SEVERITIES.length) parts.push(`severity=${SEVERITIES.filter((s) => filters.severities.has(s)).join(',')}`)
   if (!filters.showClosed) parts.push('closed=hide')
   if (filters.window !== 'all') parts.push(`window=${filters.window}`)
@@ -88,7 +92,7 @@ export function mountViewLink(map: L.Map, store: Store): { unmount(): void } {
   }
   const write = () => {
     const center = map.getCenter().wrap()
-    const hash = viewLinkOf({ lat: center.lat, lon: center.lng, zoom: map.getZoom() }, store.filters)
+    const hash = viewLinkOf({ lat: center.lat, lon: center.lng, zoom: map.getZoom() }, store.filters, location.hash)
     if (hash !== location.hash) history.replaceState(history.state, '', `${location.pathname}${location.search}${hash}`)
   }
   apply()

@@ -45,6 +45,11 @@ describe('a view link', () => {
     expect(readViewLink('#some-anchor')).toEqual({ filters: {} })
   })
 
+  it('keeps the parts of the fragment that are not its own, first, as written', () => {
+    expect(viewLinkOf({ lat: 0, lon: 0, zoom: 3 }, noFilters(), '#here')).toBe('#here&map=3/0.00/0.00')
+    expect(viewLinkOf({ lat: 0, lon: 0, zoom: 3 }, { ...noFilters(), search: 'b' }, '#map=2/1/1&x=%20y&q=a&here')).toBe('#x=%20y&here&map=3/0.00/0.00&q=b')
+  })
+
   it('reads a + as a space, as a hand-typed search would mean it', () => {
     expect(readViewLink('#q=gas+leak').filters.search).toBe('gas leak')
   })
