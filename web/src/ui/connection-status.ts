@@ -42,7 +42,8 @@ export function showConnectionState(badge: HTMLElement, map: HTMLElement): Conne
     const outage = last === 'offline' ? lostAt : null
     badge.textContent = outage ? `offline since ${CLOCK.format(outage)} — map as of ${asOf ? CLOCK.format(asOf) : 'never loaded'}` : last
     badge.className = `badge ${last}`
-    badge.title = outage ? 'The live connection is down; the page keeps trying. The map may be missing changes made since.' : ''
+    // the whole text, for where it is cut short (a phone)
+    badge.title = outage ? `${badge.textContent}: the page keeps trying; changes made since may be missing from the map` : ''
     const caughtUp = live && pending === 0
     if (outage) dimmed = true
     else if (caughtUp) dimmed = false
