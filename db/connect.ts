@@ -60,8 +60,11 @@ async function openPostgres(connectionString: string, max: number): Promise<Data
 
 async function openPGlite(dataDir: string): Promise<DatabaseHandle> {
   // loaded lazily: the WASM build is large and a PostgreSQL deployment never needs it
-  const [{ PGlite }, postgis] = await Promise.all([import('@electric-sql/pglite'), postgisExtension()])
-  const pg = await PGlite.create(dataDir, { extensions: { postgis } })
+  // pg_trgm serves the text search (`q`) as on PostgreSQL (db/migrations/0007-incident-search.ts)
+  const [{ PGlite }, postgis, { pg_trgm }] = await Promise.all([
+    import('@electric-sql/pglite'), postgisExtension(), import('@electric-sql/pglite/contrib/pg_trgm'),
+  ])
+  const pg = await PGlite.create(dataDir, { extensions: { postgis, pg_trgm } })
   const pool = pglitePool(pg)
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
   registerPipeliner(db, {

@@ -29,6 +29,8 @@ export interface IncidentFilter {
   closed?: boolean | undefined
   /** only incidents updated at or after this instant */
   since?: Date | undefined
+  /** only incidents whose name or description contains this text, ignoring case (contracts/incident-search.ts) */
+  q?: string | undefined
   /** id of the last incident of the previous page */
   cursor?: number | undefined
   limit: number
@@ -42,6 +44,9 @@ export interface IncidentRepositoryOptions {
   /** creates committed at once; the rest wait and are committed together (DB_SAVE_CONCURRENCY) */
   saveConcurrency: number
 }
+
+/** The text as a LIKE pattern matches it literally: `%`, `_` and the escape character itself (backslash, LIKE's default) escaped. */
+export const escapeLike = (text: string) => text.replace(/[\\%_]/g, '\\$&')
 
 /** At most this many creates in one transaction: a group's saves run one after another in one backend. */
 export const MAX_CREATE_GROUP = 32
@@ -60,6 +65,11 @@ export function incidentRepository(db: Kysely<Database>, hooks: SaveHooks, optio
     if (filter.severity?.length) query = query.where('i.severity', 'in', filter.severity)
     if (filter.closed !== undefined) query = query.where('i.closed', '=', filter.closed)
     if (filter.since) query = query.where('i.updated', '>=', filter.since)
+    if (filter.q !== undefined) {
+      // served by the trigram indexes (db/migrations/0007-incident-search.ts)
+      const pattern = `%${escapeLike(filter.q)}%`
+      query = query.where((eb) => eb.or([eb('i.name', 'ilike', pattern), eb('i.description', 'ilike', pattern)]))
+    }
     if (filter.cursor !== undefined) query = query.where('i.id', '>', filter.cursor)
     return query.orderBy('i.id')
   }

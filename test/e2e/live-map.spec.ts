@@ -2,6 +2,7 @@ import { test, expect, signedIn, adminApi, screenshot, pointOnMap, type Person }
 import { ALERT_PAGE } from '../../web/src/alert-log.ts'
 import { MAX_TOASTS } from '../../web/src/ui/notifier.ts'
 import { REBUILD_TIMING } from '../../web/src/map/rebuild-pacer.ts'
+import { groupDigits } from '../../web/src/ui/incident-count.ts'
 
 // An operator and a viewer, each in their own browser context, on one server.
 
@@ -141,10 +142,10 @@ test('while the map keeps moving, a live incident waits to join it; a map that n
     look()
     new MutationObserver(look).observe(document.body, { childList: true, subtree: true, attributes: true, attributeFilter: ['data-incident-id'] })
   })
-  const counted = Number(await count.textContent())
+  const counted = Number((await count.textContent())!.replace(/\s/g, '')) // thousands are set apart (ui/incident-count.ts)
   const held = await report('Second buoy adrift', 0.001)
   // the sidebar has it at once…
-  await expect(count).toHaveText(String(counted + 1))
+  await expect(count).toHaveText(groupDigits(counted + 1))
   const listedAt = await page.evaluate(() => performance.now())
   // …and a map that never stops is still brought up to date
   await expect(pin(held)).toBeVisible({ timeout: REBUILD_TIMING.whileMovingMs + 5000 })
@@ -154,7 +155,7 @@ test('while the map keeps moving, a live incident waits to join it; a map that n
 
   // a report while it moves, then the map stops: it shows then, long before the next forced update
   const last = await report('Third buoy adrift', -0.001)
-  await expect(count).toHaveText(String(counted + 2))
+  await expect(count).toHaveText(groupDigits(counted + 2))
   await page.evaluate(() => ((window as any).__panning = false))
   await expect(pin(last)).toBeVisible({ timeout: REBUILD_TIMING.whileMovingMs / 2 })
   expect(viewer.errors).toEqual([])

@@ -1,7 +1,11 @@
+import type { WebSocketRoute } from '@playwright/test'
 import { test, expect, signedIn, adminApi, liveWatcher, screenshot, pointOnMap, type Person } from './fixtures.ts'
 
 // A viewer's network drops for a few seconds while incidents that alert are
 // reported; when it comes back, the dashboard catches up with no gap.
+
+/** The badge in an outage: since when, and how old the map is */
+const OFFLINE = /^offline since \d\d:\d\d — map as of \d\d:\d\d$/
 
 let viewer: Person
 const run = Date.now() % 100000
@@ -31,7 +35,7 @@ test('a viewer offline while incidents are reported gets every incident and ever
 
   const watcher = await liveWatcher()
   await viewer.context.setOffline(true)
-  await expect(page.getByTestId('connection-state')).toHaveText('offline')
+  await expect(page.getByTestId('connection-state')).toHaveText(OFFLINE)
 
   // reported while the viewer is offline: all inside the area, all at or above its threshold
   const spots: [number, number, string][] = [
@@ -49,7 +53,7 @@ test('a viewer offline while incidents are reported gets every incident and ever
   // the server has sent all of them (a socket that is online has them); none reached the offline page, and the badge says so
   for (const { id } of incidents) await watcher.waitFor((f) => f.type === 'alert' && f.feature.properties.id === id)
   watcher.close()
-  await expect(page.getByTestId('connection-state')).toHaveText('offline')
+  await expect(page.getByTestId('connection-state')).toHaveText(OFFLINE)
   for (const { id } of incidents) await expect(page.locator(`[data-incident-id="${id}"]`)).toHaveCount(0)
 
   await viewer.context.setOffline(false)
@@ -100,7 +104,7 @@ test('a viewer that goes offline before any live update has arrived still catche
     await expect(page.getByTestId('alert-item').filter({ hasText: areaName })).toHaveCount(0)
     const watcher = await liveWatcher()
     await fresh.context.setOffline(true)
-    await expect(page.getByTestId('connection-state')).toHaveText('offline')
+    await expect(page.getByTestId('connection-state')).toHaveText(OFFLINE)
     const name = `Levee breach ${run}`
     const response = await admin('POST', '/api/incidents', {
       type: 'Feature', geometry: { type: 'Point', coordinates: [lon, lat] }, properties: { name, description: '', severity: 'urgent' },
@@ -198,5 +202,60 @@ test('with its live socket refused a page still shows the incidents, and catches
     await expect(list.locator(`[data-testid=incident-item][data-incident-id="${during}"]`)).toBeVisible()
   } finally {
     await refused.context.close()
+  }
+})
+
+test('in an outage the badge says since when and how old the map is, and the map is dimmed until the socket is back and caught up', async ({ browser }) => {
+  const admin = await adminApi()
+  const person = await signedIn(browser, 'viewer')
+  try {
+    const page = person.page
+    // the server's socket goes through a proxy the test can cut: the network stays up (no browser `offline` event)
+    let refusing = false
+    let current: { page: WebSocketRoute; server: WebSocketRoute } | undefined
+    await page.routeWebSocket(/\/ws/, (socket) => {
+      if (refusing) return void socket.close({ code: 1011, reason: 'server unreachable' })
+      current = { page: socket, server: socket.connectToServer() }
+    })
+    await page.reload()
+    const badge = page.getByTestId('connection-state')
+    const map = page.getByTestId('map')
+    const note = page.getByTestId('map-stale')
+    await expect(badge).toHaveText('connected')
+    await expect(map).not.toHaveClass(/\bstale\b/)
+    await expect(note).toBeHidden()
+
+    // the server goes away: the live socket drops and every attempt fails
+    refusing = true
+    await current!.page.close({ code: 1011, reason: 'server gone' })
+    await current!.server.close()
+    await expect(badge).toHaveText('reconnecting')
+    await expect(badge).toHaveText(OFFLINE, { timeout: 15_000 })
+    await expect(map).toHaveClass(/\bstale\b/)
+    await expect(note).toBeVisible()
+    await expect(note).toHaveText(/^Not live: the map as of \d\d:\d\d$/)
+    await screenshot(page, 'offline-dimmed')
+
+    // reported during the outage
+    const name = `During the outage ${run}`
+    const response = await admin('POST', '/api/incidents', {
+      type: 'Feature', geometry: { type: 'Point', coordinates: [-100, -10] }, properties: { name, description: '', severity: 'low' },
+    })
+    expect(response.status).toBe(201)
+    const id = ((await response.json()) as { properties: { id: number } }).properties.id
+    // still offline, still dimmed: the page keeps trying
+    await expect(badge).toHaveText(OFFLINE)
+    await expect(map).toHaveClass(/\bstale\b/)
+
+    // back: connected, caught up (the incident is there), no longer dimmed
+    refusing = false
+    await expect(badge).toHaveText('connected', { timeout: 20_000 })
+    await page.getByTestId('tab-incidents').click()
+    await expect(page.getByTestId('incident-list').locator(`[data-testid=incident-item][data-incident-id="${id}"]`)).toContainText(name)
+    await expect(map).not.toHaveClass(/\bstale\b/)
+    await expect(note).toBeHidden()
+    expect(person.errors).toEqual([])
+  } finally {
+    await person.context.close()
   }
 })

@@ -71,6 +71,20 @@ async function incidentsAtOnce(): Promise<IncidentFeature[]> {
   return all
 }
 
+/** The incidents whose name or description contains `text` (GET /api/incidents/rows?q=), oldest first, up to INCIDENT_CAP. */
+async function searchIncidents(text: string): Promise<IncidentFeature[]> {
+  const found: IncidentFeature[] = []
+  let cursor: number | null = null
+  do {
+    const query = new URLSearchParams({ q: text, limit: String(INCIDENT_PAGE) })
+    if (cursor !== null) query.set('cursor', String(cursor))
+    const page: IncidentRowsPage = await call('GET', `/api/incidents/rows?${query}`)
+    found.push(...page.rows.map(incidentFromRow))
+    cursor = page.next_cursor
+  } while (cursor !== null && found.length < INCIDENT_CAP)
+  return found
+}
+
 export const api = {
   config: () => call<ClientConfig>('GET', '/api/client-config'),
   session: () => call<SessionState>('GET', '/api/auth/session'),
@@ -78,6 +92,7 @@ export const api = {
   logout: () => call<void>('POST', '/api/auth/logout'),
 
   incidents: incidentsAtOnce,
+  searchIncidents,
   areas: () => allPages<AreaFeature>('/api/areas', Infinity),
 
   createIncident: (input: { name: string; description: string; severity: Severity; lon: number; lat: number }) =>

@@ -15,6 +15,9 @@ import { JobListeners } from './live/job-listeners.ts'
 import { mountDeliveryMenu } from './ui/alert-delivery/delivery-menu.ts'
 import { retryNotice } from './ui/alert-delivery/delivery-words.ts'
 import { openLinkedIncident } from './ui/incident-link.ts'
+import { mountViewLink } from './ui/view-link.ts'
+import { showConnectionState } from './ui/connection-status.ts'
+import { startIncidentSearch } from './live/incident-search.ts'
 import { escapeHtml } from './ui/escape-html.ts'
 import { watchSessionOf } from './session/session-end.ts'
 import { takeDraft } from './session/drafts.ts'
@@ -63,7 +66,7 @@ export async function startDashboard(root: HTMLElement, user: SessionUser, confi
     store,
     alerts,
     notifier,
-    badge: session.connectionBadge,
+    status: showConnectionState(session.connectionBadge, root.querySelector<HTMLElement>('#map')!),
     flashAreas: (ids) => view.areas.flash(ids),
     report,
     job: (frame) => jobs.dispatch(frame),
@@ -79,6 +82,8 @@ export async function startDashboard(root: HTMLElement, user: SessionUser, confi
   const editing = user.role === 'viewer' ? undefined : new Editing(store, report, (message, undo) => notifier.undoable(message, undo))
   const view = mountMapView(root.querySelector<HTMLElement>('#map')!, config, store, editing)
   editing?.mount(view)
+  // the view and filters a link names, before the sidebar shows the filters
+  const viewLink = mountViewLink(view.map, store)
   const alertPanel = { log: store.alertLog, reader: alerts, canAcknowledge: user.role !== 'viewer', report }
   const sidebar = mountSidebar(root.querySelector('aside')!, store, alertPanel, {
     focusIncident: (id) => view.incidents.focus(id),
@@ -87,6 +92,7 @@ export async function startDashboard(root: HTMLElement, user: SessionUser, confi
 
   await live.firstRead.then((loaded) => store.load(...loaded)).catch(report)
   document.body.dataset.ready = 'true'
+  const search = startIncidentSearch(store, report)
   // an alert mail's link (PUBLIC_URL/?incident=<id>)
   void openLinkedIncident({ store, focus: (id) => view.incidents.focus(id), notice, report })
   // a form left open when the session ended, typed into: open it again as it was
@@ -96,6 +102,8 @@ export async function startDashboard(root: HTMLElement, user: SessionUser, confi
   return {
     stop() {
       live.stop()
+      search.stop()
+      viewLink.unmount()
       sidebar.unmount()
       editing?.unmount()
       view.unmount()

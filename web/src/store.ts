@@ -1,6 +1,7 @@
 import type { AreaFeature, IncidentFeature } from '../../contracts/features.ts'
 import type { Notification } from '../../contracts/live.ts'
 import { SEVERITIES, type Severity } from '../../contracts/severity.ts'
+import { matchesSearch } from '../../contracts/incident-search.ts'
 import { AlertLog } from './alert-log.ts'
 
 export type TimeWindow = 'hour' | 'day' | 'all'
@@ -10,6 +11,27 @@ export interface Filters {
   showClosed: boolean
   /** by when the incident was reported */
   window: TimeWindow
+  /** text its name or description contains ('' for any): the server's `q` (IncidentSearch) */
+  search: string
+}
+
+/** No filter: every incident shows. */
+export const noFilters = (): Filters => ({ severities: new Set(SEVERITIES), showClosed: true, window: 'all', search: '' })
+
+/** Whether these filters can hide an incident. */
+export const filtersOn = (f: Filters) => f.severities.size < SEVERITIES.length || !f.showClosed || f.window !== 'all' || f.search !== ''
+
+/**
+ * The server's answer to the search being typed, and what changed since it
+ * was asked for: the server decides for the incidents as it saw them (by id
+ * and version), the page's own match (the same rule) for those saved since.
+ */
+interface SearchAnswer {
+  text: string
+  /** id → version of each incident the server found; null while it is asked */
+  found: Map<number, number> | null
+  /** incidents saved since the question was sent */
+  changed: Set<number>
 }
 
 /** The alert rule firing, as the live `alert` frame tells it: what the notice, the sound and the flash are made of. */
@@ -39,7 +61,8 @@ export class Store extends EventTarget {
   readonly areas = new Map<number, AreaFeature>()
   /** the shared alert log, kept current by `alert_update` frames */
   readonly alertLog = new AlertLog()
-  readonly filters: Filters = { severities: new Set(SEVERITIES), showClosed: true, window: 'all' }
+  readonly filters: Filters = noFilters()
+  #search: SearchAnswer = { text: '', found: null, changed: new Set() }
   /** the last DEDUPE_WINDOW events applied (a Set iterates in insertion order: the first is the oldest); delivery is at-least-once */
   readonly #applied = new Set<number>()
 
@@ -59,6 +82,8 @@ export class Store extends EventTarget {
   load(incidents: IncidentFeature[], areas: AreaFeature[]) {
     replace(this.incidents, incidents)
     replace(this.areas, areas)
+    // read again: the search's answer is asked again too (IncidentSearch)
+    if (this.#search.text) this.#search = { text: this.#search.text, found: null, changed: new Set() }
     this.#emit('incidents')
     this.#emit('areas')
   }
@@ -76,6 +101,7 @@ export class Store extends EventTarget {
     const feature = n.feature
     const isIncident = feature.properties.kind === 'incident'
     const map = (isIncident ? this.incidents : this.areas) as Map<number, typeof feature>
+    if (isIncident) this.#search.changed.add(feature.properties.id)
     const current = map.get(feature.properties.id)
     if (n.type === 'post_delete') map.delete(feature.properties.id)
     // an older version arriving late (replay after a local save) must not undo a newer one
@@ -91,26 +117,63 @@ export class Store extends EventTarget {
     const current = map.get(feature.properties.id)
     if (current && current.properties.version > feature.properties.version) return
     map.set(feature.properties.id, feature)
+    if (feature.properties.kind === 'incident') this.#search.changed.add(feature.properties.id)
     this.#emit(feature.properties.kind === 'incident' ? 'incidents' : 'areas')
   }
 
   setFilters(change: Partial<Filters>) {
     Object.assign(this.filters, change)
+    if (this.filters.search !== this.#search.text) this.#search = { text: this.filters.search, found: null, changed: new Set() }
+    this.#emit('filters')
+  }
+
+  /** The search text the server is to be asked about (it has not answered it), if any. */
+  unansweredSearch(): string | null {
+    return this.#search.text && !this.#search.found ? this.#search.text : null
+  }
+
+  /**
+   * The server found these for `text` (GET /api/incidents?q=): they decide
+   * the search from now on. Any the page has not loaded (beyond the first
+   * load's cap) are added, so the search reaches every incident.
+   */
+  searchAnswered(text: string, found: IncidentFeature[]) {
+    if (text !== this.#search.text) return // typed on since
+    this.#search.found = new Map(found.map((f) => [f.properties.id, f.properties.version]))
+    let added = false
+    for (const f of found) {
+      if (this.incidents.has(f.properties.id) || this.#search.changed.has(f.properties.id)) continue
+      this.incidents.set(f.properties.id, f)
+      added = true
+    }
+    if (added) this.#emit('incidents')
     this.#emit('filters')
   }
 
   visibleIncidents(now = Date.now()): IncidentFeature[] {
-    const { severities, showClosed, window } = this.filters
+    const { severities, showClosed, window, search } = this.filters
     const since = window === 'hour' ? now - 3600_000 : window === 'day' ? now - 86_400_000 : -Infinity
+    const { found, changed } = this.#search
     const out: IncidentFeature[] = []
     for (const f of this.incidents.values()) {
       const p = f.properties
       if (!severities.has(p.severity) || (!showClosed && p.closed)) continue
       if (since > -Infinity && Date.parse(p.created) < since) continue
+      if (search && !searchMatch(p, search, found, changed)) continue
       out.push(f)
     }
     return out
   }
+}
+
+/** The server's answer for an incident as it saw it; the page's own match while it is asked, and for one saved since. */
+function searchMatch(p: IncidentFeature['properties'], text: string, found: Map<number, number> | null, changed: Set<number>): boolean {
+  if (found && !changed.has(p.id)) {
+    const version = found.get(p.id)
+    if (version === undefined) return false
+    if (version === p.version) return true
+  }
+  return matchesSearch(p, text)
 }
 
 function replace<T extends IncidentFeature | AreaFeature>(map: Map<number, T>, loaded: T[]) {

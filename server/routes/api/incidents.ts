@@ -8,6 +8,7 @@ import type { IncidentFilter, IncidentInput } from '../../repositories/incidents
 import { problemResponses } from '../../http/problem.ts'
 import { etag, expectedVersion, IfMatchHeaders, ListQuery, parseBBox, parseSince } from '../../http/request-parsing.ts'
 import { IdParams } from '../../../contracts/params.ts'
+import { SearchText } from '../../../contracts/incident-search.ts'
 
 const incidents: FastifyPluginAsyncTypebox = async (app) => {
   const read = { access: 'viewer' as const }
@@ -114,6 +115,7 @@ const { cursor: CursorQuery, ...IncidentFilterQuery } = {
   ...ListQuery,
   closed: Type.Optional(Type.Boolean()),
   since: Type.Optional(Type.String({ format: 'date-time', description: 'only incidents updated at or after this instant' })),
+  q: Type.Optional(SearchText),
 }
 const IncidentListQuery = Type.Object({ ...IncidentFilterQuery, cursor: CursorQuery }, { additionalProperties: false })
 const PageCursorsQuery = Type.Object({
@@ -122,7 +124,7 @@ const PageCursorsQuery = Type.Object({
 }, { additionalProperties: false })
 
 function incidentFilter(q: Static<typeof IncidentListQuery>): IncidentFilter {
-  return { bbox: parseBBox(q.bbox), severity: q.severity, closed: q.closed, since: parseSince(q.since), cursor: q.cursor, limit: q.limit }
+  return { bbox: parseBBox(q.bbox), severity: q.severity, closed: q.closed, since: parseSince(q.since), q: q.q, cursor: q.cursor, limit: q.limit }
 }
 
 function incidentInput(body: IncidentCreateBody): IncidentInput {

@@ -1,6 +1,15 @@
 import { CLOSE_CODES, type JobFrame, type Notification, type ServerFrame } from '../../../contracts/live.ts'
 
+/**
+ * `connected`: subscribed and caught up (the server's `ready`, after any
+ * replay). `reconnecting`: the socket dropped, or failed fewer than
+ * OFFLINE_AFTER_FAILURES times in a row. `offline`: the browser says the
+ * network is down, or that many attempts in a row failed (it keeps trying).
+ */
 export type ConnectionState = 'connected' | 'reconnecting' | 'offline'
+
+/** Failed attempts in a row (sockets that closed before `ready`) after which the page says it is offline: a blip is not an outage. */
+export const OFFLINE_AFTER_FAILURES = 3
 
 export interface LiveHandlers {
   notification(n: Notification): void
@@ -71,6 +80,8 @@ export class LiveConnection {
   /** the history #lastId belongs to (the `ready` frame's): the server replays only within it */
   #epoch: string | null = null
   #attempt = 0
+  /** sockets in a row that closed before their `ready` */
+  #failures = 0
   #timer: ReturnType<typeof setTimeout> | undefined
   #stopped = false
   /** whether `firstAttempt` has settled, so the page may have read without this socket subscribed */
@@ -125,10 +136,8 @@ export class LiveConnection {
     this.#socket = socket
     /** the server sent `reset` on this socket, and the page reloads for it already */
     let reloading = false
-    socket.onopen = () => {
-      this.#attempt = 0
-      this.handlers.state('connected')
-    }
+    /** this socket got its `ready`: it worked, whatever ends it */
+    let subscribed = false
     socket.onmessage = (message) => {
       const frame = JSON.parse(String(message.data)) as ServerFrame
       if (frame.type === 'reset') {
@@ -146,6 +155,13 @@ export class LiveConnection {
         // what this socket sends, and the id we keep, belong to its history
         this.#epoch = frame.epoch
         this.#settle()
+        // Counted from here, not from the socket's opening: a proxy or a
+        // server that accepts and closes at once has not connected anything,
+        // and its attempts back off and add up to `offline` like refusals.
+        subscribed = true
+        this.#attempt = 0
+        this.#failures = 0
+        this.handlers.state('connected')
         return
       }
       // a job this user started: outside the stream, so it moves no position
@@ -158,13 +174,14 @@ export class LiveConnection {
       // no socket to wait for: the page reads now, and reloads once one is subscribed
       this.#settle()
       if (event.code === CLOSE_CODES.SESSION_ENDED) return this.handlers.signedOut()
+      if (!subscribed) this.#failures++
       this.#retry()
     }
   }
 
   #retry() {
     if (!this.#network.onLine) return this.handlers.state('offline')
-    this.handlers.state('reconnecting')
+    this.handlers.state(this.#failures >= OFFLINE_AFTER_FAILURES ? 'offline' : 'reconnecting')
     const delay = reconnectDelay(this.#attempt++)
     clearTimeout(this.#timer)
     this.#timer = setTimeout(() => this.#open(), delay)
@@ -180,6 +197,7 @@ export class LiveConnection {
 
   #onOnline = () => {
     this.#attempt = 0
+    this.#failures = 0
     clearTimeout(this.#timer)
     this.handlers.state('reconnecting')
     this.#open()

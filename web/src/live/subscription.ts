@@ -3,6 +3,7 @@ import { api } from '../api.ts'
 import { sessionEnded } from '../session/session-end.ts'
 import type { Store } from '../store.ts'
 import type { Notifier } from '../ui/notifier.ts'
+import type { ConnectionStatus } from '../ui/connection-status.ts'
 import { LiveConnection, type LiveHandlers } from './connection.ts'
 import type { AlertLogReader } from './alert-log-reader.ts'
 
@@ -11,8 +12,8 @@ export interface LiveTargets {
   /** reads the alert log and its summary into the store's `alertLog` */
   alerts: AlertLogReader
   notifier: Notifier
-  /** shows the socket's state: connected, reconnecting, offline */
-  badge: HTMLElement
+  /** shows the socket's state, and whether the map is caught up (ui/connection-status.ts) */
+  status: ConnectionStatus
   /** makes the areas an alert names blink on the map */
   flashAreas(ids: number[]): void
   report(error: unknown): void
@@ -45,7 +46,7 @@ const readAll = () => Promise.all([api.incidents(), api.areas()])
  * LiveConnection#firstAttempt), so that anything saved from then on arrives
  * live; the store keeps whichever version is newer.
  */
-export function startLiveSubscription({ store, alerts, notifier, badge, flashAreas, report, job }: LiveTargets): LiveSubscription {
+export function startLiveSubscription({ store, alerts, notifier, status, flashAreas, report, job }: LiveTargets): LiveSubscription {
   const live = new LiveConnection({
     notification: (n) => {
       const alert = store.apply(n)
@@ -57,20 +58,27 @@ export function startLiveSubscription({ store, alerts, notifier, badge, flashAre
     },
     job: (frame) => job?.(frame),
     reset: () => {
-      readAll().then((loaded) => store.load(...loaded)).catch(report)
+      const map = readAll().then((loaded) => {
+        store.load(...loaded)
+        status.read()
+      })
+      map.catch(report)
       alerts.reload().catch(report)
+      // the `ready` after a reset comes before the reload is done: the map is not caught up until then
+      status.reloading(map)
     },
-    state: (state) => {
-      badge.textContent = state
-      badge.className = `badge ${state}`
-    },
+    state: (state) => status.state(state),
     // ended elsewhere (signed out, expired, revoked): the reload shows the sign-in form
     signedOut: () => sessionEnded(),
   })
   live.start()
   return {
     firstAttempt: live.firstAttempt,
-    firstRead: live.firstAttempt.then(async () => (await Promise.all([readAll(), alerts.reload()]))[0]),
+    firstRead: live.firstAttempt.then(async () => {
+      const [loaded] = await Promise.all([readAll(), alerts.reload()])
+      status.read()
+      return loaded
+    }),
     stop: () => {
       live.stop()
       alerts.stop()

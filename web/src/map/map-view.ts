@@ -5,6 +5,7 @@ import type { Store } from '../store.ts'
 import { areaPopup, incidentPopup, POPUP_GREW, type PopupAction } from '../ui/popups.ts'
 import { createBaseMap } from './base-map.ts'
 import { addLegend } from './legend.ts'
+import { addFilterBadge } from './filter-badge.ts'
 import { IncidentLayer } from './incident-layer.ts'
 import { AreaLayer } from './area-layer.ts'
 
@@ -31,6 +32,7 @@ type WithMap = { __map__?: L.Map }
 export function mountMapView(element: HTMLElement, config: ClientConfig, store: Store, editing?: MapEditing): MapView {
   const map = createBaseMap(element, config)
   addLegend(map)
+  const filterBadge = addFilterBadge(map, store)
   // exposed for end-to-end tests and for poking at the map from the console
   ;(window as WithMap).__map__ = map
 
@@ -64,6 +66,7 @@ export function mountMapView(element: HTMLElement, config: ClientConfig, store: 
       element.removeEventListener(POPUP_GREW, keepPopupInSight)
       areas.remove()
       incidents.remove()
+      filterBadge.remove()
       delete (window as WithMap).__map__
       map.remove()
     },

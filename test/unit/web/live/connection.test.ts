@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { WebSocket as NodeWebSocket, WebSocketServer, type WebSocket as ServerSocket } from 'ws'
 import { CLOSE_CODES, type Notification, type ServerFrame } from '../../../../contracts/live.ts'
-import { LiveConnection, reconnectDelay, type ConnectionState } from '../../../../web/src/live/connection.ts'
+import { LiveConnection, OFFLINE_AFTER_FAILURES, reconnectDelay, type ConnectionState } from '../../../../web/src/live/connection.ts'
 
 // The dashboard's live socket against a real WebSocket server on loopback:
 // what it asks for when it comes back, and what it tells the page.
@@ -118,10 +118,13 @@ describe('LiveConnection', () => {
     let settled = false
     void live.firstAttempt.then(() => (settled = true))
     const first = await arrival(1)
-    await until(() => expect(states).toEqual(['connected']))
+    // open, but not subscribed yet: not connected either
+    await until(() => expect(first.socket.readyState).toBe(first.socket.OPEN))
     expect(settled).toBe(false)
+    expect(states).toEqual([])
     send(first.socket, { type: 'ready', id: '1-0', epoch: 'e1' })
     await live.firstAttempt
+    await until(() => expect(states).toEqual(['connected']))
   })
 
   it('after a drop, reconnects with the last id it saw and the epoch that id belongs to', async () => {
@@ -135,7 +138,10 @@ describe('LiveConnection', () => {
 
     const second = await arrival(2)
     expect(second).toMatchObject({ since: '3-0', epoch: 'e1' })
-    expect(states).toEqual(['connected', 'reconnecting', 'connected'])
+    expect(states).toEqual(['connected', 'reconnecting'])
+    // connected once caught up: the replay ends with `ready`
+    send(second.socket, { type: 'ready', id: '3-0', epoch: 'e1' })
+    await until(() => expect(states).toEqual(['connected', 'reconnecting', 'connected']))
     expect(resets).toBe(0)
   })
 
@@ -206,7 +212,9 @@ describe('LiveConnection', () => {
     expect(arrivals).toHaveLength(1)
 
     network.go(true)
-    expect(await arrival(2)).toMatchObject({ since: '2-0', epoch: 'e1' })
+    const second = await arrival(2)
+    expect(second).toMatchObject({ since: '2-0', epoch: 'e1' })
+    send(second.socket, { type: 'ready', id: '2-0', epoch: 'e1' })
     await until(() => expect(states).toEqual(['connected', 'offline', 'reconnecting', 'connected']))
   })
 
@@ -222,6 +230,22 @@ describe('LiveConnection', () => {
     network.go(true)
     expect(await arrival(2)).toMatchObject({ since: '1-0', epoch: 'e1' })
   })
+
+  it(`says offline after ${OFFLINE_AFTER_FAILURES} failed attempts in a row, keeps trying, and is connected again once subscribed`, async () => {
+    connect()
+    const first = await arrival(1)
+    send(first.socket, { type: 'ready', id: '1-0', epoch: 'e1' })
+    await until(() => expect(states).toEqual(['connected']))
+    first.socket.terminate()
+    // the server accepts and drops each socket before it is subscribed (a proxy in trouble): each counts as failed
+    for (let n = 2; n <= OFFLINE_AFTER_FAILURES + 1; n++) (await arrival(n)).socket.terminate()
+    await until(() => expect(states).toEqual(['connected', 'reconnecting', ...Array(OFFLINE_AFTER_FAILURES - 1).fill('reconnecting'), 'offline']))
+    // and still tries
+    const back = await arrival(OFFLINE_AFTER_FAILURES + 2)
+    expect(back).toMatchObject({ since: '1-0', epoch: 'e1' })
+    send(back.socket, { type: 'ready', id: '1-0', epoch: 'e1' })
+    await until(() => expect(states.at(-1)).toBe('connected'))
+  }, 30_000)
 
   it('stop closes the socket and does not reconnect', async () => {
     const live = connect()

@@ -1,5 +1,6 @@
 import type { IncidentFeature } from '../../../../contracts/features.ts'
-import type { Store } from '../../store.ts'
+import { filtersOn, type Store } from '../../store.ts'
+import { incidentCount } from '../incident-count.ts'
 import { SEVERITY_COLOR } from '../../severity-style.ts'
 import { escapeHtml } from '../escape-html.ts'
 
@@ -20,7 +21,7 @@ const incidentItem = (f: IncidentFeature) => {
 
 /**
  * The incidents the filters let through (the same the map shows), newest
- * first, and their count.
+ * first, and their count: "12 of 5 011" with a filter on.
  *
  * @param tab the tab that shows the list: the list is filled only while it
  *   can be seen (under a stream of live updates it would otherwise be rebuilt
@@ -47,7 +48,7 @@ export function mountIncidentList(list: HTMLElement, count: HTMLElement, tab: HT
       pending = undefined
       last = performance.now()
       const visible = store.visibleIncidents()
-      count.textContent = String(visible.length)
+      count.textContent = incidentCount(visible.length, store.incidents.size, filtersOn(store.filters))
       if (list.hidden) stale = true
       else fill(visible)
     }, Math.max(0, 500 - (performance.now() - last)))
