@@ -12,6 +12,12 @@ test.afterEach(async () => {
 const PHONE = { width: 390, height: 844 }
 
 test('the header is one row with a Menu, the legend is folded, and the map has most of the screen', async ({ browser }) => {
+  // an open alert, so the header's count has its longest words ("1 open alert" and up)
+  const admin = await adminApi()
+  const [lon, lat] = [-12 + Math.random(), 30]
+  const square = [[[lon - 0.2, lat - 0.2], [lon + 0.2, lat - 0.2], [lon + 0.2, lat + 0.2], [lon - 0.2, lat + 0.2], [lon - 0.2, lat - 0.2]]]
+  expect((await admin('POST', '/api/areas', { type: 'Feature', geometry: { type: 'Polygon', coordinates: square }, properties: { name: 'Phone harbour', severity: 'high' } })).status).toBe(201)
+  expect((await admin('POST', '/api/incidents', { type: 'Feature', geometry: { type: 'Point', coordinates: [lon, lat] }, properties: { name: 'Phone alarm', description: '', severity: 'urgent' } })).status).toBe(201)
   person = await signedIn(browser, 'operator')
   const { page } = person
   await page.setViewportSize(PHONE)
@@ -23,6 +29,7 @@ test('the header is one row with a Menu, the legend is folded, and the map has m
   const menu = page.getByTestId('header-menu')
   await expect(menu).toBeVisible()
   await expect(page.getByTestId('connection-state')).toBeVisible()
+  await expect(page.getByTestId('open-alerts')).toContainText('open alert')
   // one row: the header is no taller than its tallest item and its padding
   const headerBox = (await header.boundingBox())!
   const menuBox = (await menu.boundingBox())!

@@ -9,11 +9,13 @@ export function mountOpenAlertsBadge(header: HTMLElement, log: AlertLog): { unmo
   const badge = document.createElement('span')
   badge.className = 'badge open-alerts'
   badge.dataset.testid = 'open-alerts'
-  badge.innerHTML = '<span data-testid="open-alert-count">…</span> open alerts'
+  badge.innerHTML = '<span data-testid="open-alert-count">…</span> <span>open alerts</span>'
   const count = badge.firstElementChild!
+  const words = badge.lastElementChild!
   header.querySelector('h1')!.after(badge)
   const render = () => {
     count.textContent = log.openCount === null ? '…' : String(log.openCount)
+    words.textContent = log.openCount === 1 ? 'open alert' : 'open alerts'
     badge.classList.toggle('alerting', (log.openCount ?? 0) > 0)
   }
   log.addEventListener('change', render)
