@@ -3,13 +3,13 @@ import { incidentFromRow, type IncidentRowsPage, type PageCursors } from '../../
 import type { Severity } from '../../contracts/severity.ts'
 import type { SessionState, SessionUser } from '../../contracts/users.ts'
 import type { ClientConfig } from '../../contracts/client-config.ts'
-import type { Problem } from '../../contracts/problem.ts'
+import type { FieldProblem, Problem } from '../../contracts/problem.ts'
 import type { Alert, AlertPage, AlertState, AlertSummary } from '../../contracts/alerts.ts'
 import type { History } from '../../contracts/history.ts'
 
-/** A refused request, with the server's own explanation (the problem `detail`). */
+/** A refused request, with the server's own explanation (the problem `detail`) and the fields it names. */
 export class ApiError extends Error {
-  constructor(readonly status: number, message: string) {
+  constructor(readonly status: number, message: string, readonly errors: readonly FieldProblem[] = []) {
     super(message)
   }
 }
@@ -25,7 +25,10 @@ export async function call<T>(method: string, url: string, body?: unknown): Prom
   })
   if (response.status === 204) return undefined as T
   const payload = await response.json().catch(() => ({}))
-  if (!response.ok) throw new ApiError(response.status, (payload as Partial<Problem>).detail ?? response.statusText)
+  if (!response.ok) {
+    const problem = payload as Partial<Problem>
+    throw new ApiError(response.status, problem.detail ?? response.statusText, problem.errors ?? [])
+  }
   return payload as T
 }
 
