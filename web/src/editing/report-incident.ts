@@ -61,7 +61,10 @@ export function startReporting({ view, store, tools }: EditingContext) {
     followCentre = false
     at = place
     pin.setLatLng(at)
-    if (!map.getBounds().contains(at)) map.panTo(at, { animate: false })
+  }
+  // once a coordinate is typed (not at each keystroke), the map shows the place if it is out of view
+  const onTyped = () => {
+    if (!followCentre && !map.getBounds().contains(at)) map.panTo(at, { animate: false })
   }
   const end = () => {
     map.off('move', onMove)
@@ -93,12 +96,15 @@ export function startReporting({ view, store, tools }: EditingContext) {
   }
 
   lat.oninput = lon.oninput = onType
+  lat.onchange = lon.onchange = onTyped
   form.querySelector<HTMLButtonElement>('[data-testid=report-use-centre]')!.onclick = () => {
     followCentre = true
     onMove()
   }
-  // Enter in a coordinate goes on to the form
-  form.onsubmit = (event) => {
+  // Enter in a coordinate goes on to the form (a form without a submit button is not submitted by Enter)
+  form.onsubmit = (event) => event.preventDefault()
+  form.onkeydown = (event) => {
+    if (event.key !== 'Enter' || !(event.target instanceof HTMLInputElement)) return
     event.preventDefault()
     void describe()
   }
