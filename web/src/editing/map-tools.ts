@@ -119,9 +119,12 @@ export class MapTools {
         else if (!this.#mode) this.start[tool]()
       }
     }
-    // the panel is the map's own: clicks, scrolls and taps in it are not the map's
+    // the panel is the map's own: clicks, scrolls and taps in it are not the map's;
+    // nor a tap's click, which Leaflet would count with a tap on the map just
+    // after it as a double tap, and zoom in
     L.DomEvent.disableClickPropagation(div)
     L.DomEvent.disableScrollPropagation(div)
+    L.DomEvent.on(div, 'click', L.DomEvent.stopPropagation)
     document.addEventListener('keydown', this.#onKey)
     return div
   }
