@@ -50,6 +50,16 @@ export class MapTools {
     return this.#mode !== undefined
   }
 
+  /**
+   * Makes way for a new mode: ends the one in progress if it can be ended so
+   * (placing a report, drawing); false when it cannot (a shape being fixed or
+   * reshaped ends only by its own buttons).
+   */
+  free(): boolean {
+    this.#mode?.cancel?.()
+    return this.#mode === undefined
+  }
+
   /** Shows `mode`'s panel (in place of the one before, if any) and moves the keyboard focus into it. */
   enter(mode: Mode) {
     this.#mode = mode

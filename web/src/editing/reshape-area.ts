@@ -14,6 +14,7 @@ const reshaping = new WeakMap<L.Polygon, Reshaping>()
 
 /** "Edit shape": the polygon's corners can be dragged, with Save shape and Cancel in the tools' panel. */
 export function startReshaping(context: EditingContext, area: AreaFeature, layer: L.Polygon) {
+  if (!context.tools.free()) return context.report('Save or cancel the shape in progress first.')
   reshaping.set(layer, { base: context.store.areas.get(area.properties.id) ?? area, fault: new FaultMark(context.view.map) })
   layer.pm.enable({ allowSelfIntersection: true })
   showPanel(context, area, layer)
