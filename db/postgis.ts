@@ -40,3 +40,17 @@ export function intersects(a: GeometryRef, b: GeometryRef): RawBuilder<boolean> 
 export function validityReason(geometry: GeometryRef): RawBuilder<string> {
   return sql<string>`ST_IsValidReason(${ref(geometry)})`
 }
+
+/** PostGIS's reason a geometry is invalid and where it lies (`ST_IsValidDetail`): e.g. where an outline crosses itself. */
+export interface ValidityDetail {
+  valid: boolean
+  /** e.g. 'Self-intersection' (null when valid) */
+  reason: string | null
+  /** a GeoJSON Point (null when valid, or when PostGIS names no place) */
+  location: { type: 'Point'; coordinates: [number, number] } | null
+}
+
+export function validityDetail(geometry: GeometryRef): RawBuilder<ValidityDetail> {
+  return sql<ValidityDetail>`(SELECT json_build_object('valid', d.valid, 'reason', d.reason, 'location', ST_AsGeoJSON(d.location, 9)::json)
+    FROM ST_IsValidDetail(${ref(geometry)}) AS d)`
+}

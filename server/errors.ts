@@ -29,6 +29,17 @@ export class InvalidFieldError extends Error {
   }
 }
 
+/**
+ * A geometry PostGIS finds invalid: `message` is PostGIS's reason, `words` the
+ * same for the person who drew it, `location` where ([lon, lat]), e.g. where
+ * the outline crosses itself.
+ */
+export class InvalidGeometryError extends InvalidFieldError {
+  constructor(field: string, value: unknown, message: string, readonly words: string, readonly location: [number, number] | undefined) {
+    super(field, value, message)
+  }
+}
+
 export class ConflictError extends Error {
   readonly statusCode = 409
   constructor(readonly field: string, readonly value: unknown, message: string) {

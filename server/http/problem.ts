@@ -1,6 +1,5 @@
 import type { FastifyReply } from 'fastify'
-import { Problem, PROBLEM_CONTENT_TYPE } from '../../contracts/problem.ts'
-import type { FieldError } from './validation.ts'
+import { Problem, PROBLEM_CONTENT_TYPE, type FieldProblem } from '../../contracts/problem.ts'
 
 const TITLES: Record<number, string> = {
   400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed',
@@ -9,7 +8,7 @@ const TITLES: Record<number, string> = {
 }
 
 /** Answers with a problem body; `detail` names what was wrong (the field and the value). */
-export function sendProblem(reply: FastifyReply, status: number, detail: string, errors?: FieldError[], requestId?: string) {
+export function sendProblem(reply: FastifyReply, status: number, detail: string, errors?: FieldProblem[], requestId?: string) {
   const body: Problem = { type: 'about:blank', title: TITLES[status] ?? 'Error', status, detail }
   if (errors?.length) body.errors = errors
   if (requestId !== undefined) body.request_id = requestId

@@ -1,15 +1,16 @@
 import { sql, type Kysely, type Transaction } from 'kysely'
 import type { Database } from '../../db/schema.ts'
-import { findUnclosedRing, findWideRing, type AreaGeometry, type BBox } from '../../contracts/geojson.ts'
+import type { AreaGeometry, BBox } from '../../contracts/geojson.ts'
 import type { AreaFeature } from '../../contracts/features.ts'
 import type { NotificationBody } from '../../contracts/live.ts'
 import type { Severity } from '../../contracts/severity.ts'
-import { covers, envelope, geomFromGeoJSON, intersects, validityReason } from '../../db/postgis.ts'
+import { covers, envelope, geomFromGeoJSON, intersects } from '../../db/postgis.ts'
 import { areaUrl, selectAreas, toAreaFeature, toIncidentFeature, toPage, type AreaSelection, type Page } from './feature-rows.ts'
 import { alertRule, incidentIdsAlertingArea, incidentsAlertingArea } from './alert-rule.ts'
 import { lockGeofenceExclusive } from './geofence-lock.ts'
 import { writeNotifications } from './outbox.ts'
 import { InvalidFieldError, NotFoundError } from '../errors.ts'
+import { assertValidAreaGeometry } from './area-geometry.ts'
 import { assertVersion } from './version-check.ts'
 import type { SaveHooks } from './hooks.ts'
 import { alertsByIds } from './alerts.ts'
@@ -54,7 +55,7 @@ export function areaRepository(db: Kysely<Database>, hooks: SaveHooks) {
   }
 
   async function create(input: AreaInput, ownerId: number | null): Promise<AreaFeature> {
-    await assertValidGeometry(input.geometry)
+    await assertValidAreaGeometry(db, input.geometry)
     const area = await db.transaction().execute(async (trx) => {
       await lockGeofenceExclusive(trx)
       await assertContactsExist(trx, input.escalation_contacts)
@@ -87,7 +88,7 @@ export function areaRepository(db: Kysely<Database>, hooks: SaveHooks) {
   }
 
   async function update(id: number, changes: AreaChanges, expectedVersion?: number, actorId: number | null = null): Promise<AreaFeature> {
-    if (changes.geometry) await assertValidGeometry(changes.geometry)
+    if (changes.geometry) await assertValidAreaGeometry(db, changes.geometry)
     const area = await db.transaction().execute(async (trx) => {
       await lockGeofenceExclusive(trx)
       const current = await trx.selectFrom('areas_of_interest').select('version').where('id', '=', id).forUpdate().executeTakeFirst()
@@ -148,33 +149,6 @@ export function areaRepository(db: Kysely<Database>, hooks: SaveHooks) {
     })
     await hooks.postDelete(area)
     return area
-  }
-
-  /** Refuses an unclosed ring, a ring wider than 180° of longitude or an invalid polygon, naming PostGIS's reason, before anything is written. */
-  async function assertValidGeometry(geometry: AreaGeometry): Promise<void> {
-    const unclosed = findUnclosedRing(geometry)
-    if (unclosed) {
-      throw new InvalidFieldError(
-        `/geometry${unclosed.path}`,
-        unclosed.last,
-        `geometry ring ${unclosed.path} is not closed: it starts at [${unclosed.first}] but ends at [${unclosed.last}]`,
-      )
-    }
-    const wide = findWideRing(geometry)
-    if (wide) {
-      throw new InvalidFieldError(
-        `/geometry${wide.path}`,
-        wide.span,
-        `geometry ring ${wide.path} spans ${wide.span}° of longitude (from ${wide.west} to ${wide.east}), more than 180°: ` +
-          'if the area crosses the antimeridian, cut it at ±180 into a MultiPolygon, as RFC 7946 §3.1.9 asks',
-      )
-    }
-    const { reason } = await db
-      .selectNoFrom(validityReason(geomFromGeoJSON(geometry)).as('reason'))
-      .executeTakeFirstOrThrow()
-    if (reason !== 'Valid Geometry') {
-      throw new InvalidFieldError('/geometry', geometry.type, `geometry is not a valid ${geometry.type}: ${reason}`)
-    }
   }
 
   return { get, list, create, update, remove }

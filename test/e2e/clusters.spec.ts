@@ -70,21 +70,23 @@ test('incidents close together show as one cluster: its count on hover, a click 
   await expect(map).toHaveClass(/over-cluster/)
   await screenshot(page, 'cluster-hovered')
 
-  // the area under the canvas still opens its details on a right-click, away from the cluster
+  // the area under the canvas still opens its details on a click, away from the cluster
   await page.mouse.move(box.x + centre.x + 60, box.y + centre.y)
   await expect(page.locator('.cluster-tooltip')).toHaveCount(0)
   await expect(map).not.toHaveClass(/over-cluster/)
-  await map.click({ position: { x: centre.x + 60, y: centre.y }, button: 'right' })
+  await map.click({ position: { x: centre.x + 60, y: centre.y } })
   await expect(page.getByTestId('area-popup')).toContainText(`Shipping lane ${run}`)
   await page.keyboard.press('Escape')
   await page.evaluate(() => (window as any).__map__.closePopup())
 
-  // and a plain click on the map beside it still starts a report
+  // and with the Report incident tool, a click on the map beside it still starts a report
+  await page.getByTestId('report-incident').click()
   await map.click({ position: { x: centre.x + 60, y: centre.y } })
   const dialog = page.getByTestId('form-dialog')
   await expect(dialog).toBeVisible()
   await dialog.getByRole('button', { name: 'Cancel' }).click()
   await expect(dialog).toBeHidden()
+  await page.getByTestId('mode-panel').getByRole('button', { name: 'Cancel' }).click()
 
   // the map can be dragged by a cluster like anywhere else: that pans, it is no click on the cluster
   const before = await pointOnMap(page, lon, lat)

@@ -1,4 +1,4 @@
-import { test as base, expect, type Browser, type BrowserContext, type Page } from '@playwright/test'
+import { test as base, expect, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from '@playwright/test'
 import { mkdirSync } from 'node:fs'
 import { signIn } from '../helpers/sign-in.ts'
 import { connect, type LiveClient } from '../helpers/ws-client.ts'
@@ -40,14 +40,14 @@ export async function liveWatcher(): Promise<LiveClient> {
 /** A REST client signed in as admin, for setting up data the test is not about. */
 export const adminApi = () => apiAs('admin', ADMIN_PASSWORD)
 
-/** Creates a user with this role, opens a browser context and signs in through the form. */
-export async function signedIn(browser: Browser, role: 'viewer' | 'operator'): Promise<Person> {
+/** Creates a user with this role, opens a browser context (with `options`, e.g. a touch screen) and signs in through the form. */
+export async function signedIn(browser: Browser, role: 'viewer' | 'operator', options: BrowserContextOptions = {}): Promise<Person> {
   const admin = await adminApi()
   const username = `${role}${Date.now() % 100000}${counter++}`
   const password = `${role}-password-1`
   const created = await admin('POST', '/api/users', { username, password, role })
   expect(created.status).toBe(201)
-  const context = await browser.newContext()
+  const context = await browser.newContext(options)
   // a CSP violation is an error like any other: every spec that expects none proves the dashboard passes the policy
   await context.addInitScript(() =>
     document.addEventListener('securitypolicyviolation', (e) => console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`)),

@@ -34,6 +34,8 @@ test('an operator reports inside an area; the viewer sees the marker and the ale
   for (const p of [operator.page, viewer.page]) await p.evaluate(() => (window as any).__map__.setView([45, 10], 6, { animate: false }))
 
   const at = await pointOnMap(operator.page, 10.3, 45.2)
+  // the Report incident tool, then a click where it happened (inside the area: the click is the report's, not the area's)
+  await operator.page.getByTestId('report-incident').click()
   await operator.page.getByTestId('map').click({ position: at })
   const dialog = operator.page.getByTestId('form-dialog')
   await dialog.getByLabel('Name').fill('Avalanche on the pass')

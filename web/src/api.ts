@@ -3,14 +3,14 @@ import { incidentFromRow, type IncidentRowsPage, type PageCursors } from '../../
 import type { Severity } from '../../contracts/severity.ts'
 import type { SessionState, SessionUser } from '../../contracts/users.ts'
 import type { ClientConfig } from '../../contracts/client-config.ts'
-import type { Problem } from '../../contracts/problem.ts'
+import type { FieldProblem, Problem } from '../../contracts/problem.ts'
 import type { Alert, AlertPage, AlertState, AlertSummary } from '../../contracts/alerts.ts'
 import type { History } from '../../contracts/history.ts'
 import { sessionEnded } from './session/session-end.ts'
 
-/** A refused request, with the server's own explanation (the problem `detail`). */
+/** A refused request, with the server's own explanation (the problem `detail`) and the fields it names. */
 export class ApiError extends Error {
-  constructor(readonly status: number, message: string) {
+  constructor(readonly status: number, message: string, readonly errors: readonly FieldProblem[] = []) {
     super(message)
   }
 }
@@ -28,7 +28,10 @@ export async function call<T>(method: string, url: string, body?: unknown): Prom
   // the session ended under the page (expired, or signed out elsewhere): keep what is typed and sign in again
   if (response.status === 401 && !url.startsWith('/api/auth/')) sessionEnded()
   const payload = await response.json().catch(() => ({}))
-  if (!response.ok) throw new ApiError(response.status, (payload as Partial<Problem>).detail ?? response.statusText)
+  if (!response.ok) {
+    const problem = payload as Partial<Problem>
+    throw new ApiError(response.status, problem.detail ?? response.statusText, problem.errors ?? [])
+  }
   return payload as T
 }
 

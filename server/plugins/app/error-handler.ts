@@ -3,7 +3,8 @@ import type { FastifyError, FastifyRequest } from 'fastify'
 import { describeValidation, type FieldError } from '../../http/validation.ts'
 import { sendProblem } from '../../http/problem.ts'
 import { isDatabaseUnreachable } from '../../../db/unreachable.ts'
-import { ConflictError, InvalidFieldError, NotFoundError, VersionConflictError } from '../../errors.ts'
+import type { FieldProblem } from '../../../contracts/problem.ts'
+import { ConflictError, InvalidFieldError, InvalidGeometryError, NotFoundError, VersionConflictError } from '../../errors.ts'
 
 /** what a 503 for a database outage asks the client to wait: a restart or failover takes seconds */
 const RETRY_AFTER_SECONDS = 5
@@ -22,7 +23,11 @@ export default fp(
         return sendProblem(reply, 400, errors.map(sentence).join('; '), errors)
       }
       if (error instanceof InvalidFieldError) {
-        const field: FieldError = { field: error.field, in: error.part, value: error.value, message: error.message }
+        const field: FieldProblem = { field: error.field, in: error.part, value: error.value, message: error.message }
+        if (error instanceof InvalidGeometryError) {
+          field.message = error.words
+          if (error.location) field.location = error.location
+        }
         return sendProblem(reply, 400, error.message, [field])
       }
       if (error instanceof ConflictError) {

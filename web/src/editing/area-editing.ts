@@ -1,11 +1,11 @@
-import L from 'leaflet'
+import type L from 'leaflet'
 import type { AreaFeature } from '../../../contracts/features.ts'
-import { DEFAULT_SEVERITY, type Severity } from '../../../contracts/severity.ts'
 import { api } from '../api.ts'
 import type { PopupAction } from '../ui/popups.ts'
 import type { EditingContext } from './incident-editing.ts'
 import type { Store } from '../store.ts'
 import { areaDialog } from './forms.ts'
+import { saveReshaped, startReshaping } from './reshape-area.ts'
 import { changedProperties, saveEdit, type Changes, type FieldView } from './save-edit.ts'
 
 const AREA_FIELDS: FieldView<AreaFeature>[] = [
@@ -22,7 +22,7 @@ function shapeWords(geometry: AreaFeature['geometry']): string {
 }
 
 /** Saves `changes` on top of `base` (the area as the user saw it), showing a conflict if it changed meanwhile. */
-function saveArea(store: Store, base: AreaFeature, changes: Changes) {
+export function saveArea(store: Store, base: AreaFeature, changes: Changes) {
   const id = base.properties.id
   return saveEdit(store, {
     what: `area “${base.properties.name}”`,
@@ -34,11 +34,9 @@ function saveArea(store: Store, base: AreaFeature, changes: Changes) {
   })
 }
 
-/** The area as it was when its shape editing began: the shape is saved on top of that version. */
-const reshapeBase = new WeakMap<L.Polygon, AreaFeature>()
-
 /** An area's popup actions: edit its name and threshold, reshape it (and save the shape), delete. */
-export function areaActions({ view, store, report }: EditingContext, area: AreaFeature, layer: L.Polygon): PopupAction[] {
+export function areaActions(context: EditingContext, area: AreaFeature, layer: L.Polygon): PopupAction[] {
+  const { view, store, report } = context
   const p = area.properties
   const reshaping = layer.pm.enabled()
   return [
@@ -58,20 +56,8 @@ export function areaActions({ view, store, report }: EditingContext, area: AreaF
       label: reshaping ? 'Save shape' : 'Edit shape', testId: reshaping ? 'save-shape' : 'edit-shape',
       run: () => {
         view.map.closePopup()
-        if (!layer.pm.enabled()) {
-          reshapeBase.set(layer, store.areas.get(p.id) ?? area)
-          return layer.pm.enable({ allowSelfIntersection: true })
-        }
-        layer.pm.disable()
-        const geometry = (layer.toGeoJSON() as GeoJSON.Feature<AreaFeature['geometry']>).geometry
-        saveArea(store, reshapeBase.get(layer) ?? area, { geometry })
-          .then((result) => {
-            if (!('saved' in result)) view.areas.render() // theirs, as the server has it
-          })
-          .catch((error) => {
-            report(error)
-            view.areas.render() // back to the shape the server has
-          })
+        if (layer.pm.enabled()) saveReshaped(context, area, layer)
+        else startReshaping(context, area, layer)
       },
     },
     {
@@ -83,35 +69,4 @@ export function areaActions({ view, store, report }: EditingContext, area: AreaF
       },
     },
   ]
-}
-
-/** A polygon just drawn: ask its name and threshold, and save it. */
-export function saveDrawnArea({ store }: EditingContext, geometry: AreaFeature['geometry']): Promise<boolean> {
-  return areaDialog('New area of interest', { name: '', severity: DEFAULT_SEVERITY }, async (values) => {
-    store.upsert(await api.createArea({ name: values.name!, severity: values.severity as Severity, geometry }))
-  })
-}
-
-/** The "Draw area" button on the map, pressed while drawing. */
-export function drawAreaControl({ view }: EditingContext): L.Control {
-  const { map, areas } = view
-  const tools = new L.Control({ position: 'topright' })
-  const drawEnded = () => tools.getContainer()?.querySelector('button')?.setAttribute('aria-pressed', 'false')
-  tools.onAdd = () => {
-    const div = L.DomUtil.create('div', 'map-tools')
-    div.innerHTML = '<button type="button" data-testid="draw-area" aria-pressed="false">Draw area</button>'
-    const button = div.querySelector('button')!
-    L.DomEvent.disableClickPropagation(div)
-    button.onclick = () => {
-      if (areas.drawing) areas.stopDrawing()
-      else areas.startDrawing()
-      button.setAttribute('aria-pressed', String(areas.drawing))
-    }
-    map.on('pm:drawend', drawEnded)
-    return div
-  }
-  tools.onRemove = () => {
-    map.off('pm:drawend', drawEnded)
-  }
-  return tools
 }

@@ -3,19 +3,21 @@ import type { AreaFeature, IncidentFeature } from '../../../contracts/features.t
 import type { Store } from '../store.ts'
 import type { MapEditing, MapView } from '../map/map-view.ts'
 import type { PopupAction } from '../ui/popups.ts'
-import { editIncident, incidentActions, moveIncident, reportIncidentAt, type EditingContext } from './incident-editing.ts'
+import { editIncident, incidentActions, moveIncident, type EditingContext } from './incident-editing.ts'
 import type { Draft } from '../session/drafts.ts'
-import { areaActions, drawAreaControl, saveDrawnArea } from './area-editing.ts'
+import { areaActions } from './area-editing.ts'
+import { keepDrawnArea, startDrawing } from './draw-area.ts'
+import { startReporting } from './report-incident.ts'
+import { MapTools } from './map-tools.ts'
 
 /**
- * The operator's tools: report an incident by clicking the map, draw areas
- * with the tool button, and edit, move, close or delete from the popups.
- * Handed to the map when it is built (for the popups' actions), then mounted
- * on it (the button and the click).
+ * The operator's tools: "Report incident" and "Draw area" on the map (each a
+ * mode with its own panel; a plain click on the map does nothing of itself),
+ * and edit, move, close or delete from the popups. Handed to the map when it
+ * is built (for the popups' actions), then mounted on it (the tools).
  */
 export class Editing implements MapEditing {
   #context: EditingContext | undefined
-  #tools: L.Control | undefined
 
   constructor(
     private readonly store: Store,
@@ -24,14 +26,15 @@ export class Editing implements MapEditing {
   ) {}
 
   mount(view: MapView) {
-    const context = (this.#context = { view, store: this.store, report: this.report, offerUndo: this.offerUndo })
-    this.#tools = drawAreaControl(context).addTo(view.map)
-    view.map.on('click', this.#onMapClick)
+    const tools = new MapTools(view.map, {
+      report: () => startReporting(this.#mounted()),
+      draw: () => startDrawing(this.#mounted()),
+    })
+    this.#context = { view, tools, store: this.store, report: this.report, offerUndo: this.offerUndo }
   }
 
   unmount() {
-    this.#tools?.remove()
-    this.#context?.view.map.off('click', this.#onMapClick)
+    this.#context?.tools.control.remove()
     this.#context = undefined
   }
 
@@ -47,21 +50,15 @@ export class Editing implements MapEditing {
     return areaActions(this.#mounted(), area, layer)
   }
 
-  drawn(geometry: AreaFeature['geometry']): Promise<boolean> {
-    return saveDrawnArea(this.#mounted(), geometry)
+  drawn(layer: L.Polygon) {
+    keepDrawnArea(this.#mounted(), layer)
   }
 
   /** Opens the form a draft was kept from (the session ended while it was open), with what was typed. */
   restore(draft: Draft) {
     const context = this.#mounted()
-    if (draft.subject.kind === 'report') reportIncidentAt(context, { lng: draft.subject.lon, lat: draft.subject.lat }, draft.values)
+    if (draft.subject.kind === 'report') startReporting(context, { lon: draft.subject.lon, lat: draft.subject.lat, values: draft.values })
     else void editIncident(context, draft.subject.base, draft.values)
-  }
-
-  readonly #onMapClick = (event: L.LeafletMouseEvent) => {
-    const context = this.#mounted()
-    if (context.view.areas.drawing) return
-    reportIncidentAt(context, event.latlng.wrap())
   }
 
   #mounted(): EditingContext {

@@ -1,9 +1,9 @@
-import type L from 'leaflet'
 import type { IncidentFeature } from '../../../contracts/features.ts'
-import { DEFAULT_SEVERITY, type Severity } from '../../../contracts/severity.ts'
+import type { Severity } from '../../../contracts/severity.ts'
 import { api } from '../api.ts'
 import type { Store } from '../store.ts'
 import type { MapView } from '../map/map-view.ts'
+import type { MapTools } from './map-tools.ts'
 import { formDialog } from '../ui/dialog.ts'
 import type { PopupAction } from '../ui/popups.ts'
 import { incidentFields } from './forms.ts'
@@ -12,6 +12,8 @@ import { changedProperties, saveEdit, type Changes, type FieldView } from './sav
 /** What editing works on: the map it is mounted on, the store it saves into, and where a refusal shows. */
 export interface EditingContext {
   view: MapView
+  /** the tools' buttons and the panel of the mode in progress */
+  tools: MapTools
   store: Store
   report(error: unknown): void
   /** a notice with an Undo button, for a change made by a gesture a slip can make (a drag) */
@@ -109,14 +111,4 @@ export function moveIncident({ view, store, report, offerUndo }: EditingContext,
       report(error)
       view.incidents.putBack(id)
     })
-}
-
-/** A new incident where the map was clicked. `typed`: a kept draft's values. */
-export function reportIncidentAt({ store }: EditingContext, at: { lng: number; lat: number }, typed?: Record<string, string>) {
-  const fields = typed ? incidentFields({ name: typed.name ?? '', description: typed.description ?? '', severity: (typed.severity ?? DEFAULT_SEVERITY) as Severity }) : incidentFields()
-  void formDialog('Report an incident', fields, async (values) => {
-    store.upsert(await api.createIncident({
-      name: values.name!, description: values.description ?? '', severity: values.severity as Severity, lon: at.lng, lat: at.lat,
-    }))
-  }, 'Save', { kind: 'report', lon: at.lng, lat: at.lat })
 }

@@ -7,8 +7,8 @@ import { SEVERITY_COLOR } from '../severity-style.ts'
 export interface AreaActions {
   canEdit: boolean
   popup(area: AreaFeature, layer: L.Polygon): HTMLElement
-  /** a polygon was drawn: ask for its name and threshold and save it; resolve false to discard it */
-  drawn(geometry: AreaFeature['geometry']): Promise<boolean>
+  /** a polygon was drawn: the layer is handed over (to save, keep for fixing, or remove) */
+  drawn(layer: L.Polygon): void
 }
 
 /**
@@ -19,13 +19,7 @@ export class AreaLayer {
   readonly #group = L.featureGroup()
   readonly #layers = new Map<number, L.Polygon>()
   readonly #onAreas = () => this.render()
-  /** the saved area comes back from the store, as everyone else sees it: the drawn one goes */
-  readonly #onDrawn = async (event: { layer: L.Layer }) => {
-    const layer = event.layer as L.Polygon
-    const geometry = (layer.toGeoJSON() as GeoJSON.Feature<AreaFeature['geometry']>).geometry
-    await this.actions.drawn(geometry)
-    layer.remove()
-  }
+  readonly #onDrawn = (event: { layer: L.Layer }) => this.actions.drawn(event.layer as L.Polygon)
 
   constructor(
     private readonly map: L.Map,
@@ -46,7 +40,13 @@ export class AreaLayer {
   }
 
   startDrawing() {
-    this.map.pm.enableDraw('Polygon', { snappable: false, allowSelfIntersection: true, templineStyle: { color: '#1f6feb' } })
+    this.map.pm.enableDraw('Polygon', {
+      snappable: false,
+      allowSelfIntersection: true,
+      templineStyle: { color: '#1f6feb' },
+      // a drawn polygon is kept (and fixed) until saved: this tells it from the saved areas
+      pathOptions: { color: '#1f6feb', className: 'drawn-area' },
+    })
   }
 
   stopDrawing() {
@@ -75,13 +75,14 @@ export class AreaLayer {
         },
         bubblingMouseEvents: true,
       }).getLayers()[0] as L.Polygon
-      // Operators report incidents by clicking the map, inside areas too, so for
-      // them a click goes through to the map and the area's details open on a
-      // right-click (or from the Areas list); viewers just click.
-      layer.on(this.actions.canEdit ? 'contextmenu' : 'click', (event: L.LeafletMouseEvent) => {
+      // A click or a tap opens the area's details (and an operator's actions);
+      // a right-click too, as it did. While the operator places a report or
+      // draws, areas let clicks through to the map (see MapTools).
+      const open = (event: L.LeafletMouseEvent) => {
         L.DomEvent.stopPropagation(event)
         this.openDetails(id, event.latlng)
-      })
+      }
+      layer.on('click', open).on('contextmenu', open)
       layer.addTo(this.#group)
       this.#layers.set(id, layer)
     }
@@ -93,16 +94,22 @@ export class AreaLayer {
     }
   }
 
-  /** Opens an area's details (and, for operators, its actions). */
+  /**
+   * Opens an area's details (and, for operators, its actions). Opened from
+   * elsewhere than the map (the Areas list), the keyboard focus moves into
+   * the popup, so its buttons are the next Tab away.
+   */
   openDetails(id: number, at?: L.LatLng) {
     const layer = this.#layers.get(id)
     const area = this.store.areas.get(id)
     if (!layer || !area) return
     if (!at) this.map.fitBounds(layer.getBounds(), { maxZoom: 12, animate: false })
+    const content = this.actions.popup(area, layer)
     L.popup({ className: 'popup', minWidth: 220 })
       .setLatLng(at ?? layer.getBounds().getCenter())
-      .setContent(this.actions.popup(area, layer))
+      .setContent(content)
       .openOn(this.map)
+    if (!at) content.querySelector<HTMLElement>('button')?.focus()
   }
 
   /** Makes the areas named in an alert blink for a few seconds. */

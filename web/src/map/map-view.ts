@@ -15,8 +15,8 @@ export interface MapEditing {
   /** an incident's marker was dragged here */
   moved(incident: IncidentFeature, lon: number, lat: number): void
   areaActions(area: AreaFeature, layer: L.Polygon): PopupAction[]
-  /** a polygon was drawn: resolves false when it was not saved */
-  drawn(geometry: AreaFeature['geometry']): Promise<boolean>
+  /** a polygon was drawn: it is the editing's now, to save, keep for fixing or discard */
+  drawn(layer: L.Polygon): void
 }
 
 export interface MapView {
@@ -45,7 +45,7 @@ export function mountMapView(element: HTMLElement, config: ClientConfig, store: 
   const areas = new AreaLayer(map, store, {
     canEdit,
     popup: (area, layer) => areaPopup(area, editing?.areaActions(area, layer) ?? []),
-    drawn: (geometry) => editing?.drawn(geometry) ?? Promise.resolve(false),
+    drawn: (layer) => (editing ? editing.drawn(layer) : layer.remove()),
   })
 
   // Leaflet pans a popup into sight only when it opens; one that grows

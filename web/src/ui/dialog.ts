@@ -9,6 +9,8 @@ export interface Field {
   options?: readonly string[]
   required?: boolean
   maxLength?: number
+  /** shown, not changed here (e.g. where a report will be placed) */
+  readOnly?: boolean
 }
 
 /**
@@ -43,6 +45,7 @@ export function formDialog(
     }
     if (field.maxLength && !(input instanceof HTMLSelectElement)) input.maxLength = field.maxLength
     if (field.required) input.required = true
+    if (field.readOnly && input instanceof HTMLInputElement) input.readOnly = true
     input.value = field.value ?? ''
     label.append(input)
     form.append(label)
