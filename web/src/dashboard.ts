@@ -36,7 +36,8 @@ export async function startDashboard(root: HTMLElement, user: SessionUser, confi
       <div class="main"><div id="map" data-testid="map"></div><aside></aside></div>
     </div>`
   const store = new Store()
-  const notifier = new Notifier()
+  // a click on an alert notice flies to its incident and opens it
+  const notifier = new Notifier({ openIncident: (id) => view.incidents.focus(id) })
   const report = (error: unknown) => notifier.error(error instanceof ApiError ? error.message : String(error))
   const session = mountSessionHeader(root.querySelector('header')!, user, notifier, () => live.stop())
   const alerts = new AlertLogReader(store.alertLog, report)
