@@ -11,6 +11,8 @@ import { mountSidebar } from './ui/sidebar/sidebar.ts'
 import { Notifier } from './ui/notifier.ts'
 import { mountOpenAlertsBadge } from './ui/open-alerts-badge.ts'
 import { mountInvitations } from './ui/invitations-view.ts'
+import { mountUsers } from './ui/users-view.ts'
+import { mountChangePassword } from './ui/change-password.ts'
 import { JobListeners } from './live/job-listeners.ts'
 import { mountDeliveryMenu } from './ui/alert-delivery/delivery-menu.ts'
 import { retryNotice } from './ui/alert-delivery/delivery-words.ts'
@@ -52,6 +54,8 @@ export async function startDashboard(root: HTMLElement, user: SessionUser, confi
   const deliveryMenu = mountDeliveryMenu(root.querySelector('header')!, user, { store, jobs, notice })
   const invitations = user.role === 'admin' ? mountInvitations(root.querySelector('header')!, notifier) : undefined
   const stopInvitationJobs = jobs.add((frame) => invitations?.job(frame))
+  const users = user.role === 'admin' ? mountUsers(root.querySelector('header')!, user) : undefined
+  const changePassword = mountChangePassword(root.querySelector('header')!, notice)
 
   // The network first: the live socket opens, and the first read is asked
   // for as soon as it is subscribed, so that anything saved from then on
@@ -99,6 +103,8 @@ export async function startDashboard(root: HTMLElement, user: SessionUser, confi
       view.unmount()
       openAlerts.unmount()
       invitations?.unmount()
+      users?.unmount()
+      changePassword.unmount()
       deliveryMenu.unmount()
       stopExpiryWarning()
       stopRetryNotices()
