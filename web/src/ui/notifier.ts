@@ -71,21 +71,29 @@ export class Notifier {
       toast.remove()
       undo()
     }
-    toast.querySelector('.toast-controls')!.prepend(button)
+    toast.querySelector('.toast-body')!.append(button)
   }
 
   /**
    * A notice, gone after `ms` unless pinned. Each has a Pin button (it then
    * stays until dismissed: an alert someone must come back to) and a
    * Dismiss button. Past MAX_TOASTS the oldest unpinned one goes.
+   *
+   * @returns the notice; its message (`html`, marked with `testId`) is its
+   *   `.toast-body`, apart from the Pin and Dismiss buttons
    */
   toast(html: string, testId: string, color: string, ms = NOTICE_MS): HTMLElement {
     const toast = document.createElement('div')
     toast.className = 'toast'
+    toast.setAttribute('role', 'group')
+    toast.setAttribute('aria-label', 'Notice')
     toast.style.borderLeftColor = color
-    toast.setAttribute('data-testid', testId)
-    toast.innerHTML = html
-    const controls = document.createElement('span')
+    const body = document.createElement('div')
+    body.className = 'toast-body'
+    body.setAttribute('data-testid', testId)
+    body.innerHTML = html
+    toast.append(body)
+    const controls = document.createElement('div')
     controls.className = 'toast-controls'
     const pin = Object.assign(document.createElement('button'), { type: 'button', textContent: 'Pin', className: 'pin' })
     pin.setAttribute('aria-pressed', 'false')
