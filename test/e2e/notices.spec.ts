@@ -1,4 +1,4 @@
-import { test, expect, signedIn, adminApi, type Person } from './fixtures.ts'
+import { test, expect, signedIn, adminApi, screenshot, type Person } from './fixtures.ts'
 import type { Page } from '@playwright/test'
 import { NOTICE_MS } from '../../web/src/ui/notifier.ts'
 
@@ -98,7 +98,8 @@ test('a pinned notice stays past the time a notice lasts, until dismissed', asyn
   await expect(passingNotice).toBeVisible()
 
   await keptNotice.getByRole('button', { name: 'Pin' }).click()
-  await expect(keptNotice.getByRole('button', { name: 'Pinned' })).toHaveAttribute('aria-pressed', 'true')
+  await expect(keptNotice.getByRole('button', { name: 'Pin' })).toHaveAttribute('aria-pressed', 'true')
+  await screenshot(page, 'notice-pinned')
   await page.clock.fastForward(NOTICE_MS + 1000)
   await expect(passingNotice).toHaveCount(0)
   await expect(keptNotice).toBeVisible()

@@ -102,14 +102,17 @@ export class Notifier {
     controls.append(pin, dismiss)
     toast.append(controls)
     this.#box.prepend(toast)
-    let timer: ReturnType<typeof setTimeout> | undefined = setTimeout(() => toast.remove(), ms)
+    let timer = setTimeout(() => toast.remove(), ms)
+    // a toggle: pressed, the notice stays; released, it has its full time again
     pin.onclick = () => {
+      const pinned = pin.getAttribute('aria-pressed') !== 'true'
       clearTimeout(timer)
-      timer = undefined
-      toast.dataset.pinned = 'true'
-      pin.setAttribute('aria-pressed', 'true')
-      pin.disabled = true
-      pin.textContent = 'Pinned'
+      if (pinned) toast.dataset.pinned = 'true'
+      else {
+        delete toast.dataset.pinned
+        timer = setTimeout(() => toast.remove(), ms)
+      }
+      pin.setAttribute('aria-pressed', String(pinned))
     }
     dismiss.onclick = () => {
       clearTimeout(timer)
