@@ -163,7 +163,7 @@ export class IncidentLayer {
     const id = this.#openPopupId
     if (id === null) return
     for (const [key, marker] of this.#shown) {
-      // a new marker is not on the map until this task ends: open it after (as before)
+      // after this render, as before: opening pans the map into view (autoPan), which starts another render
       if (key.startsWith(`i:${id}:`) && !marker.isPopupOpen()) setTimeout(() => this.#openPopupId === id && !marker.isPopupOpen() && marker.openPopup(), 0)
     }
   }
