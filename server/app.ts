@@ -24,6 +24,7 @@ import jobs from './jobs/jobs-plugin.ts'
 import dashboardRoutes from './routes/dashboard.ts'
 import authRoutes from './routes/api/auth.ts'
 import userRoutes from './routes/api/users.ts'
+import myPasswordRoutes from './routes/api/my-password.ts'
 import incidentRoutes from './routes/api/incidents.ts'
 import areaRoutes from './routes/api/areas.ts'
 import alertRoutes from './routes/api/alerts.ts'
@@ -123,6 +124,10 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
     absoluteSeconds: config.session.absoluteSeconds,
   })
   await app.register(userRoutes)
+  await app.register(myPasswordRoutes, {
+    rateLimitPerMinute: config.loginRateLimitPerMinute,
+    failuresPerUserPerMinute: config.loginUsernameRateLimitPerMinute,
+  })
   await app.register(incidentRoutes)
   await app.register(areaRoutes)
   await app.register(alertRoutes)

@@ -1,4 +1,5 @@
 import { randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from 'node:crypto'
+import { PASSWORD_LENGTH } from '../../contracts/user-admin.ts'
 
 // scrypt is memory-hard and ships with Node. N=2^15, r=8 costs 32 MiB and
 // enough CPU per hash to slow a guesser down, while a sign-in stays quick.
@@ -10,8 +11,8 @@ const P = 1
 const KEY_LENGTH = 32
 const MAX_MEM = 64 * 1024 * 1024
 
-export const MIN_PASSWORD_LENGTH = 8
-export const MAX_PASSWORD_LENGTH = 200
+export const MIN_PASSWORD_LENGTH = PASSWORD_LENGTH.min
+export const MAX_PASSWORD_LENGTH = PASSWORD_LENGTH.max
 
 function scrypt(password: string, salt: Buffer, keylen: number, options: ScryptOptions): Promise<Buffer> {
   return new Promise((resolve, reject) =>

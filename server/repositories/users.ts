@@ -92,6 +92,40 @@ export function userRepository(db: Kysely<Database>) {
     })
   }
 
+  /**
+   * A user's own change of password, proved by the current one: their other
+   * sessions are signed out (whoever else held one no longer does), the one
+   * that asked stays. Undefined when the current password does not match,
+   * including when it changed between the check and the write (two changes
+   * at once: the second is refused, not applied over the first). The ids of
+   * the sessions signed out otherwise.
+   */
+  async function changeOwnPassword(id: number, currentPassword: string, newPassword: string, keepSessionId: number): Promise<number[] | undefined> {
+    const user = await db.selectFrom('users').select('password_hash').where('id', '=', id).executeTakeFirst()
+    if (!user) throw new NotFoundError('user', id)
+    if (!(await verifyPassword(currentPassword, user.password_hash))) return undefined
+    const password_hash = await hashPassword(newPassword)
+    return db.transaction().execute(async (trx) => {
+      const changed = await trx
+        .updateTable('users')
+        .set({ password_hash })
+        .where('id', '=', id)
+        .where('password_hash', '=', user.password_hash)
+        .returning('id')
+        .executeTakeFirst()
+      if (!changed) return undefined
+      const revoked = await trx
+        .updateTable('sessions')
+        .set({ revoked: new Date() })
+        .where('user_id', '=', id)
+        .where('id', '<>', keepSessionId)
+        .where('revoked', 'is', null)
+        .returning('id')
+        .execute()
+      return revoked.map((row) => row.id)
+    })
+  }
+
   async function remove(id: number): Promise<PublicUser> {
     return db.transaction().execute(async (trx) => {
       const admins = await lockAdmins(trx)
@@ -127,5 +161,5 @@ export function userRepository(db: Kysely<Database>) {
     }
   }
 
-  return { list, count, get, findByUsername, create, verifyCredentials, update, remove }
+  return { list, count, get, findByUsername, create, verifyCredentials, update, changeOwnPassword, remove }
 }

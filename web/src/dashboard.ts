@@ -11,6 +11,8 @@ import { mountSidebar } from './ui/sidebar/sidebar.ts'
 import { Notifier } from './ui/notifier.ts'
 import { mountOpenAlertsBadge } from './ui/open-alerts-badge.ts'
 import { mountInvitations } from './ui/invitations-view.ts'
+import { mountUsers } from './ui/users-view.ts'
+import { mountChangePassword } from './ui/change-password.ts'
 import { JobListeners } from './live/job-listeners.ts'
 import { mountDeliveryMenu } from './ui/alert-delivery/delivery-menu.ts'
 import { retryNotice } from './ui/alert-delivery/delivery-words.ts'
@@ -40,7 +42,8 @@ export async function startDashboard(root: HTMLElement, user: SessionUser, confi
       <div class="main"><div id="map" data-testid="map"></div><aside></aside></div>
     </div>`
   const store = new Store()
-  const notifier = new Notifier()
+  // a click on an alert notice flies to its incident and opens it
+  const notifier = new Notifier({ openIncident: (id) => view.incidents.focus(id) })
   const report = (error: unknown) => notifier.error(error instanceof ApiError ? error.message : String(error))
   const session = mountSessionHeader(root.querySelector('header')!, user, notifier, () => live.stop())
   const alerts = new AlertLogReader(store.alertLog, report)
@@ -55,6 +58,8 @@ export async function startDashboard(root: HTMLElement, user: SessionUser, confi
   const deliveryMenu = mountDeliveryMenu(root.querySelector('header')!, user, { store, jobs, notice })
   const invitations = user.role === 'admin' ? mountInvitations(root.querySelector('header')!, notifier) : undefined
   const stopInvitationJobs = jobs.add((frame) => invitations?.job(frame))
+  const users = user.role === 'admin' ? mountUsers(root.querySelector('header')!, user) : undefined
+  const changePassword = mountChangePassword(root.querySelector('header')!, notice)
   // every header control is in place: on a phone, all but the title and the state badges go behind Menu
   const unmountHeaderMenu = mountHeaderMenu(root.querySelector('header')!)
 
@@ -109,6 +114,8 @@ export async function startDashboard(root: HTMLElement, user: SessionUser, confi
       view.unmount()
       openAlerts.unmount()
       invitations?.unmount()
+      users?.unmount()
+      changePassword.unmount()
       deliveryMenu.unmount()
       unmountHeaderMenu()
       stopExpiryWarning()

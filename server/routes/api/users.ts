@@ -1,12 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { problemResponses } from '../../http/problem.ts'
-import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../../auth/passwords.ts'
-import { PublicUser, Role, Username } from '../../../contracts/users.ts'
+import { PublicUser } from '../../../contracts/users.ts'
+import { NewUser, UserChanges } from '../../../contracts/user-admin.ts'
 import { IdParams } from '../../../contracts/params.ts'
-import { Email } from '../../../contracts/invitations.ts'
-
-const Password = Type.String({ minLength: MIN_PASSWORD_LENGTH, maxLength: MAX_PASSWORD_LENGTH })
 
 /** User management: admins only. */
 const users: FastifyPluginAsyncTypebox = async (app) => {
@@ -21,7 +18,7 @@ const users: FastifyPluginAsyncTypebox = async (app) => {
     config,
     schema: {
       tags: ['users'],
-      body: Type.Object({ username: Username, password: Password, role: Role, email: Type.Optional(Email) }, { additionalProperties: false }),
+      body: NewUser,
       response: { 201: PublicUser, ...problemResponses(400, 401, 403, 409) },
     },
   }, async (request, reply) => {
@@ -35,10 +32,7 @@ const users: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['users'],
       summary: 'Change a role, reset a password (either signs that user out everywhere), or set the address alert mail goes to (null: none)',
       params: IdParams,
-      body: Type.Object(
-        { role: Type.Optional(Role), password: Type.Optional(Password), email: Type.Optional(Type.Union([Email, Type.Null()])) },
-        { additionalProperties: false, minProperties: 1 },
-      ),
+      body: UserChanges,
       response: { 200: PublicUser, ...problemResponses(400, 401, 403, 404, 409) },
     },
   }, async (request) => {

@@ -19,6 +19,8 @@ export class AreaLayer {
   readonly #group = L.featureGroup()
   readonly #layers = new Map<number, L.Polygon>()
   readonly #onAreas = () => this.render()
+  /** the area whose details are open: they follow its changes, like an incident's */
+  #open: { id: number; popup: L.Popup; version: number } | undefined
   readonly #onDrawn = (event: { layer: L.Layer }) => this.actions.drawn(event.layer as L.Polygon)
 
   constructor(
@@ -92,6 +94,19 @@ export class AreaLayer {
         this.#layers.delete(id)
       }
     }
+    this.#refreshOpenDetails()
+  }
+
+  /** The open details show the area as it now is (renamed, new threshold, by anyone), or close when it is gone. */
+  #refreshOpenDetails() {
+    if (!this.#open) return
+    const { id, popup, version } = this.#open
+    const area = this.store.areas.get(id)
+    const layer = this.#layers.get(id)
+    if (!area || !layer) return void this.map.closePopup(popup)
+    if (area.properties.version === version) return
+    this.#open.version = area.properties.version
+    popup.setContent(this.actions.popup(area, layer))
   }
 
   /**
@@ -105,11 +120,15 @@ export class AreaLayer {
     if (!layer || !area) return
     if (!at) this.map.fitBounds(layer.getBounds(), { maxZoom: 12, animate: false })
     const content = this.actions.popup(area, layer)
-    L.popup({ className: 'popup', minWidth: 220 })
+    const popup = L.popup({ className: 'popup', minWidth: 220 })
       .setLatLng(at ?? layer.getBounds().getCenter())
       .setContent(content)
       .openOn(this.map)
     if (!at) content.querySelector<HTMLElement>('button')?.focus()
+    this.#open = { id, popup, version: area.properties.version }
+    popup.on('remove', () => {
+      if (this.#open?.popup === popup) this.#open = undefined
+    })
   }
 
   /** Makes the areas named in an alert blink for a few seconds. */

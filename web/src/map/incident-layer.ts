@@ -126,6 +126,7 @@ export class IncidentLayer {
       this.#shown.set(key, marker)
       this.#group.addLayer(marker)
     }
+    this.#openAsked()
     this.map.fire('incidents:rendered')
   }
 
@@ -143,13 +144,28 @@ export class IncidentLayer {
     void this.render()
   }
 
-  /** Zooms to an incident and opens its details. */
+  /**
+   * Zooms to an incident and opens its details, however often it is asked:
+   * they open in the render that follows the move (a setView that does not
+   * move still ends with `moveend`), whether the marker is new then or was
+   * on the map already.
+   */
   focus(id: number) {
     const incident = this.store.incidents.get(id)
     if (!incident) return
     const [lon, lat] = incident.geometry.coordinates
     this.#openPopupId = id
     this.map.setView([lat, lon], Math.max(this.map.getZoom(), 17))
+  }
+
+  /** Opens the details of the incident asked for (focus, or open before a re-render) if its marker is shown and they are not open. */
+  #openAsked() {
+    const id = this.#openPopupId
+    if (id === null) return
+    for (const [key, marker] of this.#shown) {
+      // after this render, as before: opening pans the map into view (autoPan), which starts another render
+      if (key.startsWith(`i:${id}:`) && !marker.isPopupOpen()) setTimeout(() => this.#openPopupId === id && !marker.isPopupOpen() && marker.openPopup(), 0)
+    }
   }
 
   /** A click on a cluster zooms in to where it splits apart. */
@@ -186,7 +202,6 @@ export class IncidentLayer {
       const at = marker.getLatLng().wrap()
       this.actions.moved(incident, at.lng, at.lat)
     })
-    if (this.#openPopupId === p.id) setTimeout(() => marker.openPopup(), 0)
     return marker
   }
 }

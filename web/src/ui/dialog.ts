@@ -4,8 +4,10 @@ import { trackOpenForm, type DraftSubject } from '../session/drafts.ts'
 export interface Field {
   name: string
   label: string
-  kind: 'text' | 'textarea' | 'select'
+  kind: 'text' | 'password' | 'textarea' | 'select'
   value?: string
+  /** the browser's `autocomplete` hint (a password field: `current-password` or `new-password`) */
+  autocomplete?: string
   options?: readonly string[]
   required?: boolean
   maxLength?: number
@@ -46,6 +48,8 @@ export function formDialog(
     if (field.maxLength && !(input instanceof HTMLSelectElement)) input.maxLength = field.maxLength
     if (field.required) input.required = true
     if (field.readOnly && input instanceof HTMLInputElement) input.readOnly = true
+    if (input instanceof HTMLInputElement && field.kind === 'password') input.type = 'password'
+    if (field.autocomplete) input.setAttribute('autocomplete', field.autocomplete)
     input.value = field.value ?? ''
     label.append(input)
     form.append(label)

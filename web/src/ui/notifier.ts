@@ -11,14 +11,23 @@ import { escapeHtml } from './escape-html.ts'
 export const MAX_TOASTS = 5
 /** at most one tone this often, however many alerts come at once */
 const BEEP_GAP_MS = 1000
+/** how long a notice stays unless pinned */
+export const NOTICE_MS = 8000
+
+export interface NotifierOptions {
+  /** flies to an incident and opens its details: where a click on an alert notice leads */
+  openIncident?(id: number): void
+}
 
 export class Notifier {
   readonly #box: HTMLElement
   sound = false
   #audio: AudioContext | undefined
   #lastBeep = 0
+  readonly #openIncident: ((id: number) => void) | undefined
 
-  constructor() {
+  constructor(options: NotifierOptions = {}) {
+    this.#openIncident = options.openIncident
     this.#box = document.createElement('div')
     this.#box.className = 'toasts'
     this.#box.setAttribute('aria-live', 'assertive')
@@ -28,11 +37,19 @@ export class Notifier {
   alert(entry: AlertEntry) {
     const p = entry.incident.properties
     const areas = entry.areas.map((a) => a.name).join(', ')
-    this.toast(
-      `<strong>${escapeHtml(p.severity.toUpperCase())}: ${escapeHtml(p.name)}</strong>in ${escapeHtml(areas)}`,
+    const toast = this.toast(
+      `<strong><button type="button" class="toast-open">${escapeHtml(p.severity.toUpperCase())}: ${escapeHtml(p.name)}</button></strong>in ${escapeHtml(areas)}`,
       'alert-toast',
       SEVERITY_COLOR[p.severity],
     )
+    toast.dataset.incidentId = String(p.id)
+    // the whole notice leads to the incident; its name is the button a keyboard reaches
+    toast.classList.add('opens')
+    toast.title = 'Show on the map'
+    toast.addEventListener('click', (event) => {
+      if ((event.target as HTMLElement).closest('button:not(.toast-open)')) return
+      this.#openIncident?.(p.id)
+    })
     if (this.sound && performance.now() - this.#lastBeep >= BEEP_GAP_MS) {
       this.#lastBeep = performance.now()
       this.#beep()
@@ -54,19 +71,56 @@ export class Notifier {
       toast.remove()
       undo()
     }
-    toast.append(button)
+    toast.querySelector('.toast-body')!.append(button)
   }
 
-  toast(html: string, testId: string, color: string, ms = 8000): HTMLElement {
+  /**
+   * A notice, gone after `ms` unless pinned. Each has a Pin button (it then
+   * stays until dismissed: an alert someone must come back to) and a
+   * Dismiss button. Past MAX_TOASTS the oldest unpinned one goes.
+   *
+   * @returns the notice; its message (`html`, marked with `testId`) is its
+   *   `.toast-body`, apart from the Pin and Dismiss buttons
+   */
+  toast(html: string, testId: string, color: string, ms = NOTICE_MS): HTMLElement {
     const toast = document.createElement('div')
     toast.className = 'toast'
+    toast.setAttribute('role', 'group')
+    toast.setAttribute('aria-label', 'Notice')
     toast.style.borderLeftColor = color
-    toast.setAttribute('data-testid', testId)
-    toast.innerHTML = html
+    const body = document.createElement('div')
+    body.className = 'toast-body'
+    body.setAttribute('data-testid', testId)
+    body.innerHTML = html
+    toast.append(body)
+    const controls = document.createElement('div')
+    controls.className = 'toast-controls'
+    const pin = Object.assign(document.createElement('button'), { type: 'button', textContent: 'Pin', className: 'pin' })
+    pin.setAttribute('aria-pressed', 'false')
+    pin.title = 'Keep this notice until dismissed'
+    const dismiss = Object.assign(document.createElement('button'), { type: 'button', textContent: 'Dismiss', className: 'dismiss' })
+    controls.append(pin, dismiss)
+    toast.append(controls)
     this.#box.prepend(toast)
-    // the oldest go first (toasts are newest on top)
-    while (this.#box.children.length > MAX_TOASTS) this.#box.lastElementChild!.remove()
-    setTimeout(() => toast.remove(), ms)
+    let timer = setTimeout(() => toast.remove(), ms)
+    // a toggle: pressed, the notice stays; released, it has its full time again
+    pin.onclick = () => {
+      const pinned = pin.getAttribute('aria-pressed') !== 'true'
+      clearTimeout(timer)
+      if (pinned) toast.dataset.pinned = 'true'
+      else {
+        delete toast.dataset.pinned
+        timer = setTimeout(() => toast.remove(), ms)
+      }
+      pin.setAttribute('aria-pressed', String(pinned))
+    }
+    dismiss.onclick = () => {
+      clearTimeout(timer)
+      toast.remove()
+    }
+    // the oldest go first (toasts are newest on top); pinned ones stay until dismissed
+    const unpinned = [...this.#box.children].filter((t) => !(t as HTMLElement).dataset.pinned)
+    for (const old of unpinned.slice(MAX_TOASTS)) old.remove()
     return toast
   }
 

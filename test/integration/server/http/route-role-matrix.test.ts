@@ -100,6 +100,11 @@ const ROUTES: Route[] = [
     request: async (s) => ({ method: 'PATCH', url: `/api/users/${await newUser(s)}`, payload: { role: 'operator' } }),
   },
   { name: 'DELETE /api/users/:id', allowed: 'admin', success: 204, request: async (s) => ({ method: 'DELETE', url: `/api/users/${await newUser(s)}` }) },
+  {
+    // the same password again: the caller's later requests still sign in with it
+    name: 'PUT /api/me/password', allowed: 'viewer', success: 200,
+    request: async (_s, caller) => ({ method: 'PUT', url: '/api/me/password', payload: { current_password: caller?.password ?? 'password-0', new_password: caller?.password ?? 'password-0' } }),
+  },
   { name: 'GET /api/me/subscription', allowed: 'viewer', success: 200, request: async () => ({ method: 'GET', url: '/api/me/subscription' }) },
   {
     name: 'PUT /api/me/subscription', allowed: 'viewer', success: 200,
