@@ -1,6 +1,6 @@
 import AxeBuilder from '@axe-core/playwright'
 import type { Page } from '@playwright/test'
-import { test, expect, signedIn, adminApi, type Person } from './fixtures.ts'
+import { test, expect, signedIn, adminApi, screenshot, type Person } from './fixtures.ts'
 
 // axe-core (the engine behind most accessibility checkers) on the views an
 // operations room uses: no serious or critical violation of WCAG 2.1 A/AA.
@@ -46,4 +46,32 @@ test('the operator’s dashboard with an incident’s popup open', async ({ brow
   await person.page.locator(`.incident-pin[data-incident-id="${id}"]`).click()
   await expect(person.page.getByTestId('incident-popup')).toBeVisible()
   expect(await seriousViolations(person.page)).toEqual([])
+  await screenshot(person.page, 'dashboard-desktop')
+})
+
+test('the drawing mode, with its panel and a corner placed', async ({ browser }) => {
+  person = await signedIn(browser, 'operator')
+  const { page } = person
+  await page.getByTestId('draw-area').click()
+  await expect(page.getByTestId('draw-area')).toHaveAttribute('aria-pressed', 'true')
+  const map = (await page.getByTestId('map').boundingBox())!
+  await page.mouse.click(map.x + map.width / 2, map.y + map.height / 2)
+  expect(await seriousViolations(page)).toEqual([])
+})
+
+test('the users page, as an admin sees it', async ({ browser }) => {
+  const context = await browser.newContext()
+  const page = await context.newPage()
+  try {
+    await page.goto('/')
+    await page.getByLabel('Username').fill('admin')
+    await page.getByLabel('Password').fill(process.env.E2E_ADMIN_PASSWORD!)
+    await page.getByRole('button', { name: 'Sign in' }).click()
+    await expect(page.locator('body[data-ready=true]')).toBeAttached()
+    await page.getByRole('button', { name: 'Users', exact: true }).click()
+    await expect(page.getByRole('dialog', { name: 'Users' }).getByTestId('user-row').first()).toBeVisible()
+    expect(await seriousViolations(page)).toEqual([])
+  } finally {
+    await context.close()
+  }
 })

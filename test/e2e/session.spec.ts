@@ -76,6 +76,37 @@ test('a session that ends under an open edit: the sign-in form says why, and aft
   expect(operator.errors.filter((e) => !refused.test(e))).toEqual([])
 })
 
+test('a report being described when the session ends comes back at its place, as typed, and saves there', async ({ browser }) => {
+  operator = await signedIn(browser, 'operator')
+  const { page } = operator
+  const [lat, lon] = ['62.12345', '-35.54321']
+  await page.getByTestId('report-incident').click()
+  await page.getByTestId('report-lat').fill(lat)
+  await page.getByTestId('report-lon').fill(lon)
+  await page.getByTestId('report-describe').click()
+  const form = page.getByTestId('form-dialog')
+  const name = `Avalanche ${run}`
+  await form.getByLabel('Name').fill(name)
+  await form.getByLabel('Description').fill('the pass road is buried')
+
+  await endSessionOf(operator)
+  await expect(page.getByTestId('login-notice')).toContainText('Your session ended')
+  await page.getByLabel('Username').fill(operator.username)
+  await page.getByLabel('Password').fill(operator.password)
+  await page.getByRole('button', { name: 'Sign in' }).click()
+
+  const restored = page.getByTestId('form-dialog')
+  await expect(restored.getByLabel('Name')).toHaveValue(name)
+  await expect(restored.getByLabel('Description')).toHaveValue('the pass road is buried')
+  await expect(restored.getByLabel('Location (latitude, longitude)')).toHaveValue(`${lat}, ${lon}`)
+  await restored.getByRole('button', { name: 'Save' }).click()
+  await expect(restored).toBeHidden()
+  const found = await (await (await adminApi())('GET', `/api/incidents?q=${encodeURIComponent(name)}`)).json() as { features: { geometry: { coordinates: number[] } }[] }
+  expect(found.features).toHaveLength(1)
+  expect(found.features[0]!.geometry.coordinates).toEqual([Number(lon), Number(lat)])
+  expect(operator.errors.filter((e) => !refused.test(e))).toEqual([])
+})
+
 test('a sign-out on purpose shows the plain sign-in form, and a draft is never given to another user who signs in on that screen', async ({ browser }) => {
   operator = await signedIn(browser, 'operator')
   const { page } = operator

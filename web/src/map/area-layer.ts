@@ -1,4 +1,5 @@
 import L from 'leaflet'
+import { nameShapeHandles } from './handle-names.ts'
 import '@geoman-io/leaflet-geoman-free'
 import type { AreaFeature } from '../../../contracts/features.ts'
 import type { Store } from '../store.ts'
@@ -23,6 +24,8 @@ export class AreaLayer {
   #open: { id: number; popup: L.Popup; version: number } | undefined
   readonly #onDrawn = (event: { layer: L.Layer }) => this.actions.drawn(event.layer as L.Polygon)
 
+  readonly #unnameHandles: () => void
+
   constructor(
     private readonly map: L.Map,
     private readonly store: Store,
@@ -31,6 +34,7 @@ export class AreaLayer {
     this.#group.addTo(map)
     store.on('areas', this.#onAreas)
     if (actions.canEdit) map.on('pm:create', this.#onDrawn)
+    this.#unnameHandles = actions.canEdit ? nameShapeHandles(map) : () => {}
     this.render()
   }
 
@@ -38,6 +42,7 @@ export class AreaLayer {
   remove() {
     this.store.off('areas', this.#onAreas)
     this.map.off('pm:create', this.#onDrawn)
+    this.#unnameHandles()
     this.#group.remove()
   }
 
