@@ -33,6 +33,13 @@ export function createBaseMap(element: HTMLElement, config: ClientConfig): L.Map
   const tiles = L.tileLayer(config.tileUrl, { attribution: config.tileAttribution, maxZoom: 19, crossOrigin: true })
   tiles.on('tileloadstart', ({ tile }: L.TileEvent) => flattenTile(tile))
   tiles.addTo(map)
+  // Leaflet counts two taps' clicks on its container within 250 ms as a
+  // double tap and zooms in, wherever in the container they were: a tap on
+  // a popup's or a control's button and then on the map zoomed the map. Their
+  // clicks stop at them (their own buttons have already had them).
+  for (const element of [map.getPane('popupPane')!, map.getContainer().querySelector<HTMLElement>('.leaflet-control-container')!]) {
+    L.DomEvent.on(element, 'click', L.DomEvent.stopPropagation)
+  }
   return map
 }
 
