@@ -1,4 +1,4 @@
-import { test, expect, signedIn, adminApi, screenshot, pointOnMap, type Person } from './fixtures.ts'
+import { test, view, expect, signedIn, adminApi, screenshot, pointOnMap, type Person } from './fixtures.ts'
 import type { Page } from '@playwright/test'
 
 // An operator draws areas of interest with the Draw area tool; a viewer in
@@ -18,10 +18,6 @@ test.afterEach(async () => {
   await operator?.context.close()
   await viewer?.context.close()
 })
-
-async function view(page: Page, lon: number, lat: number, zoom: number) {
-  await page.evaluate(([lon, lat, zoom]) => (window as any).__map__.setView([lat, lon], zoom, { animate: false }), [lon, lat, zoom])
-}
 
 /** Clicks the map at [lon, lat] with the real mouse (whatever is on top there gets the click, as for a person). */
 async function clickAt(page: Page, lon: number, lat: number) {

@@ -1,4 +1,4 @@
-import { test, expect, signedIn, adminApi, screenshot, pointOnMap, type Person } from './fixtures.ts'
+import { test, view, expect, signedIn, adminApi, screenshot, pointOnMap, type Person } from './fixtures.ts'
 import type { Page } from '@playwright/test'
 
 // Drawing that keeps work: a shape the server refuses stays on the map,
@@ -14,10 +14,6 @@ test.beforeEach(async ({ browser }) => {
 test.afterEach(async () => {
   await operator?.context.close()
 })
-
-async function view(page: Page, lon: number, lat: number, zoom: number) {
-  await page.evaluate(([lon, lat, zoom]) => (window as any).__map__.setView([lat, lon], zoom, { animate: false }), [lon, lat, zoom])
-}
 
 /** Where [lon, lat] is on the page. */
 async function onPage(page: Page, lon: number, lat: number) {

@@ -72,6 +72,11 @@ export async function screenshot(page: Page, name: string) {
   await page.screenshot({ path: `test-results/screenshots/${name}.png` })
 }
 
+/** Centres the page's map on [lon, lat] at `zoom`, at once (no animation). */
+export async function view(page: Page, lon: number, lat: number, zoom: number) {
+  await page.evaluate(([lon, lat, zoom]) => (window as unknown as { __map__: { setView(at: [number, number], zoom: number, options: object): void } }).__map__.setView([lat!, lon!], zoom!, { animate: false }), [lon, lat, zoom])
+}
+
 /** Pixel position of a [lon, lat] on the page's map. */
 export async function pointOnMap(page: Page, lon: number, lat: number): Promise<{ x: number; y: number }> {
   return page.evaluate(([lon, lat]) => (window as unknown as { __map__: { latLngToContainerPoint(ll: [number, number]): { x: number; y: number } } }).__map__.latLngToContainerPoint([lat!, lon!]), [lon, lat])

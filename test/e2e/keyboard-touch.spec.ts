@@ -1,4 +1,4 @@
-import { test, expect, signedIn, adminApi, pointOnMap, screenshot, type Person } from './fixtures.ts'
+import { test, view, expect, signedIn, adminApi, pointOnMap, screenshot, type Person } from './fixtures.ts'
 import type { Page } from '@playwright/test'
 
 // Touch and keyboard: an incident can be reported without a mouse (the
@@ -12,10 +12,6 @@ const run = Date.now() % 100000
 test.afterEach(async () => {
   await operator?.context.close()
 })
-
-async function view(page: Page, lon: number, lat: number, zoom: number) {
-  await page.evaluate(([lon, lat, zoom]) => (window as any).__map__.setView([lat, lon], zoom, { animate: false }), [lon, lat, zoom])
-}
 
 /** Tab (never the mouse) until `testId` has the focus. */
 async function tabTo(page: Page, testId: string) {

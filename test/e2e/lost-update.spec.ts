@@ -1,4 +1,4 @@
-import { test, expect, signedIn, adminApi, screenshot, type Person } from './fixtures.ts'
+import { test, view, expect, signedIn, adminApi, screenshot, type Person } from './fixtures.ts'
 import type { Page } from '@playwright/test'
 
 // Two operators, each in a browser context of their own, edit the same item.
@@ -21,10 +21,6 @@ test.afterEach(async () => {
   await operatorA?.context.close()
   await operatorB?.context.close()
 })
-
-async function view(page: Page, lon: number, lat: number, zoom: number) {
-  await page.evaluate(([lon, lat, zoom]) => (window as any).__map__.setView([lat, lon], zoom, { animate: false }), [lon, lat, zoom])
-}
 
 async function created(response: Response): Promise<number> {
   expect(response.status).toBe(201)

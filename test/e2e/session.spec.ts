@@ -1,4 +1,4 @@
-import { test, expect, signedIn, adminApi, screenshot, type Person } from './fixtures.ts'
+import { test, view, expect, signedIn, adminApi, screenshot, type Person } from './fixtures.ts'
 import type { Page } from '@playwright/test'
 
 // An operations room keeps the dashboard open through a shift. When the
@@ -16,10 +16,6 @@ const refused = /^Failed to load resource: the server responded with a status of
 test.afterEach(async () => {
   await operator?.context.close()
 })
-
-async function view(page: Page, lon: number, lat: number, zoom: number) {
-  await page.evaluate(([lon, lat, zoom]) => (window as any).__map__.setView([lat, lon], zoom, { animate: false }), [lon, lat, zoom])
-}
 
 /** Ends the page's session from outside, as an expiry or a sign-out on another screen would: its cookie's key is revoked. */
 async function endSessionOf(person: Person) {

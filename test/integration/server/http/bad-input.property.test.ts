@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import fc from 'fast-check'
 import { SEVERITIES } from '../../../../contracts/severity.ts'
+import { MAX_SEARCH_LENGTH } from '../../../../contracts/incident-search.ts'
 import { BACKENDS, bearer, point, square, startTestServer, type TestServer } from '../../../helpers/test-server.ts'
 import { expectCleanProblem, STACKISH, type Problem } from '../../../helpers/problem-checks.ts'
 
@@ -447,6 +448,7 @@ const VALID_PARAMS: Record<string, fc.Arbitrary<Param[]>> = {
   cursor: fc.integer({ min: 0, max: 1_000_000 }).map((n) => [['cursor', String(n)]]),
   closed: fc.boolean().map((b) => [['closed', String(b)]]),
   since: fc.constant([['since', '2020-01-01T00:00:00Z']]),
+  q: fc.constantFrom('fire', 'quay 4', '%_', ' ').map((v) => [['q', v]]),
 }
 /** some valid parameters other than `except` */
 function validParams(except: string): fc.Arbitrary<Param[]> {
@@ -520,6 +522,9 @@ const badQuery: fc.Arbitrary<QueryProblem> = fc.oneof(
     ),
     validParams('since'),
   ).map(([bad, rest]) => ({ what: 'since is not a date-time', params: [...rest, ['since', bad] as Param], field: '/since', value: bad })),
+  // q: the text search, 1 to MAX_SEARCH_LENGTH characters
+  fc.tuple(fc.oneof(fc.constant(''), fc.string({ minLength: MAX_SEARCH_LENGTH + 1, maxLength: MAX_SEARCH_LENGTH + 20 })), validParams('q'))
+    .map(([bad, rest]) => ({ what: 'q is empty or too long', params: [...rest, ['q', bad] as Param], field: '/q', value: bad })),
   // unknown parameters
   fc.tuple(
     fc.oneof(fc.stringMatching(/^[a-z_][a-z0-9_]{0,10}$/), fc.constantFrom('lon', 'lat', 'page', 'offset', 'sort', 'q', 'type')).filter((k) => !(k in VALID_PARAMS) && k !== 'session_key'),
