@@ -45,6 +45,8 @@ test('the operator’s dashboard with an incident’s popup open', async ({ brow
   await person.page.evaluate(([lon, lat]) => (window as any).__map__.setView([lat, lon], 12, { animate: false }), [lon, lat])
   await person.page.locator(`.incident-pin[data-incident-id="${id}"]`).click()
   await expect(person.page.getByTestId('incident-popup')).toBeVisible()
+  // the popup fades in (0.2 s): half-faded text would be judged on contrast it does not keep
+  await expect.poll(() => person!.page.locator('.leaflet-popup').evaluate((el) => getComputedStyle(el).opacity)).toBe('1')
   expect(await seriousViolations(person.page)).toEqual([])
   await screenshot(person.page, 'dashboard-desktop')
 })
