@@ -10,6 +10,16 @@ export interface Row {
   values: Record<string, number[]>
 }
 
+/** ours / a baseline; paired rounds give a confidence interval of the ratio */
+export interface Ratio {
+  label: string
+  value: number
+  /** one ratio per paired round, when the subjects were measured in alternating pairs */
+  rounds?: number[]
+  /** 95 % confidence interval of the ratio (e.g. a t-interval of the paired log-ratios, back-transformed) */
+  ci?: { low: number; high: number }
+}
+
 export interface Target {
   label: string
   /** what was measured, in the target's terms */
@@ -24,7 +34,7 @@ export interface ScenarioResult {
   case: string
   units: Record<string, string>
   rows: Row[]
-  ratios: { label: string; value: number }[]
+  ratios: Ratio[]
   targets: Target[]
   notes: string[]
 }
@@ -61,7 +71,7 @@ export function toMarkdown(results: ScenarioResult[], rounds: number): string {
     lines.push(`| subject | ${metrics.map((m) => `${m} (${r.units[m]})`).join(' | ')} |`)
     lines.push(`|---|${metrics.map(() => '---:').join('|')}|`)
     for (const row of r.rows) lines.push(`| ${row.subject} | ${metrics.map((m) => (row.values[m]?.length ? cell(spread(row.values[m]!)) : '—')).join(' | ')} |`)
-    if (r.ratios.length) lines.push('', ...r.ratios.map((x) => `- ${x.label}: **${fmt(x.value)}×**`))
+    if (r.ratios.length) lines.push('', ...r.ratios.map((x) => `- ${x.label}: **${fmt(x.value)}×**${x.ci ? ` (95 % CI ${fmt(x.ci.low)}–${fmt(x.ci.high)}, ${x.rounds?.length ?? '?'} paired rounds)` : ''}`))
     if (r.targets.length) lines.push('', ...r.targets.map((t) => `- target ${t.label} ${t.goal}: ${fmt(t.value)} → ${t.met ? '**met**' : '**missed**'}`))
     if (r.notes.length) lines.push('', ...r.notes.map((n) => `> ${n}`))
     lines.push('')
