@@ -39,8 +39,9 @@ export function escalateHandler(deps: EscalateDeps): JobHandler<'escalate'> {
         const body: EscalationBody = { type: 'alert_escalation', alert, unacknowledged_minutes: escalation.minutes }
         // kept once, for every contact it goes to
         const { id: payloadId } = await trx.insertInto('delivery_payloads').values({ payload: JSON.stringify(body) }).returning('id').executeTakeFirstOrThrow()
+        let decidedDeliveries = 0n
         if (area.escalation_user_ids.length > 0) {
-          await trx
+          const { numInsertedOrUpdatedRows } = await trx
             .insertInto('deliveries')
             .columns(['key', 'kind', 'channel', 'alert_id', 'user_id', 'address', 'payload_id'])
             .expression((eb) =>
@@ -58,10 +59,11 @@ export function escalateHandler(deps: EscalateDeps): JobHandler<'escalate'> {
                 .where('email', 'is not', null),
             )
             .onConflict((oc) => oc.column('key').doNothing())
-            .execute()
+            .executeTakeFirst()
+          decidedDeliveries += numInsertedOrUpdatedRows ?? 0n
         }
         if (area.escalation_webhook_ids.length > 0) {
-          await trx
+          const { numInsertedOrUpdatedRows } = await trx
             .insertInto('deliveries')
             .columns(['key', 'kind', 'channel', 'alert_id', 'webhook_id', 'address', 'payload_id'])
             .expression((eb) =>
@@ -78,8 +80,11 @@ export function escalateHandler(deps: EscalateDeps): JobHandler<'escalate'> {
                 .where('id', '=', sql<number>`any(${area.escalation_webhook_ids}::integer[])`),
             )
             .onConflict((oc) => oc.column('key').doNothing())
-            .execute()
+            .executeTakeFirst()
+          decidedDeliveries += numInsertedOrUpdatedRows ?? 0n
         }
+        // contacts that lost their email or webhooks deleted since: nobody names the body, so it is not kept (as the outbox trigger does)
+        if (decidedDeliveries === 0n) await trx.deleteFrom('delivery_payloads').where('id', '=', payloadId).execute()
         await trx.updateTable('escalations').set({ state: 'escalated', done: sql<Date>`now()` }).where('alert_id', '=', alertId).execute()
         return true
       })
