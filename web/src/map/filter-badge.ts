@@ -1,5 +1,6 @@
 import L from 'leaflet'
 import { filtersOn, noFilters, type Store } from '../store.ts'
+import { atMostEvery } from '../ui/at-most-every.ts'
 import { incidentCount } from '../ui/incident-count.ts'
 
 /**
@@ -20,25 +21,18 @@ export function addFilterBadge(map: L.Map, store: Store): { remove(): void } {
   div.querySelector('button')!.addEventListener('click', () => store.setFilters(noFilters()))
   control.onAdd = () => div
 
-  let pending: ReturnType<typeof setTimeout> | undefined
-  let last = 0
-  const render = () => {
-    if (pending !== undefined) return
-    pending = setTimeout(() => {
-      pending = undefined
-      last = performance.now()
-      const on = filtersOn(store.filters)
-      div.hidden = !on
-      if (on) words.textContent = `Filter on: ${incidentCount(store.visibleIncidents().length, store.incidents.size, true)} incidents shown`
-    }, Math.max(0, 500 - (performance.now() - last)))
-  }
+  const { request: render, cancel } = atMostEvery(500, () => {
+    const on = filtersOn(store.filters)
+    div.hidden = !on
+    if (on) words.textContent = `Filter on: ${incidentCount(store.visibleIncidents().length, store.incidents.size, true)} incidents shown`
+  })
   store.on('filters', render)
   store.on('incidents', render)
   control.addTo(map)
   render()
   return {
     remove() {
-      clearTimeout(pending)
+      cancel()
       store.off('filters', render)
       store.off('incidents', render)
       control.remove()

@@ -4,6 +4,7 @@ import { ROLES } from '../../../contracts/users.ts'
 import { ApiError, call } from '../api.ts'
 import type { Notifier } from './notifier.ts'
 import { escapeHtml } from './escape-html.ts'
+import { headerDialog } from './header-dialog.ts'
 import './invitations.css'
 
 export interface InvitationsView {
@@ -37,19 +38,10 @@ const invitationsApi = {
  * mail's outcome arrives as a `job` frame and shows as a notice.
  */
 export function mountInvitations(header: HTMLElement, notifier: Notifier): InvitationsView {
-  const open = document.createElement('button')
-  open.type = 'button'
-  open.textContent = 'Invitations'
-  open.setAttribute('data-testid', 'invitations-open')
-  open.setAttribute('aria-haspopup', 'dialog')
-  header.insertBefore(open, header.querySelector('[data-testid=current-user]'))
-
-  const dialog = document.createElement('dialog')
-  dialog.className = 'invitations'
-  dialog.setAttribute('data-testid', 'invitations')
-  dialog.setAttribute('aria-labelledby', 'invitations-title')
-  dialog.innerHTML = `
-    <h2 id="invitations-title">Invitations</h2>
+  const { dialog, unmount } = headerDialog(header, {
+    name: 'invitations',
+    title: 'Invitations',
+    body: `
     <form class="invite-form" data-testid="invite-form">
       <label>Email <input name="email" type="email" required maxlength="254" autocomplete="off"></label>
       <label>Role <select name="role">${ROLES.map((r) => `<option value="${r}"${r === 'viewer' ? ' selected' : ''}>${r}</option>`).join('')}</select></label>
@@ -59,9 +51,12 @@ export function mountInvitations(header: HTMLElement, notifier: Notifier): Invit
     <table>
       <thead><tr><th scope="col">Email</th><th scope="col">Role</th><th scope="col">State</th><th scope="col">Invited by</th><th scope="col">Mail</th><th scope="col">Accepted</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
       <tbody data-testid="invitation-rows"></tbody>
-    </table>
-    <div class="actions"><button type="button" value="close">Close</button></div>`
-  document.body.append(dialog)
+    </table>`,
+    onOpen: () => {
+      error.textContent = ''
+      void reload()
+    },
+  })
   const form = dialog.querySelector<HTMLFormElement>('form')!
   const error = dialog.querySelector<HTMLElement>('.error')!
   const rows = dialog.querySelector<HTMLElement>('tbody')!
@@ -92,14 +87,6 @@ export function mountInvitations(header: HTMLElement, notifier: Notifier): Invit
   }
 
   const reload = () => invitationsApi.list().then((page) => render(page.invitations), fail)
-
-  open.onclick = () => {
-    error.textContent = ''
-    dialog.showModal()
-    form.querySelector('input')!.focus()
-    void reload()
-  }
-  dialog.querySelector<HTMLButtonElement>('[value=close]')!.onclick = () => dialog.close()
 
   form.addEventListener('submit', async (event) => {
     event.preventDefault()
@@ -147,9 +134,6 @@ export function mountInvitations(header: HTMLElement, notifier: Notifier): Invit
         if (job.status === 'done' && invitation?.state === 'sent') notifier.toast(`<strong>Invitation mail to ${escapeHtml(invitation.email)} sent</strong>`, 'job-toast', '#1e7e34')
       }, fail)
     },
-    unmount() {
-      open.remove()
-      dialog.remove()
-    },
+    unmount,
   }
 }

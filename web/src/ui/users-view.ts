@@ -2,6 +2,7 @@ import { ROLES, type PublicUser, type Role, type SessionUser } from '../../../co
 import { PASSWORD_LENGTH } from '../../../contracts/user-admin.ts'
 import { ApiError } from '../api.ts'
 import { formDialog } from './dialog.ts'
+import { headerDialog } from './header-dialog.ts'
 import { escapeHtml } from './escape-html.ts'
 import { usersApi } from './users-api.ts'
 import './users.css'
@@ -39,19 +40,10 @@ function rowHtml(u: PublicUser, me: SessionUser): string {
  * refusal is said above the list, in words.
  */
 export function mountUsers(header: HTMLElement, me: SessionUser): { unmount(): void } {
-  const open = document.createElement('button')
-  open.type = 'button'
-  open.textContent = 'Users'
-  open.setAttribute('data-testid', 'users-open')
-  open.setAttribute('aria-haspopup', 'dialog')
-  header.insertBefore(open, header.querySelector('[data-testid=current-user]'))
-
-  const dialog = document.createElement('dialog')
-  dialog.className = 'users'
-  dialog.setAttribute('data-testid', 'users')
-  dialog.setAttribute('aria-labelledby', 'users-title')
-  dialog.innerHTML = `
-    <h2 id="users-title">Users</h2>
+  const { dialog, unmount } = headerDialog(header, {
+    name: 'users',
+    title: 'Users',
+    body: `
     <form class="add-user" data-testid="add-user-form" aria-label="Add a user">
       <label>Username <input name="username" required maxlength="64" pattern="[A-Za-z0-9_.@\\-]{1,64}" title="letters, digits and _ . @ -" autocomplete="off"></label>
       <label>Password <input name="password" type="password" required minlength="${PASSWORD_LENGTH.min}" maxlength="${PASSWORD_LENGTH.max}" autocomplete="new-password"></label>
@@ -65,9 +57,13 @@ export function mountUsers(header: HTMLElement, me: SessionUser): { unmount(): v
       <caption class="visually-hidden">Users, their roles and actions</caption>
       <thead><tr><th scope="col">Username</th><th scope="col">Role</th><th scope="col">Email</th><th scope="col">Added</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
       <tbody data-testid="user-rows"></tbody>
-    </table>
-    <div class="actions"><button type="button" value="close">Close</button></div>`
-  document.body.append(dialog)
+    </table>`,
+    onOpen: () => {
+      error.textContent = ''
+      status.textContent = ''
+      void reload()
+    },
+  })
   const form = dialog.querySelector<HTMLFormElement>('form')!
   const error = dialog.querySelector<HTMLElement>('.error')!
   const status = dialog.querySelector<HTMLElement>('.status')!
@@ -87,15 +83,6 @@ export function mountUsers(header: HTMLElement, me: SessionUser): { unmount(): v
     rows.innerHTML = list.map((u) => rowHtml(u, me)).join('')
   }
   const reload = () => usersApi.list().then(render, (e) => fail(e instanceof ApiError ? e.message : 'the server could not be reached'))
-
-  open.onclick = () => {
-    error.textContent = ''
-    status.textContent = ''
-    dialog.showModal()
-    form.querySelector('input')!.focus()
-    void reload()
-  }
-  dialog.querySelector<HTMLButtonElement>('[value=close]')!.onclick = () => dialog.close()
 
   form.addEventListener('submit', async (event) => {
     event.preventDefault()
@@ -162,10 +149,5 @@ export function mountUsers(header: HTMLElement, me: SessionUser): { unmount(): v
     void (button.dataset.action === 'password' ? resetPassword(user) : remove(user)).finally(() => button.isConnected && button.focus())
   })
 
-  return {
-    unmount() {
-      open.remove()
-      dialog.remove()
-    },
-  }
+  return { unmount }
 }

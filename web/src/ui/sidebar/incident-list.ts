@@ -1,5 +1,6 @@
 import type { IncidentFeature } from '../../../../contracts/features.ts'
 import { filtersOn, type Store } from '../../store.ts'
+import { atMostEvery } from '../at-most-every.ts'
 import { incidentCount } from '../incident-count.ts'
 import { SEVERITY_COLOR } from '../../severity-style.ts'
 import { escapeHtml } from '../escape-html.ts'
@@ -40,19 +41,12 @@ export function mountIncidentList(list: HTMLElement, count: HTMLElement, tab: HT
   // at most twice a second, however fast live updates come (with 50 000
   // incidents, filtering them is not free); a change after a quiet spell
   // shows at once. The count is always kept current.
-  let pending: ReturnType<typeof setTimeout> | undefined
-  let last = 0
-  const render = () => {
-    if (pending !== undefined) return
-    pending = setTimeout(() => {
-      pending = undefined
-      last = performance.now()
-      const visible = store.visibleIncidents()
-      count.textContent = incidentCount(visible.length, store.incidents.size, filtersOn(store.filters))
-      if (list.hidden) stale = true
-      else fill(visible)
-    }, Math.max(0, 500 - (performance.now() - last)))
-  }
+  const { request: render, cancel } = atMostEvery(500, () => {
+    const visible = store.visibleIncidents()
+    count.textContent = incidentCount(visible.length, store.incidents.size, filtersOn(store.filters))
+    if (list.hidden) stale = true
+    else fill(visible)
+  })
   const shown = () => {
     if (stale) fill(store.visibleIncidents())
   }
@@ -63,7 +57,7 @@ export function mountIncidentList(list: HTMLElement, count: HTMLElement, tab: HT
   render()
   return {
     unmount() {
-      clearTimeout(pending)
+      cancel()
       tab.removeEventListener('click', shown)
       store.off('incidents', render)
       store.off('filters', render)
