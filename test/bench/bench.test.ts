@@ -30,8 +30,11 @@ describe('the benchmark harness', () => {
       }
     }
     const dir = mkdtempSync(join(tmpdir(), 'bench-'))
-    const written = writeResults(dir, results, 1)
+    const written = writeResults(dir, results, 1, { commit: 'test', loadBefore: 0, loadAfter: 0, minutes: 1 })
     expect(existsSync(written.json)).toBe(true)
     expect(readFileSync(written.markdown, 'utf8')).toContain(`### ${results[0]!.scenario}`)
+    // the one table: every target with its goal and whether it was met
+    const summary = readFileSync(join(dir, 'summary.md'), 'utf8')
+    for (const target of results.flatMap((r) => r.targets)) expect(summary).toContain(`| ${target.label} |`)
   }, 300_000)
 })

@@ -1,3 +1,5 @@
+import { execFileSync } from 'node:child_process'
+import { loadavg } from 'node:os'
 import { parseArgs } from 'node:util'
 import { writeResults, type Scenario, type ScenarioResult } from './harness/report.ts'
 import { scenarios } from './scenarios/index.ts'
@@ -24,11 +26,22 @@ if (unknown?.length) {
 }
 const chosen: Scenario[] = wanted ? scenarios.filter((s) => wanted.includes(s.name)) : scenarios
 
+const commit = (() => {
+  try {
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim()
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8' }).trim()
+    return dirty ? `${head} with uncommitted changes` : head
+  } catch {
+    return 'unknown (not a git checkout)'
+  }
+})()
+const startedAt = Date.now()
+const loadBefore = loadavg()[0]!
 const results: ScenarioResult[] = []
 for (const scenario of chosen) {
   console.log(`\n== ${scenario.title}`)
   results.push(...(await scenario.run({ tiny: values.tiny!, rounds: values.tiny ? 1 : rounds, log: (line) => console.log(`   ${line}`) })))
 }
-const written = writeResults(values.out!, results, values.tiny ? 1 : rounds)
+const written = writeResults(values.out!, results, values.tiny ? 1 : rounds, { commit, loadBefore, loadAfter: loadavg()[0]!, minutes: (Date.now() - startedAt) / 60_000 })
 console.log(`\nwrote ${written.markdown} and ${written.json}`)
 process.exit(0)

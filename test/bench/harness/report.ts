@@ -22,8 +22,12 @@ export interface Ratio {
 
 export interface Target {
   label: string
-  /** what was measured, in the target's terms */
+  /** what was measured, in the target's terms (the median over rounds, or the ratio's median) */
   value: number
+  /** the target's measure in each round, for the spread shown beside it */
+  rounds?: number[]
+  /** the unit of `value` when it is not a ratio (e.g. "ms") */
+  unit?: string
   goal: string
   met: boolean
 }
@@ -72,22 +76,52 @@ export function toMarkdown(results: ScenarioResult[], rounds: number): string {
     lines.push(`|---|${metrics.map(() => '---:').join('|')}|`)
     for (const row of r.rows) lines.push(`| ${row.subject} | ${metrics.map((m) => (row.values[m]?.length ? cell(spread(row.values[m]!)) : '—')).join(' | ')} |`)
     if (r.ratios.length) lines.push('', ...r.ratios.map((x) => `- ${x.label}: **${fmt(x.value)}×**${x.ci ? ` (95 % CI ${fmt(x.ci.low)}–${fmt(x.ci.high)}, ${x.rounds?.length ?? '?'} paired rounds)` : ''}`))
-    if (r.targets.length) lines.push('', ...r.targets.map((t) => `- target ${t.label} ${t.goal}: ${fmt(t.value)} → ${t.met ? '**met**' : '**missed**'}`))
+    if (r.targets.length) lines.push('', ...r.targets.map((t) => `- target ${t.label} ${t.goal}: ${targetValue(t)} → ${t.met ? '**met**' : '**missed**'}`))
     if (r.notes.length) lines.push('', ...r.notes.map((n) => `> ${n}`))
     lines.push('')
   }
   return lines.join('\n')
 }
 
-export function writeResults(dir: string, results: ScenarioResult[], rounds: number): { markdown: string; json: string } {
+const targetValue = (t: Target) =>
+  `${fmt(t.value)}${t.unit ? ` ${t.unit}` : ''}${t.rounds && t.rounds.length > 1 ? ` (${fmt(Math.min(...t.rounds))}–${fmt(Math.max(...t.rounds))}, ${t.rounds.length} rounds)` : t.rounds ? ' (1 round)' : ''}`
+
+/** What the run was made on and under: for the one table's header. */
+export interface RunConditions {
+  commit: string
+  /** 1-minute load average when the run began and ended */
+  loadBefore: number
+  loadAfter: number
+  minutes: number
+}
+
+/**
+ * The one table the README carries: every target of every scenario, its
+ * measure with the spread over rounds, and whether it was met, under the
+ * machine, commit and load it came from.
+ */
+export function toSummary(results: ScenarioResult[], rounds: number, run: RunConditions): string {
+  const lines = [
+    `One \`npm run bench -- --rounds ${rounds}\` run on commit ${run.commit}, ${new Date().toISOString().slice(0, 10)}, ${run.minutes.toFixed(0)} minutes; ${machine()};`,
+    `1-minute load average ${run.loadBefore.toFixed(1)} at the start and ${run.loadAfter.toFixed(1)} at the end (the benchmark's own processes). Median (min–max, rounds).`,
+    '',
+    '| scenario | target | measured | goal | met |',
+    '|---|---|---|---|---|',
+  ]
+  for (const r of results) for (const t of r.targets) lines.push(`| ${r.scenario} | ${t.label} | ${targetValue(t)} | ${t.goal} | ${t.met ? 'yes' : '**no**'} |`)
+  return lines.join('\n') + '\n'
+}
+
+export function writeResults(dir: string, results: ScenarioResult[], rounds: number, run?: RunConditions): { markdown: string; json: string } {
   mkdirSync(dir, { recursive: true })
   const markdown = join(dir, 'results.md')
   const json = join(dir, 'results.json')
   writeFileSync(markdown, toMarkdown(results, rounds))
+  if (run) writeFileSync(join(dir, 'summary.md'), toSummary(results, rounds, run))
   const summarized = results.map((r) => ({
     ...r,
     rows: r.rows.map((row) => ({ subject: row.subject, metrics: Object.fromEntries(Object.entries(row.values).map(([k, v]) => [k, { ...spread(v), rounds: v }])) })),
   }))
-  writeFileSync(json, JSON.stringify({ machine: machine(), date: new Date().toISOString(), rounds, results: summarized }, null, 2))
+  writeFileSync(json, JSON.stringify({ machine: machine(), date: new Date().toISOString(), rounds, run, results: summarized }, null, 2))
   return { markdown, json }
 }
