@@ -101,7 +101,7 @@ async function run(options: BenchOptions): Promise<ScenarioResult[]> {
         { label: 'embedded / PostgreSQL, second run', value: second / median(postgres.map((r) => r.second)) },
         { label: 'embedded first run / second run', value: median(embedded.map((r) => r.first)) / second },
       ],
-      targets: [{ label: 'embedded second run', value: second, goal: `< ${TARGET_SECOND_RUN_MS} ms`, met: second < TARGET_SECOND_RUN_MS }],
+      targets: [{ label: '`npm start` on the embedded default, second run: spawn → /api/health 200', value: second, rounds: embedded.map((r) => r.second), unit: 'ms', goal: `< ${TARGET_SECOND_RUN_MS} ms`, met: second < TARGET_SECOND_RUN_MS }],
       notes: [
         `Timed from just before spawning \`node server/start.mjs\` (what \`npm start\` runs, without npm's own start-up) ` +
           `to the first 200 from /api/health, polled every ${POLL_MS} ms. Each run is stopped with SIGTERM and waited for before the next, ` +
