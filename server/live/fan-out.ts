@@ -2,6 +2,7 @@ import type { Socket } from 'node:net'
 import type { WebSocket } from 'ws'
 import type { Delivery } from './stream.ts'
 import { isAfter, streamPosition, type StreamPosition } from './stream-ids.ts'
+import { textFrames } from './text-frames.ts'
 
 export interface FanOutMember {
   socket: WebSocket
@@ -36,9 +37,9 @@ const SLICE_MS = 8
 
 /**
  * This instance's open, authenticated sockets. Notifications are queued as
- * they arrive and fanned out in order, batch by batch: each socket gets the
- * whole batch in one corked write (one syscall, however many frames), and
- * each frame is bytes encoded once for everyone.
+ * they arrive and fanned out in order, batch by batch: the batch is framed
+ * once, as the bytes of all its WebSocket frames, and each socket gets that
+ * one buffer in one write (one syscall, however many frames).
  *
  * A member that stops reading is cut off once its unsent output has stayed
  * over the cap for `slowGraceMs`, so it can't hold memory hostage or slow the
@@ -148,6 +149,27 @@ export class FanOut {
   }
 
   /**
+   * Writes a batch framed once (`framed`, the frames of `deliveries`) to one
+   * member in one write, when it has none of the batch yet (the usual case);
+   * one that has part of it (replay and live overlapping) gets the rest
+   * frame by frame. The bytes go to ws's underlying socket, which is safe
+   * because ws writes every frame of its own straight through as well (no
+   * compression, no Blob sends here), so frames never interleave, and its
+   * `bufferedAmount`, which the slow-reader cap reads, counts them.
+   */
+  #sendFramed(member: FanOutMember, deliveries: readonly Delivery[], framed: Buffer): void {
+    const socket = member.socket
+    const raw = (socket as unknown as { _socket?: Socket })._socket
+    if (!raw || (member.seenThrough && !isAfter(deliveries[0]!.position, member.seenThrough.position))) return this.send(member, deliveries)
+    if (socket.readyState !== socket.OPEN) return
+    if (socket.bufferedAmount > this.maxBufferedBytes) member.overCapSince ??= Date.now()
+    raw.write(framed)
+    const last = deliveries[deliveries.length - 1]!
+    member.seenThrough = { id: last.id, position: last.position }
+    this.stats.framesSent += deliveries.length
+  }
+
+  /**
    * Writes one page of a replay, then holds the replay while the socket's
    * unsent output is over the cap: until the page has been handed to the
    * kernel, or the socket closes. So a replaying socket holds at most the cap
@@ -208,11 +230,12 @@ export class FanOut {
       while (this.#queue.length > 0 && !this.#stopped) {
         const batch = this.#queue
         this.#queue = []
+        const framed = textFrames(batch.map((delivery) => delivery.frame))
         const members = [...this.members]
         let sliceStart = performance.now()
         for (let i = 0; i < members.length; i++) {
           const member = members[i]!
-          if (!member.replaying) this.send(member, batch)
+          if (!member.replaying) this.#sendFramed(member, batch, framed)
           if ((i & 63) === 63 && performance.now() - sliceStart > SLICE_MS) {
             await nextTurn()
             sliceStart = performance.now()

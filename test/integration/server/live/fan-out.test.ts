@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import WebSocket, { WebSocketServer } from 'ws'
 import { notificationJson, toDelivery, type Delivery } from '../../../../server/live/stream.ts'
 import { FanOut, type FanOutMember } from '../../../../server/live/fan-out.ts'
+import { streamPosition } from '../../../../server/live/stream-ids.ts'
 import { savedIncident } from '../../../helpers/notification-fixtures.ts'
 import { waitUntil } from '../../../helpers/wait.ts'
 
@@ -20,7 +21,8 @@ interface Harness {
   group: FanOut
   /** ids received by each client, in arrival order */
   received: string[][]
-  join(): Promise<{ member: FanOutMember; received: string[] }>
+  /** the member, the ids its client received and the texts of the frames, in arrival order */
+  join(): Promise<{ member: FanOutMember; received: string[]; texts: string[] }>
   close(): Promise<void>
 }
 
@@ -38,14 +40,19 @@ async function harness(): Promise<Harness> {
       const accepted = once(server, 'connection') as Promise<[WebSocket]>
       const client = new WebSocket(url)
       const ids: string[] = []
-      client.on('message', (data) => ids.push((JSON.parse(data.toString()) as { id: string }).id))
+      const texts: string[] = []
+      client.on('message', (data, isBinary) => {
+        if (isBinary) throw new Error('a notification arrived as a binary frame')
+        texts.push(data.toString())
+        ids.push((JSON.parse(data.toString()) as { id: string }).id)
+      })
       clients.push(client)
       received.push(ids)
       const [socket] = await accepted
       await once(client, 'open')
       const member: FanOutMember = { socket, sessionId: 1, userId: 1, absoluteExpires: new Date(8.64e15), replaying: false, seenThrough: null }
       group.add(member)
-      return { member, received: ids }
+      return { member, received: ids, texts }
     },
     async close() {
       group.stop()
@@ -79,6 +86,23 @@ describe('socket group fan-out', () => {
     expect(h.group.stats.framesSent).toBe(100 * 1000)
     expect(sentWhenLoopTurned).toBeGreaterThan(0)
     expect(sentWhenLoopTurned).toBeLessThan(100 * 1000)
+  })
+
+  it('frames a batch once so that a ws client reads each notification whole, whatever its length', async () => {
+    h = await harness()
+    const { texts } = await h.join()
+    // each length class of a frame header (7-bit, 16-bit, 64-bit) and its edges
+    const lengths = [40, 125, 126, 127, 65_535, 65_536, 200_000]
+    const batch: Delivery[] = lengths.map((length, i) => {
+      const id = `1700000000000-${i + 1}`
+      const empty = `{"id":"${id}","pad":""}`
+      const frame = Buffer.from(`{"id":"${id}","pad":"${'x'.repeat(length - empty.length)}"}`)
+      return { id, event: i + 1, frame, position: streamPosition(id) }
+    })
+    expect(batch.map((d) => d.frame.length)).toEqual(lengths)
+    for (const delivery of batch) h.group.broadcast(delivery)
+    await waitUntil(() => texts.length === lengths.length, { what: 'every frame' })
+    expect(texts).toEqual(batch.map((d) => d.frame.toString()))
   })
 
   it('keeps batches in order when more arrive during a fan-out', async () => {
