@@ -28,7 +28,9 @@ export function watchSessions(app: FastifyInstance, fanOut: FanOut, checkMs: num
         const rows = await app.sessions.stillValidAndWatched(ids.slice(i, i + IDS_PER_QUERY))
         rows.forEach((id) => live.add(id))
       }
-      fanOut.closeWhere((m) => !live.has(m.sessionId), CLOSE_CODES.SESSION_ENDED, 'session ended')
+      // only the sessions asked about: a socket that joined while the query was out is the next check's
+      const asked = new Set(ids)
+      fanOut.closeWhere((m) => asked.has(m.sessionId) && !live.has(m.sessionId), CLOSE_CODES.SESSION_ENDED, 'session ended')
     } catch (error) {
       app.log.warn({ err: error }, 'could not check the sessions of open sockets')
     }
