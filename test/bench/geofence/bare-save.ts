@@ -24,9 +24,13 @@ import { closedLoop, openLoop, type ClosedLoopOptions, type LoadResult, type Ope
 // technique can do. The scenario searches a grid of both and takes the best
 // as the limit.
 
-/** The alert rule's check for a saved incident, by itself (what the save statement's `matching` part does for the new row). */
-export const ALERT_QUERY =
-  'select "a"."id", "a"."name", "a"."severity" from "incidents" as "i" inner join "areas_of_interest" as "a" on ST_Covers("a"."polygon", "i"."location") where "i"."id" = $1 and "i"."closed" = $2 and i.severity >= a.severity order by "a"."id"'
+/**
+ * The alert rule (server/repositories/alert-rule.ts) for one open incident's
+ * point and severity, by itself: what the save statement's `matching` part
+ * does for the new row. $1 longitude, $2 latitude, $3 severity.
+ */
+export const ALERT_CHECK =
+  'SELECT a.id, a.name, a.severity FROM areas_of_interest AS a WHERE ST_Covers(a.polygon, ST_SetSRID(ST_MakePoint($1, $2), 4326)) AND $3::severity >= a.severity ORDER BY a.id'
 
 /** How saves are grouped: transactions in flight at once, saves in each. */
 export interface Grouping {

@@ -10,12 +10,12 @@ import { signIn, spawnServer, type ServerProcess } from '../../helpers/server-pr
 import { MAX_CREATE_GROUP } from '../../../server/repositories/incidents.ts'
 import type { BenchOptions, Scenario, ScenarioResult } from '../harness/report.ts'
 import { median } from '../harness/report.ts'
-import { ALERT_QUERY, withBareSaves, type Grouping } from '../geofence/bare-save.ts'
+import { ALERT_CHECK, withBareSaves, type Grouping } from '../geofence/bare-save.ts'
 import { Cleanup, stopServer } from '../geofence/cleanup.ts'
 import { groupCpuMs, postgresCpuMs } from '../geofence/cpu.ts'
 import { incidentBody, loadCounties, loadPlaces, type County, type Place } from '../geofence/data.ts'
 import { copyDatabase, withClient } from '../geofence/databases.ts'
-import { explainAlertQuery } from '../geofence/explain.ts'
+import { explainAlertCheck } from '../geofence/explain.ts'
 import { EMBEDDED_CONNECTIONS, geofenceReport, LOADS, OPEN_LOOP_CONNECTIONS, openLoopKey, type Measurements } from '../geofence/geofence-report.ts'
 import { postIncidents } from '../geofence/http-load.ts'
 import { closedLoop, type LoadResult } from '../geofence/load.ts'
@@ -169,8 +169,8 @@ async function run(options: BenchOptions): Promise<ScenarioResult[]> {
     // 4. The alert check alone: PostGIS with and without its index, the in-process R-tree, every polygon in turn.
     const index = buildAreaIndex(counties)
     for (let round = 1; round <= options.rounds; round++) {
-      record(m.checks, 'gist', done('PostGIS alert query (GiST)', await alertQueryAlone(setup.bareDb, size.checks)))
-      record(m.checks, 'noGist', done('PostGIS alert query (no GiST)', await alertQueryAlone(setup.noGistDb, size.checks)))
+      record(m.checks, 'gist', done('PostGIS alert check (GiST)', await alertCheckAlone(setup.bareDb, places, size.checks)))
+      record(m.checks, 'noGist', done('PostGIS alert check (no GiST)', await alertCheckAlone(setup.noGistDb, places, size.checks)))
       runIndexedChecks(index, places, { amount: 1000 })
       record(m.checks, 'rtree', done('flatbush + turf', runIndexedChecks(index, places, size.checks)))
       runNaiveChecks(counties, places, { amount: 20 })
@@ -178,8 +178,8 @@ async function run(options: BenchOptions): Promise<ScenarioResult[]> {
     }
 
     const plans = {
-      gist: await withClient(setup.bareDb, (c) => explainAlertQuery(c, size.explainSample)),
-      noGist: await withClient(setup.noGistDb, (c) => explainAlertQuery(c, size.explainSample)),
+      gist: await withClient(setup.bareDb, (c) => explainAlertCheck(c, places.slice(0, size.explainSample))),
+      noGist: await withClient(setup.noGistDb, (c) => explainAlertCheck(c, places.slice(0, size.explainSample))),
     }
     const outcome = await withClient(setup.server.databaseUrl!, saveOutcome)
     const agreement = await checkAgreement(setup.bareDb, counties, places.slice(0, size.agreementSample), index.alerts)
@@ -333,15 +333,17 @@ async function drainOutbox(url: string): Promise<{ rows: number; oldestS: number
   })
 }
 
-/** The alert query by itself for incidents already saved: what the geofence costs inside PostgreSQL, per check. */
-async function alertQueryAlone(url: string, load: Budget): Promise<LoadResult> {
+/** The alert check by itself for the places in turn, one at a time over one connection: what the geofence costs PostgreSQL, round trip included. */
+async function alertCheckAlone(url: string, places: Place[], load: Budget): Promise<LoadResult> {
   const pool = new pg.Pool({ connectionString: url, max: 1 })
   pool.on('error', () => {})
+  const check = async (i: number) => {
+    const place = places[i % places.length]!
+    await pool.query({ name: 'alert-check', text: ALERT_CHECK, values: [place.lon, place.lat, place.severity] })
+  }
   try {
-    const { rows } = await pool.query<{ id: number }>('SELECT id FROM incidents ORDER BY id')
-    const ids = rows.map((r) => r.id)
-    await closedLoop({ concurrency: 1, amount: Math.min(20, ids.length) }, async (i) => void (await pool.query(ALERT_QUERY, [ids[i % ids.length], false])))
-    return await closedLoop({ concurrency: 1, ...load }, async (i) => void (await pool.query(ALERT_QUERY, [ids[i % ids.length], false])))
+    await closedLoop({ concurrency: 1, amount: 20 }, check)
+    return await closedLoop({ concurrency: 1, ...load }, check)
   } finally {
     await pool.end()
   }
