@@ -79,8 +79,8 @@ export async function startPeer(kind: Exclude<IdleKind, 'ours'>, nodeFlags: stri
 }
 
 export interface IdleClients {
-  /** opens sockets until `total` are open (fails if any could not open); how long that took */
-  grow(total: number, timeoutMs: number): Promise<number>
+  /** opens sockets until `total` are open (fails if any could not open): how long that took, and how many open sockets the server has closed so far */
+  grow(total: number, timeoutMs: number): Promise<{ ms: number; closed: number; closedWith?: string }>
   close(): Promise<void>
 }
 
@@ -108,8 +108,8 @@ export function startClients(config: Omit<IdleClientsConfig, 'maxLifetimeMs'>): 
         send({ cmd: 'connect', total, concurrency: 100 })
       })
       if (report.type === 'error') throw new Error(`clients: ${report.message}`)
-      if (report.open !== total) throw new Error(`${report.open} of ${total} sockets open (${report.failed} failed: ${report.error})`)
-      return report.ms
+      if (report.open !== total) throw new Error(`${report.open} of ${total} sockets open (${report.failed} failed: ${report.error}; ${report.closed} closed after opening, the first with ${report.closedWith})`)
+      return { ms: report.ms, closed: report.closed, closedWith: report.closedWith }
     },
     async close() {
       if (child.connected) send({ cmd: 'close' })

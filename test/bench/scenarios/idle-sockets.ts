@@ -62,6 +62,7 @@ export const idleSockets: Scenario = {
     )
     const fits = new Map<IdleKind, { heap: Fit; rss: Fit }[]>(SUBJECTS.map(({ kind }) => [kind, []]))
 
+    const closedNotes: string[] = []
     const probeDir = mkdtempSync(join(tmpdir(), 'heap-probe-'))
     const probe = heapProbe(probeDir)
     try {
@@ -105,8 +106,10 @@ export const idleSockets: Scenario = {
         const rss: number[] = []
         let handshakes = NaN
         let previous = size.warm
+        let closedByServer: { closed: number; closedWith?: string } = { closed: 0 }
         for (const count of size.counts) {
-          const ms = await clients.grow(count, timeout)
+          const { ms, ...closedSoFar } = await clients.grow(count, timeout)
+          closedByServer = closedSoFar
           handshakes = (count - previous) / (ms / 1000)
           previous = count
           await new Promise((resolve) => setTimeout(resolve, size.settleMs))
@@ -120,6 +123,10 @@ export const idleSockets: Scenario = {
         const fits = { heap: linearFit(size.counts, heap), rss: linearFit(size.counts, rss) }
         const kib = (f: Fit) => `${(f.slope / 1024).toFixed(2)} ± ${(f.slopeSe / 1024).toFixed(2)} KiB (R² ${f.r2.toFixed(3)})`
         log(`round ${round + 1}, ${label}: heap ${kib(fits.heap)}, RSS ${kib(fits.rss)} per socket; RSS ${rss.map((r) => (r / 2 ** 20).toFixed(0)).join(' → ')} MiB; idle CPU ${idleCpu.toFixed(1)} %`)
+        if (closedByServer.closed) {
+          closedNotes.push(`${label}, round ${round + 1}: the server closed ${closedByServer.closed} open sockets while others were joining (the first with ${closedByServer.closedWith}); the clients opened them again`)
+          log(closedNotes.at(-1)!)
+        }
         return { fits, rssAtMost: rss.at(-1)!, handshakes, idleCpu }
       } catch (error) {
         throw new Error(`${label}: ${(error as Error).message}\n--- the server's last output:\n${server?.output() ?? ''}`, { cause: error })
@@ -161,6 +168,7 @@ export const idleSockets: Scenario = {
             'forced GC is what the target is judged on.',
           `handshakes = sockets opened per second in the last step, 100 at a time, from a separate client process; idle CPU = the server over ` +
             `${size.settleMs} ms with every socket open.`,
+          ...closedNotes,
           ...(tiny ? ['At a few dozen sockets the slope is mostly noise: only the full size means anything.'] : []),
           load,
         ],
