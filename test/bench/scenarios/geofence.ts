@@ -238,8 +238,14 @@ async function prepare(counties: County[], cleanup: Cleanup, log: (line: string)
   cleanup.add(`drop ${noGist.name}`, noGist.drop)
   await withClient(noGist.url, (c) => c.query('DROP INDEX areas_polygon'))
   const redisUrl = await freshRedis(cleanup)
-  // the server's own defaults for its pool and group commit (DB_POOL_SIZE, DB_SAVE_CONCURRENCY)
-  const server = await startSignedIn({ DATABASE_URL: source.url, REDIS_URL: redisUrl }, cleanup)
+  // the server's own defaults for its pool and group commit (DB_POOL_SIZE, DB_SAVE_CONCURRENCY);
+  // GEOFENCE_SERVER_NODE_OPTIONS reaches this server only: with CPU_PROFILE_DIR,
+  // "--import=<abs>/test/bench/fan-out/cpu-profile.mjs" profiles it (Node 20 refuses --cpu-prof there)
+  const nodeOptions = process.env.GEOFENCE_SERVER_NODE_OPTIONS
+  const profileDir = process.env.CPU_PROFILE_DIR
+  const server = await startSignedIn({
+    DATABASE_URL: source.url, REDIS_URL: redisUrl, ...(nodeOptions && { NODE_OPTIONS: nodeOptions }), ...(profileDir && { CPU_PROFILE_DIR: profileDir }),
+  }, cleanup)
   log(`${loaded} areas in PostgreSQL; server on PostgreSQL up`)
 
   const embeddedLoaded = await embeddedLoading

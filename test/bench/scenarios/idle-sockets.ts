@@ -28,11 +28,11 @@ const SOCKETS_PER_SESSION = 10
 const TARGET_HEAP_RATIO = 1.2
 
 const UNITS = {
-  'heap per socket': 'KiB (slope)',
+  'heap per socket': 'KiB, slope',
   'heap ± SE': 'KiB',
-  'RSS per socket': 'KiB (slope)',
+  'RSS per socket': 'KiB, slope',
   'RSS ± SE': 'KiB',
-  'RSS R²': '',
+  'RSS R²': '0–1',
   'RSS with all sockets': 'MiB',
   handshakes: 'sockets/s',
   'idle CPU': '% of a core',
