@@ -1,5 +1,6 @@
 import type pg from 'pg'
-import { ALERT_QUERY } from './bare-save.ts'
+import { ALERT_CHECK } from './bare-save.ts'
+import type { Place } from './data.ts'
 
 export interface PlanSummary {
   /** how the areas table was read, e.g. "Index Scan using areas_polygon" */
@@ -8,7 +9,7 @@ export interface PlanSummary {
   maxMs: number
   /** rows of areas the scan handed to ST_Covers' exact test, on average */
   meanCandidates: number
-  incidents: number
+  points: number
 }
 
 interface PlanNode {
@@ -23,19 +24,18 @@ interface PlanNode {
 }
 
 /**
- * EXPLAIN ANALYZE of the alert query for a sample of saved incidents: how the
+ * EXPLAIN ANALYZE of the alert check for a sample of places: how the
  * planner reaches the areas (GiST index scan or sequential scan), how long
  * the query takes inside PostgreSQL (no network, no client), and how many
  * area rows the scan produced before ST_Covers' exact test removed the rest.
  */
-export async function explainAlertQuery(client: pg.Client, sample: number): Promise<PlanSummary> {
-  const { rows: ids } = await client.query<{ id: number }>('SELECT id FROM incidents ORDER BY random() LIMIT $1', [sample])
+export async function explainAlertCheck(client: pg.Client, sample: Place[]): Promise<PlanSummary> {
   const times: number[] = []
   const candidates: number[] = []
   let areasAccess = 'unknown'
-  for (const { id } of ids) {
-    // EXPLAIN does not take bind parameters: inline the id (an integer we just read)
-    const text = ALERT_QUERY.replace('$1', String(id)).replace('$2', 'false')
+  for (const place of sample) {
+    // EXPLAIN does not take bind parameters: inline the values (numbers, and a severity from our own list)
+    const text = ALERT_CHECK.replace('$1', String(place.lon)).replace('$2', String(place.lat)).replace('$3', `'${place.severity}'`)
     const { rows } = await client.query<{ 'QUERY PLAN': [{ Plan: PlanNode; 'Execution Time': number }] }>(`EXPLAIN (ANALYZE, FORMAT JSON) ${text}`)
     const plan = rows[0]!['QUERY PLAN'][0]
     times.push(plan['Execution Time'])
@@ -47,7 +47,7 @@ export async function explainAlertQuery(client: pg.Client, sample: number): Prom
     }
   }
   const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN)
-  return { areasAccess, meanMs: mean(times), maxMs: Math.max(...times), meanCandidates: mean(candidates), incidents: ids.length }
+  return { areasAccess, meanMs: mean(times), maxMs: Math.max(...times), meanCandidates: mean(candidates), points: sample.length }
 }
 
 function findAreasNode(node: PlanNode): PlanNode | undefined {
