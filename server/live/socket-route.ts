@@ -13,6 +13,7 @@ import { SocketQuota } from './socket-quota.ts'
 import { STREAM_ID } from './stream-ids.ts'
 import { join, type JoinRequest } from './join-protocol.ts'
 import { watchSessions } from './session-watcher.ts'
+import { PingSweep } from './ping-sweep.ts'
 
 export interface SocketRouteOptions {
   /** origins allowed to use the cookie; empty: only the server's own */
@@ -28,12 +29,14 @@ export interface SocketRouteOptions {
  * auth hook (401 before anything is accepted); a cookie must also come from
  * an allowed Origin (403), so another site can't ride a signed-in browser.
  * Once open it joins the fan-out (join-protocol.ts: `?since=<id>&epoch=<epoch>`
- * replays what the client missed), is pinged to find a peer that vanished,
+ * replays what the client missed), is pinged to find a peer that vanished
+ * (ping-sweep.ts),
  * and is closed when its session ends (session-watcher.ts).
  */
 const socketRoute: FastifyPluginAsyncTypebox<SocketRouteOptions> = async (app, options) => {
   const fanOut = app.fanOut
   const quota = new SocketQuota(options.maxSocketsPerSession, options.maxSocketsPerUser)
+  const pings = new PingSweep(options.pingIntervalMs)
 
   app.get('/ws', {
     websocket: true,
@@ -83,27 +86,20 @@ const socketRoute: FastifyPluginAsyncTypebox<SocketRouteOptions> = async (app, o
       replaying: Boolean((request.query as JoinRequest).since),
       seenThrough: null,
     }
-    let alive = true
-    socket.on('pong', () => (alive = true))
-    const ping = setInterval(() => {
-      // no pong since the last ping: the peer is gone without saying so
-      if (!alive) return socket.terminate()
-      alive = false
-      socket.ping()
-    }, options.pingIntervalMs)
-    socket.on('close', () => {
-      clearInterval(ping)
-      fanOut.remove(member)
-    })
+    pings.watch(socket)
+    socket.on('close', () => fanOut.remove(member))
     releaseUpgrade(socket, request)
     // clients have nothing to say but pongs; anything over maxPayload closes with 1009 (ws does that)
-    socket.on('message', () => {})
+    socket.on('message', ignore)
 
     await join(app.stream, fanOut, member, request.query as JoinRequest, request.log)
   })
 
   const stopWatching = watchSessions(app, fanOut, options.sessionCheckMs)
-  app.addHook('onClose', async () => stopWatching())
+  app.addHook('onClose', async () => {
+    stopWatching()
+    pings.stop()
+  })
 }
 
 /**
@@ -114,6 +110,8 @@ const socketRoute: FastifyPluginAsyncTypebox<SocketRouteOptions> = async (app, o
  * own listener is all a socket needs: an error (a client's malformed frame,
  * a reset connection) ends it, and a client's mistake is not worth a log line.
  */
+const ignore = () => {}
+
 function releaseUpgrade(socket: WebSocket, request: FastifyRequest): void {
   socket.removeAllListeners('error')
   socket.on('error', () => socket.terminate())
