@@ -93,7 +93,7 @@ export interface RunReport {
    * after a cut-off these are lower bounds)
    */
   latencyMs: { p50: number; p99: number; p999: number; max: number }
-  /** how late the poster itself sent, after the due time (its own event loop, not the server's answer) */
+  /** how late the poster thread itself sent the measured posts, after their due time (not the server's answer) */
   posterLagMs: { p99: number; max: number }
   /** how long the swarm waited for the previous point's frames to stop; settled false: they never did within the limit */
   settle: { ms: number; settled: boolean }

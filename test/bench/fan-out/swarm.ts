@@ -1,7 +1,8 @@
-import { Agent, request } from 'node:http'
+import { Worker } from 'node:worker_threads'
 import { performance } from 'node:perf_hooks'
 import { openRawSocket, type RawSocket } from './raw-client.ts'
-import { FEATURE_MARK, DESCRIPTION, locationOf, peerFrame, wireOf, type ConnectReport, type PostPlan, type RunReport, type SwarmCommand, type SwarmConfig, type SwarmReport } from './protocol.ts'
+import type { PosterCommand, PosterData, PosterMessage } from './poster.ts'
+import { FEATURE_MARK, wireOf, type ConnectReport, type PostPlan, type RunReport, type SwarmCommand, type SwarmConfig, type SwarmReport } from './protocol.ts'
 
 // The client swarm: one process holding N WebSocket clients of one server,
 // forked by the bench (fork IPC carries commands in, reports out). It also
@@ -143,51 +144,6 @@ async function connect(total: number, concurrency: number): Promise<ConnectRepor
   return { type: 'connected', open: sockets.filter((s) => s.open).length, failed, error, ms: performance.now() - started }
 }
 
-// ---- posting ----
-
-// a fresh keep-alive pool per run (see `run`): no connection left idle since the last run
-let agent = new Agent({ keepAlive: true, maxSockets: 64 })
-
-function post(path: string, body: string, headers: Record<string, string>, retried = false): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const url = new URL(path, config.baseUrl)
-    const req = request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers } }, (res) => {
-      let text = ''
-      res.setEncoding('utf8')
-      res.on('data', (chunk: string) => (text += chunk))
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }))
-      res.on('error', reject)
-    })
-    req.on('error', (error: NodeJS.ErrnoException) => {
-      // the server closed an idle keep-alive connection just as we reused it: the
-      // request never reached it, so sending it again is safe (what Node's docs advise)
-      if (req.reusedSocket && error.code === 'ECONNRESET' && !retried) post(path, body, headers, true).then(resolve, reject)
-      else reject(error)
-    })
-    req.end(body)
-  })
-}
-
-/**
- * Sends post `i`; resolves with the feature number its frames carry. Peers
- * are told the number (idBase + i); ours numbers the incident itself and says
- * which in its answer (its frames may well arrive before that answer, so
- * frames are matched to posts after the run, from the recorded times).
- */
-async function sendPost(plan: PostPlan, i: number): Promise<number> {
-  if (config.kind === 'ours') {
-    const body = JSON.stringify({ name: `bench ${i}`, description: DESCRIPTION, severity: 'high', location: locationOf(i) })
-    const res = await post('/api/incidents', body, { authorization: `Bearer ${plan.postKey}` })
-    if (res.status !== 201) throw new Error(`POST /api/incidents: ${res.status} ${res.body.slice(0, 200)}`)
-    const id = (JSON.parse(res.body) as { id: string }).id
-    return Number(id.slice('incident:'.length))
-  }
-  const n = plan.idBase + i
-  const res = await post('/broadcast', peerFrame(n, i), {})
-  if (res.status !== 204) throw new Error(`POST /broadcast: ${res.status} ${res.body.slice(0, 200)}`)
-  return n
-}
-
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 async function run(plan: PostPlan): Promise<RunReport> {
@@ -214,57 +170,68 @@ async function run(plan: PostPlan): Promise<RunReport> {
   const postOf = new Map<number, number>()
   const due = new Float64Array(totalPosts)
   const answered = new Uint8Array(totalPosts)
-  const lag = new Float64Array(totalPosts)
   let postErrors = 0
   let firstPostError: string | undefined
-  let cutOff = false
   const answeredIn: number[] = []
+  let answeredCount = 0
 
-  agent.destroy()
-  agent = new Agent({ keepAlive: true, maxSockets: 64 })
+  // the posts come from a thread of their own (poster.ts), on the schedule; loaded before the clock starts
+  const poster = new Worker(new URL('./poster-boot.mjs', import.meta.url), {
+    execArgv: [], // poster-boot.mjs registers tsx itself
+    workerData: { kind: config.kind, baseUrl: config.baseUrl, postKey: plan.postKey, idBase: plan.idBase, rate: plan.rate, posts: totalPosts } satisfies PosterData,
+  })
+  // set from the worker's events: a holder, so the checks below are not narrowed away
+  const failed: { error?: Error } = {}
+  let ready: (() => void) | undefined
+  let abandonedAck: (() => void) | undefined
+  const lags: number[] = []
+  poster.on('error', (error) => {
+    failed.error ??= error
+    ready?.()
+  })
+  poster.on('message', (message: PosterMessage) => {
+    if (message.type === 'ready') return ready?.()
+    if (message.type === 'abandoned') return abandonedAck?.()
+    if (answered[message.i]) return
+    answered[message.i] = 1
+    answeredCount++
+    if (message.i >= warmPosts) lags.push(message.lagMs) // the measured posts: the warm-up is where the thread warms up
+    if (message.feature === null) {
+      postErrors++
+      firstPostError ??= message.error
+    } else {
+      postOf.set(message.feature, message.i)
+      answeredIn.push(message.answerMs)
+    }
+  })
+  await new Promise<void>((resolve) => (ready = resolve))
+  if (failed.error) {
+    await poster.terminate()
+    throw new Error(`the poster thread failed: ${failed.error.stack}`)
+  }
+
   closedDuringRun = 0
   collecting = collector
   const elu = performance.eventLoopUtilization()
   const cpu = process.cpuUsage()
-  const started = performance.now() + 20 // the first post is due a moment from now, not already late
+  const started = performance.now() + 10 // the first post is due a moment from now, not already late
   for (let i = 0; i < totalPosts; i++) due[i] = started + i * interval
   const windowStart = started + warmPosts * interval
   const windowEnd = started + totalPosts * interval
   const lastDue = due[totalPosts - 1]!
-
-  const attempt = (i: number) => {
-    const sentAt = performance.now()
-    lag[i] = sentAt - due[i]!
-    // a peer's frames are known by their number before the answer (which may never come by the cut-off)
-    if (config.kind !== 'ours') postOf.set(plan.idBase + i, i)
-    return sendPost(plan, i).then(
-      (feature) => {
-        answered[i] = 1
-        postOf.set(feature, i)
-        answeredIn.push(performance.now() - sentAt)
-      },
-      (error: Error) => {
-        if (cutOff) return // abandoned at the cut-off, counted as such
-        answered[i] = 1
-        postErrors++
-        firstPostError ??= error.message
-      },
-    )
-  }
-
-  // open loop: post i is sent when due whether or not earlier ones were answered; a late tick sends all that are due
-  const pending: Promise<void>[] = []
-  let i = 0
-  while (i < totalPosts) {
-    while (i < totalPosts && due[i]! <= performance.now()) pending.push(attempt(i++))
-    if (i < totalPosts) await sleep(Math.max(0, due[i]! - performance.now()))
+  poster.postMessage({ cmd: 'start', startAt: performance.timeOrigin + started } satisfies PosterCommand)
+  // a peer's frames are known by their number before the answer (which may never come by the cut-off)
+  if (config.kind !== 'ours') for (let i = 0; i < totalPosts; i++) postOf.set(plan.idBase + i, i)
+  while (performance.now() < lastDue) {
+    if (failed.error) break
+    await sleep(Math.min(250, lastDue - performance.now()))
   }
 
   // the measured frames still on their way: until all are in, or (every post
   // answered) nothing came for `quietMs`, or the cut-off
   const expected = (totalPosts - warmPosts) * open
   let ending: RunReport['ending'] = 'cut-off'
-  const allAnswered = () => answered.every((a) => a === 1)
+  const allAnswered = () => answeredCount === totalPosts
   for (;;) {
     const now = performance.now()
     // the cheap test first: the exact count walks every frame, millions of them
@@ -276,16 +243,21 @@ async function run(plan: PostPlan): Promise<RunReport> {
       ending = 'quiet'
       break
     }
-    if (now - lastDue > plan.cutOffMs) break
+    if (now - lastDue > plan.cutOffMs || failed.error) break
     await sleep(Math.min(250, plan.quietMs / 4))
   }
   const endedAt = performance.now()
   collecting = null
-  if (ending === 'cut-off') {
-    cutOff = true
-    agent.destroy() // requests still queued or in flight are abandoned
-    await Promise.allSettled(pending)
+  if (ending === 'cut-off' && !failed.error) {
+    await new Promise<void>((resolve) => {
+      abandonedAck = resolve
+      poster.postMessage({ cmd: 'abandon' } satisfies PosterCommand)
+      setTimeout(resolve, 5000).unref()
+    })
   }
+  await poster.terminate()
+  const posterFailure = failed.error as Error | undefined
+  if (posterFailure) throw new Error(`the poster thread failed: ${posterFailure.stack}`)
   const usage = process.cpuUsage(cpu)
   const loop = performance.eventLoopUtilization(elu)
 
@@ -313,7 +285,7 @@ async function run(plan: PostPlan): Promise<RunReport> {
   }
   for (let p = warmPosts; p < totalPosts; p++) for (let m = perPost[p]!; m < open; m++) latencies[k++] = endedAt - due[p]!
   const samples = latencies.subarray(0, k).sort()
-  const lags = lag.slice().sort()
+  const lagsSorted = Float64Array.from(lags).sort()
   const answers = Float64Array.from(answeredIn).sort()
   return {
     type: 'result',
@@ -330,7 +302,7 @@ async function run(plan: PostPlan): Promise<RunReport> {
     deliveredPerSecond: inWindow / ((windowEnd - windowStart) / 1000),
     framesTotal: collector.count,
     latencyMs: { p50: rank(samples, 50), p99: rank(samples, 99), p999: rank(samples, 99.9), max: samples.length ? samples[samples.length - 1]! : NaN },
-    posterLagMs: { p99: rank(lags, 99), max: lags[lags.length - 1] ?? NaN },
+    posterLagMs: { p99: rank(lagsSorted, 99), max: lagsSorted[lagsSorted.length - 1] ?? NaN },
     settle,
     longestGapMs: Math.max(longestGap, Math.min(windowEnd, endedAt) - previous),
     clientEventLoopUtilization: loop.utilization,
@@ -374,7 +346,6 @@ process.on('message', (message: SwarmCommand) => {
         return run(message.plan)
       case 'close':
         for (const socket of sockets) socket.terminate()
-        agent.destroy()
         setImmediate(() => process.exit(0))
         return undefined
     }
