@@ -1,5 +1,5 @@
 import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process'
-import { existsSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { availableParallelism, loadavg } from 'node:os'
 import { join } from 'node:path'
 import { createClient } from 'redis'
@@ -36,6 +36,26 @@ export function cpuSeconds(pid: number): number {
   // the command name may hold spaces: fields are counted after its closing parenthesis
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
   return (Number(fields[11]) + Number(fields[12])) / 100
+}
+
+/**
+ * CPU seconds so far of every PostgreSQL and Redis server process on the
+ * machine (by their command names): what ours (and Socket.IO's adapters) make
+ * them do is part of the cost of a frame. On a shared machine it includes
+ * everyone else's queries too.
+ */
+export function storeCpuSeconds(): number {
+  let total = 0
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      const comm = readFileSync(`/proc/${entry}/comm`, 'utf8').trim()
+      if (comm === 'postgres' || comm.startsWith('redis-server')) total += cpuSeconds(Number(entry))
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return total
 }
 
 /**
