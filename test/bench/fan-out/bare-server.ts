@@ -1,9 +1,13 @@
 import { createServer } from 'node:http'
 import { WebSocket, WebSocketServer } from 'ws'
 
-// The floor: the least a Node server can do to fan a notification out. No
+// Bare `ws`, naive: what a first version of a fan-out looks like. No
 // authentication, no database, no Redis: a POST's body is taken as the frame,
-// already serialized, and the same bytes are written to every open socket.
+// already serialized, and the same bytes are sent to every open socket, one
+// ws send per socket per notification, before the POST is answered (so
+// notifications never queue up into a batch). It is not the floor: that is
+// batched-server.ts, ours' technique at its strongest. The idle-socket
+// benchmark uses this one as plain `ws` holding sockets.
 // Run as its own process (PORT in the environment) so its memory and CPU can
 // be read from /proc like our server's.
 

@@ -1,6 +1,6 @@
-import { fork, spawn, type ChildProcess } from 'node:child_process'
-import { existsSync, readFileSync, rmSync } from 'node:fs'
-import { loadavg } from 'node:os'
+import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process'
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { availableParallelism, loadavg } from 'node:os'
 import { join } from 'node:path'
 import { createClient } from 'redis'
 import { createDatabase } from '../../helpers/postgres.ts'
@@ -39,6 +39,26 @@ export function cpuSeconds(pid: number): number {
 }
 
 /**
+ * CPU seconds so far of every PostgreSQL and Redis server process on the
+ * machine (by their command names): what ours (and Socket.IO's adapters) make
+ * them do is part of the cost of a frame. On a shared machine it includes
+ * everyone else's queries too.
+ */
+export function storeCpuSeconds(): number {
+  let total = 0
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      const comm = readFileSync(`/proc/${entry}/comm`, 'utf8').trim()
+      if (comm === 'postgres' || comm.startsWith('redis-server')) total += cpuSeconds(Number(entry))
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return total
+}
+
+/**
  * How busy the machine is besides us: the 1-minute load average and the share
  * of the last minute in which some task waited for a CPU (pressure stall
  * information; NaN where the kernel has none). Other work on the box shows
@@ -57,6 +77,33 @@ export function machineLoad(): { load: number; cpuWaiting: number } {
 export function describeLoad(start: ReturnType<typeof machineLoad>, end: ReturnType<typeof machineLoad>): string {
   const psi = (l: ReturnType<typeof machineLoad>) => (Number.isNaN(l.cpuWaiting) ? '' : `, some task waiting for a CPU ${l.cpuWaiting.toFixed(0)} % of the last minute`)
   return `Machine load at the start: load average ${start.load.toFixed(1)}${psi(start)}; at the end: ${end.load.toFixed(1)}${psi(end)}. Clients, servers, PostgreSQL and Redis (and whatever else runs) share its cores.`
+}
+
+// ---- cores ----
+
+/**
+ * Which cores the server under test and the client swarm are pinned to
+ * (taskset): apart, so neither takes the other's CPU and the swarm's share
+ * is known. By default the server gets core 0 and the swarm core 1;
+ * BENCH_FANOUT_SERVER_CPUS / BENCH_FANOUT_SWARM_CPUS (taskset lists, e.g.
+ * "0-1" and "2-3") change that, BENCH_FANOUT_PIN=0 turns pinning off. Null
+ * when off, or with one core, or without taskset. PostgreSQL and Redis are
+ * left where the system puts them: pinning them would mean changing
+ * processes the bench does not own.
+ */
+export function corePlan(): { server: string; swarm: string } | null {
+  if (process.env.BENCH_FANOUT_PIN === '0' || availableParallelism() < 2) return null
+  try {
+    execFileSync('taskset', ['-V'], { stdio: 'ignore' })
+  } catch {
+    return null
+  }
+  return { server: process.env.BENCH_FANOUT_SERVER_CPUS ?? '0', swarm: process.env.BENCH_FANOUT_SWARM_CPUS ?? '1' }
+}
+
+/** Pins every thread of a process (and so what it starts later) to the given cores. */
+export function pin(pid: number, cpus: string): void {
+  execFileSync('taskset', ['-a', '-pc', cpus, String(pid)], { stdio: 'ignore' })
 }
 
 // ---- Redis ----
@@ -235,13 +282,24 @@ export interface PeerServer extends ServedSubject {
   stop(): Promise<void>
 }
 
-/** Starts bare-server.ts or socketio-server.ts as a plain node process (one pid: no tsx CLI in between). */
-export async function startPeer(kind: Exclude<SubjectKind, 'ours'>, env: Record<string, string> = {}, nodeFlags: string[] = []): Promise<PeerServer> {
+/** The command that runs a peer: a plain node process (one pid: no tsx CLI in between), or bun for Bun's. */
+function peerCommand(kind: Exclude<SubjectKind, 'ours'>, nodeFlags: string[]): { command: string; args: string[]; env: Record<string, string> } {
+  if (kind === 'bun') return { command: join(ROOT, 'node_modules', '.bin', 'bun'), args: [join(HERE, 'bun-server.mjs')], env: {} }
+  const script = { bare: 'bare-server.ts', batched: 'batched-server.ts', socketio: 'socketio-server.ts', 'socketio-streams': 'socketio-server.ts' }[kind]
+  return { command: process.execPath, args: [...nodeFlags, '--import', 'tsx', join(HERE, script)], env: kind === 'socketio-streams' ? { ADAPTER: 'streams' } : {} }
+}
+
+/**
+ * Starts a peer's server; `cpus` pins it (taskset execs the server, so the
+ * pid is the server's).
+ */
+export async function startPeer(kind: Exclude<SubjectKind, 'ours'>, env: Record<string, string> = {}, nodeFlags: string[] = [], cpus?: string): Promise<PeerServer> {
   const port = await freePort()
-  const script = join(HERE, kind === 'bare' ? 'bare-server.ts' : 'socketio-server.ts')
-  const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', script], {
+  const run = peerCommand(kind, nodeFlags)
+  const [command, args] = cpus ? ['taskset', ['-c', cpus, run.command, ...run.args]] : [run.command, run.args]
+  const child = spawn(command as string, args as string[], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, PORT: String(port), MAX_LIFETIME_MS: String(MAX_LIFETIME_MS), ...env },
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, PORT: String(port), MAX_LIFETIME_MS: String(MAX_LIFETIME_MS), ...run.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   })
@@ -281,13 +339,15 @@ export interface Swarm {
   close(): Promise<void>
 }
 
-export function startSwarm(config: Omit<SwarmConfig, 'maxLifetimeMs'>): Swarm {
+/** Forks the swarm; `cpus` pins it (before it opens a socket). */
+export function startSwarm(config: Omit<SwarmConfig, 'maxLifetimeMs'>, cpus?: string): Swarm {
   const child = fork(join(HERE, 'swarm.ts'), [JSON.stringify({ ...config, maxLifetimeMs: MAX_LIFETIME_MS } satisfies SwarmConfig)], {
     cwd: ROOT,
     execArgv: ['--import', 'tsx', '--max-old-space-size=4096'],
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     detached: true,
   })
+  if (cpus) pin(child.pid!, cpus)
   const output = capture(child)
   const reports: SwarmReport[] = []
   let wake: (() => void) | undefined

@@ -2,8 +2,17 @@
 // say to each other over the fork IPC channel, and the payload every subject
 // broadcasts. Shared so both sides agree at compile time.
 
-/** Which server the swarm talks to; decides the socket handshake and what a POST carries. */
-export type SubjectKind = 'ours' | 'bare' | 'socketio'
+/**
+ * Which server the swarm talks to; decides the socket handshake and what a POST carries.
+ * 'bare' is the naive bare `ws` server (one write per notification per socket),
+ * 'batched' the floor built with ours' technique, 'bun' Bun's uWebSockets publish,
+ * 'socketio' Socket.IO with the Redis (pub/sub) adapter, 'socketio-streams' with
+ * the Redis streams adapter.
+ */
+export type SubjectKind = 'ours' | 'bare' | 'batched' | 'bun' | 'socketio' | 'socketio-streams'
+
+/** How the swarm speaks to a kind of server: ours' authenticated /ws, Engine.IO v4, or a plain WebSocket on `/`. */
+export const wireOf = (kind: SubjectKind): 'ours' | 'socketio' | 'plain' => (kind === 'ours' ? 'ours' : kind.startsWith('socketio') ? 'socketio' : 'plain')
 
 export interface SwarmConfig {
   kind: SubjectKind
@@ -15,20 +24,26 @@ export interface SwarmConfig {
   maxLifetimeMs: number
 }
 
+/** One open-loop point: posts on a fixed schedule, a warm-up, then the measured window. */
 export interface PostPlan {
-  /** posts per second, open loop (sent on schedule whether or not earlier ones answered); null: as fast as possible */
-  rate: number | null
-  posts: number
-  /** POSTs in flight at once when `rate` is null (and the agent's socket cap otherwise) */
-  concurrency: number
+  /** posts per second; post i is due at start + i / rate whether or not earlier ones were answered */
+  rate: number
+  /** posted on the same schedule before the measured window; their frames are not measured */
+  warmUpSeconds: number
+  /** the measured window */
+  seconds: number
   /** the operator's session key (ours only) */
   postKey?: string
   /** first feature number the peers' synthetic incidents use; ours numbers its own */
   idBase: number
-  /** how long to wait after the last POST answered for frames still on their way */
+  /** once every post is answered: a frame later than this after the one before it is lost */
   quietMs: number
-  /** hard stop for the whole run */
-  deadlineMs: number
+  /** after the last post's due time, stop waiting anyway (an overloaded subject may need minutes to drain) */
+  cutOffMs: number
+  /** before starting: wait until no frame has arrived for this long (the previous point's backlog has drained) */
+  settleMs: number
+  /** ...but no longer than this */
+  settleLimitMs: number
 }
 
 export type SwarmCommand =
@@ -47,24 +62,44 @@ export interface ConnectReport {
 
 export interface RunReport {
   type: 'result'
-  posts: number
+  /** posts due in the measured window */
+  measuredPosts: number
   postErrors: number
   firstPostError?: string
-  /** first POST sent to last POST answered */
-  postSeconds: number
-  /** how long the server took to answer a POST */
+  /** posts not answered by the cut-off (their requests were abandoned) */
+  abandoned: number
+  /** how long the server took to answer a POST, from its actual send */
   postLatencyMs: { p50: number; p99: number }
   sockets: number
+  /** frames of the measured posts: measuredPosts × sockets */
   expected: number
-  /** distinct frames: at most one per socket per incident */
+  /** distinct frames of the measured posts received: at most one per socket per incident */
   received: number
   duplicates: number
-  /** first POST sent to last frame received */
-  wallSeconds: number
-  latencyMs: { p50: number; p99: number; max: number }
-  /** the longest time no client received anything, between the run's first and last frame: a server's event loop stalls show here */
+  /**
+   * how the wait for the measured frames ended: 'complete' (all arrived),
+   * 'quiet' (every post answered and nothing arrived for quietMs: what is
+   * missing is lost), 'cut-off' (still going at the cut-off: what is missing
+   * may only be late)
+   */
+  ending: 'complete' | 'quiet' | 'cut-off'
+  /** frames of any post received within the measured window, per second of it */
+  deliveredPerSecond: number
+  /** every frame received during the run, warm-up and drain included (the denominator of CPU per frame) */
+  framesTotal: number
+  /**
+   * from each post's SCHEDULED send time to each socket's receipt, over the
+   * measured posts; a frame missing at the end counts as arriving then (so
+   * after a cut-off these are lower bounds)
+   */
+  latencyMs: { p50: number; p99: number; p999: number; max: number }
+  /** how late the poster thread itself sent the measured posts, after their due time (not the server's answer) */
+  posterLagMs: { p99: number; max: number }
+  /** how long the swarm waited for the previous point's frames to stop; settled false: they never did within the limit */
+  settle: { ms: number; settled: boolean }
+  /** the longest time no client received anything, within the measured window: a server's event loop stall shows here */
   longestGapMs: number
-  /** the swarm's own load: if it is near 1 the clients, not the server, set the pace */
+  /** the swarm's own load over the run: near 1, the clients, not the server, set the pace */
   clientEventLoopUtilization: number
   clientCpuSeconds: number
   /** sockets that closed while the run went on (a server dropping slow clients would show here) */

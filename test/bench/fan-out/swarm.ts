@@ -1,7 +1,8 @@
-import { Agent, request } from 'node:http'
+import { Worker } from 'node:worker_threads'
 import { performance } from 'node:perf_hooks'
 import { openRawSocket, type RawSocket } from './raw-client.ts'
-import { FEATURE_MARK, DESCRIPTION, locationOf, peerFrame, type ConnectReport, type PostPlan, type RunReport, type SwarmCommand, type SwarmConfig, type SwarmReport } from './protocol.ts'
+import type { PosterCommand, PosterData, PosterMessage } from './poster.ts'
+import { FEATURE_MARK, wireOf, type ConnectReport, type PostPlan, type RunReport, type SwarmCommand, type SwarmConfig, type SwarmReport } from './protocol.ts'
 
 // The client swarm: one process holding N WebSocket clients of one server,
 // forked by the bench (fork IPC carries commands in, reports out). It also
@@ -12,7 +13,7 @@ import { FEATURE_MARK, DESCRIPTION, locationOf, peerFrame, type ConnectReport, t
 // only looks for the feature id in the raw bytes. Socket.IO is spoken at the
 // wire level (Engine.IO v4 over a WebSocket) rather than through
 // socket.io-client, so the swarm's cost per frame is the same, and small, for
-// all three servers and the numbers compare the servers, not client libraries.
+// all servers and the numbers compare the servers, not client libraries.
 
 const config = JSON.parse(process.argv[2]!) as SwarmConfig
 const report = (message: SwarmReport) => process.send!(message)
@@ -25,6 +26,8 @@ const MARK = Buffer.from(FEATURE_MARK)
 const sockets: RawSocket[] = []
 let collecting: Collector | null = null
 let closedDuringRun = 0
+/** when any socket last received a frame, run or not: the settle before a run waits on it */
+let lastFrameAt = 0
 
 /** Receive times of one run: flat typed arrays, because a 10 000-socket run is millions of frames. */
 class Collector {
@@ -32,8 +35,6 @@ class Collector {
   features: Int32Array
   times: Float64Array
   lastAt = 0
-  /** the longest time no client got any frame, between the run's first and last frame */
-  longestGap = 0
   frameBytes = 0
   constructor(capacity: number) {
     this.features = new Int32Array(capacity)
@@ -41,7 +42,6 @@ class Collector {
   }
   add(feature: number, at: number, bytes: number) {
     if (this.count === this.times.length) this.grow()
-    if (this.count && at - this.lastAt > this.longestGap) this.longestGap = at - this.lastAt
     this.features[this.count] = feature
     this.times[this.count++] = at
     this.lastAt = at
@@ -60,6 +60,7 @@ class Collector {
 /** The feature number after `"incident:` in data[start..end), without decoding or parsing the frame (that would cost the swarm more than the server). */
 function onFrame(data: Buffer, start: number, end: number): void {
   const at = performance.now()
+  lastFrameAt = at
   if (!collecting) return
   const mark = data.indexOf(MARK, start)
   if (mark < 0 || mark >= end) return
@@ -82,8 +83,8 @@ function openOne(): Promise<RawSocket> {
   const wsBase = config.baseUrl.replace(/^http/, 'ws')
   const headers: Record<string, string> = config.sessionKey ? { authorization: `Bearer ${config.sessionKey}` } : {}
   const onClose = () => void (collecting && closedDuringRun++)
-  if (config.kind !== 'socketio') {
-    return openRawSocket(config.kind === 'ours' ? `${wsBase}/ws` : `${wsBase}/`, headers, { message: onFrame, close: onClose })
+  if (wireOf(config.kind) !== 'socketio') {
+    return openRawSocket(wireOf(config.kind) === 'ours' ? `${wsBase}/ws` : `${wsBase}/`, headers, { message: onFrame, close: onClose })
   }
   // Engine.IO v4: "0{…}" open → we join the default namespace ("40") → "40{…}"
   // connected; "2" ping → "3" pong; "42[event, payload]" is an event.
@@ -143,144 +144,167 @@ async function connect(total: number, concurrency: number): Promise<ConnectRepor
   return { type: 'connected', open: sockets.filter((s) => s.open).length, failed, error, ms: performance.now() - started }
 }
 
-// ---- posting ----
-
-// a fresh keep-alive pool per run (see `run`): no connection left idle since the last run
-let agent = new Agent({ keepAlive: true, maxSockets: 64 })
-
-function post(path: string, body: string, headers: Record<string, string>, retried = false): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const url = new URL(path, config.baseUrl)
-    const req = request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers } }, (res) => {
-      let text = ''
-      res.setEncoding('utf8')
-      res.on('data', (chunk: string) => (text += chunk))
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }))
-      res.on('error', reject)
-    })
-    req.on('error', (error: NodeJS.ErrnoException) => {
-      // the server closed an idle keep-alive connection just as we reused it: the
-      // request never reached it, so sending it again is safe (what Node's docs advise)
-      if (req.reusedSocket && error.code === 'ECONNRESET' && !retried) post(path, body, headers, true).then(resolve, reject)
-      else reject(error)
-    })
-    req.end(body)
-  })
-}
-
-/** Sends post `i` and records, under its feature number, when it was sent; throws if the server refuses it. */
-async function sendPost(plan: PostPlan, i: number, sent: Map<number, number>): Promise<void> {
-  if (config.kind === 'ours') {
-    const body = JSON.stringify({ name: `bench ${i}`, description: DESCRIPTION, severity: 'high', location: locationOf(i) })
-    const at = performance.now()
-    const res = await post('/api/incidents', body, { authorization: `Bearer ${plan.postKey}` })
-    if (res.status !== 201) throw new Error(`POST /api/incidents: ${res.status} ${res.body.slice(0, 200)}`)
-    // ours numbers the incident; its frame may well arrive before this answer, so the
-    // match by feature id is made after the run, from the recorded times
-    const id = (JSON.parse(res.body) as { id: string }).id
-    sent.set(Number(id.slice('incident:'.length)), at)
-  } else {
-    const n = plan.idBase + i
-    const body = peerFrame(n, i)
-    sent.set(n, performance.now())
-    const res = await post('/broadcast', body, {})
-    if (res.status !== 204) {
-      sent.delete(n)
-      throw new Error(`POST /broadcast: ${res.status} ${res.body.slice(0, 200)}`)
-    }
-  }
-}
-
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 async function run(plan: PostPlan): Promise<RunReport> {
+  // the previous point's backlog first: its frames would land in this one's window
+  const settleStarted = performance.now()
+  let settled = false
+  for (;;) {
+    const now = performance.now()
+    if (now - Math.max(lastFrameAt, settleStarted - plan.settleMs) >= plan.settleMs) {
+      settled = true
+      break
+    }
+    if (now - settleStarted > plan.settleLimitMs) break
+    await sleep(50)
+  }
+  const settle = { ms: performance.now() - settleStarted, settled }
+
   const open = sockets.filter((s) => s.open).length
-  const collector = new Collector(Math.ceil(plan.posts * open * 1.05) + 1024)
-  const sent = new Map<number, number>()
+  const interval = 1000 / plan.rate
+  const warmPosts = Math.round(plan.warmUpSeconds * plan.rate)
+  const totalPosts = warmPosts + Math.round(plan.seconds * plan.rate)
+  const collector = new Collector(Math.ceil(totalPosts * open * 1.05) + 1024)
+  /** feature number -> post index, as the answers (ours) or the plan (peers) tell */
+  const postOf = new Map<number, number>()
+  const due = new Float64Array(totalPosts)
+  const answered = new Uint8Array(totalPosts)
   let postErrors = 0
   let firstPostError: string | undefined
-  let lastAnswer = 0
   const answeredIn: number[] = []
-  const attempt = (i: number, sentAt = performance.now()) =>
-    sendPost(plan, i, sent).then(
-      () => {
-        lastAnswer = performance.now()
-        answeredIn.push(lastAnswer - sentAt)
-      },
-      (error: Error) => {
-        postErrors++
-        firstPostError ??= error.message
-        lastAnswer = performance.now()
-      },
-    )
+  let answeredCount = 0
 
-  agent.destroy()
-  agent = new Agent({ keepAlive: true, maxSockets: 64 })
+  // the posts come from a thread of their own (poster.ts), on the schedule; loaded before the clock starts
+  const poster = new Worker(new URL('./poster-boot.mjs', import.meta.url), {
+    execArgv: [], // poster-boot.mjs registers tsx itself
+    workerData: { kind: config.kind, baseUrl: config.baseUrl, postKey: plan.postKey, idBase: plan.idBase, rate: plan.rate, posts: totalPosts } satisfies PosterData,
+  })
+  // set from the worker's events: a holder, so the checks below are not narrowed away
+  const failed: { error?: Error } = {}
+  let ready: (() => void) | undefined
+  let abandonedAck: (() => void) | undefined
+  const lags: number[] = []
+  poster.on('error', (error) => {
+    failed.error ??= error
+    ready?.()
+  })
+  poster.on('message', (message: PosterMessage) => {
+    if (message.type === 'ready') return ready?.()
+    if (message.type === 'abandoned') return abandonedAck?.()
+    if (answered[message.i]) return
+    answered[message.i] = 1
+    answeredCount++
+    if (message.i >= warmPosts) lags.push(message.lagMs) // the measured posts: the warm-up is where the thread warms up
+    if (message.feature === null) {
+      postErrors++
+      firstPostError ??= message.error
+    } else {
+      postOf.set(message.feature, message.i)
+      answeredIn.push(message.answerMs)
+    }
+  })
+  await new Promise<void>((resolve) => (ready = resolve))
+  if (failed.error) {
+    await poster.terminate()
+    throw new Error(`the poster thread failed: ${failed.error.stack}`)
+  }
+
   closedDuringRun = 0
   collecting = collector
   const elu = performance.eventLoopUtilization()
   const cpu = process.cpuUsage()
-  const started = performance.now()
-  const deadline = started + plan.deadlineMs
-
-  if (plan.rate === null) {
-    // closed loop: `concurrency` posters, each sending the next post as soon as its last one is answered
-    let next = 0
-    await Promise.all(
-      Array.from({ length: plan.concurrency }, async () => {
-        while (next < plan.posts && performance.now() < deadline) await attempt(next++)
-      }),
-    )
-  } else {
-    // open loop on a schedule: post i is due at started + i / rate; a late tick sends all that are due
-    const interval = 1000 / plan.rate
-    const pending: Promise<void>[] = []
-    let i = 0
-    while (i < plan.posts && performance.now() < deadline) {
-      while (i < plan.posts && started + i * interval <= performance.now()) pending.push(attempt(i++))
-      if (i < plan.posts) await sleep(Math.max(0, started + i * interval - performance.now()))
-    }
-    await Promise.all(pending)
+  const started = performance.now() + 10 // the first post is due a moment from now, not already late
+  for (let i = 0; i < totalPosts; i++) due[i] = started + i * interval
+  const windowStart = started + warmPosts * interval
+  const windowEnd = started + totalPosts * interval
+  const lastDue = due[totalPosts - 1]!
+  poster.postMessage({ cmd: 'start', startAt: performance.timeOrigin + started } satisfies PosterCommand)
+  // a peer's frames are known by their number before the answer (which may never come by the cut-off)
+  if (config.kind !== 'ours') for (let i = 0; i < totalPosts; i++) postOf.set(plan.idBase + i, i)
+  while (performance.now() < lastDue) {
+    if (failed.error) break
+    await sleep(Math.min(250, lastDue - performance.now()))
   }
-  const postsDone = performance.now()
 
-  // frames still in flight: done when every socket has every incident, or
-  // nothing arrived for `quietMs` (what is missing by then is lost)
-  const expected = sent.size * open
+  // the measured frames still on their way: until all are in, or (every post
+  // answered) nothing came for `quietMs`, or the cut-off
+  const expected = (totalPosts - warmPosts) * open
+  let ending: RunReport['ending'] = 'cut-off'
+  const allAnswered = () => answeredCount === totalPosts
   for (;;) {
     const now = performance.now()
-    // the cheap count first: the exact one walks every frame, millions of them
-    if (collector.count >= expected && countReceived(collector, sent, open).received >= expected) break
-    if (now - Math.max(postsDone, collector.lastAt) > plan.quietMs || now > deadline) break
+    // the cheap test first: the exact count walks every frame, millions of them
+    if (allAnswered() && collector.count >= expected && measuredReceived(collector, postOf, warmPosts, open, totalPosts).received >= expected) {
+      ending = 'complete'
+      break
+    }
+    if (allAnswered() && now - Math.max(lastDue, collector.lastAt) > plan.quietMs) {
+      ending = 'quiet'
+      break
+    }
+    if (now - lastDue > plan.cutOffMs || failed.error) break
     await sleep(Math.min(250, plan.quietMs / 4))
   }
+  const endedAt = performance.now()
   collecting = null
+  if (ending === 'cut-off' && !failed.error) {
+    await new Promise<void>((resolve) => {
+      abandonedAck = resolve
+      poster.postMessage({ cmd: 'abandon' } satisfies PosterCommand)
+      setTimeout(resolve, 5000).unref()
+    })
+  }
+  await poster.terminate()
+  const posterFailure = failed.error as Error | undefined
+  if (posterFailure) throw new Error(`the poster thread failed: ${posterFailure.stack}`)
   const usage = process.cpuUsage(cpu)
   const loop = performance.eventLoopUtilization(elu)
 
-  const { received, duplicates } = countReceived(collector, sent, open)
-  const latencies = new Float64Array(collector.count)
+  const { received, duplicates, perPost } = measuredReceived(collector, postOf, warmPosts, open, totalPosts)
+  // latency from the due time, for every measured frame received, and (censored) every one missing
+  let missing = 0
+  for (let p = warmPosts; p < totalPosts; p++) missing += open - perPost[p]!
+  const latencies = new Float64Array(received + missing)
+  const left = perPost.slice() // counted down: duplicates beyond one per socket are not samples
   let k = 0
+  let inWindow = 0
+  let longestGap = 0
+  let previous = windowStart
   for (let j = 0; j < collector.count; j++) {
-    const at = sent.get(collector.features[j]!)
-    if (at !== undefined) latencies[k++] = collector.times[j]! - at
+    const at = collector.times[j]!
+    if (at >= windowStart && at <= windowEnd) {
+      inWindow++
+      if (at - previous > longestGap) longestGap = at - previous
+      previous = at
+    }
+    const p = postOf.get(collector.features[j]!)
+    if (p === undefined || p < warmPosts || left[p]! === 0) continue
+    left[p]!--
+    latencies[k++] = at - due[p]!
   }
+  for (let p = warmPosts; p < totalPosts; p++) for (let m = perPost[p]!; m < open; m++) latencies[k++] = endedAt - due[p]!
   const samples = latencies.subarray(0, k).sort()
-  const firstSent = Math.min(...sent.values())
+  const lagsSorted = Float64Array.from(lags).sort()
+  const answers = Float64Array.from(answeredIn).sort()
   return {
     type: 'result',
-    posts: sent.size,
+    measuredPosts: totalPosts - warmPosts,
     postErrors,
     firstPostError,
-    postSeconds: (lastAnswer - started) / 1000,
-    postLatencyMs: { p50: rank(Float64Array.from(answeredIn).sort(), 50), p99: rank(Float64Array.from(answeredIn).sort(), 99) },
+    abandoned: answered.reduce((n, a) => n + (a ? 0 : 1), 0),
+    postLatencyMs: { p50: rank(answers, 50), p99: rank(answers, 99) },
     sockets: open,
     expected,
     received,
     duplicates,
-    wallSeconds: (collector.lastAt - firstSent) / 1000,
-    latencyMs: { p50: rank(samples, 50), p99: rank(samples, 99), max: samples.length ? samples[samples.length - 1]! : NaN },
-    longestGapMs: collector.longestGap,
+    ending,
+    deliveredPerSecond: inWindow / ((windowEnd - windowStart) / 1000),
+    framesTotal: collector.count,
+    latencyMs: { p50: rank(samples, 50), p99: rank(samples, 99), p999: rank(samples, 99.9), max: samples.length ? samples[samples.length - 1]! : NaN },
+    posterLagMs: { p99: rank(lagsSorted, 99), max: lagsSorted[lagsSorted.length - 1] ?? NaN },
+    settle,
+    longestGapMs: Math.max(longestGap, Math.min(windowEnd, endedAt) - previous),
     clientEventLoopUtilization: loop.utilization,
     clientCpuSeconds: (usage.user + usage.system) / 1e6,
     closedDuringRun,
@@ -288,20 +312,21 @@ async function run(plan: PostPlan): Promise<RunReport> {
   }
 }
 
-/** Distinct frames of this run's incidents: at most one per socket per incident (delivery is at-least-once). */
-function countReceived(collector: Collector, sent: Map<number, number>, sockets: number): { received: number; duplicates: number } {
-  const perFeature = new Map<number, number>()
+/** Distinct frames of the measured posts (index ≥ warmPosts): at most one per socket per incident (delivery is at-least-once). */
+function measuredReceived(collector: Collector, postOf: Map<number, number>, warmPosts: number, sockets: number, posts: number): { received: number; duplicates: number; perPost: Int32Array } {
+  const counts = new Int32Array(posts)
   for (let j = 0; j < collector.count; j++) {
-    const feature = collector.features[j]!
-    if (sent.has(feature)) perFeature.set(feature, (perFeature.get(feature) ?? 0) + 1)
+    const p = postOf.get(collector.features[j]!)
+    if (p !== undefined && p >= warmPosts) counts[p]!++
   }
   let received = 0
   let duplicates = 0
-  for (const count of perFeature.values()) {
-    received += Math.min(count, sockets)
-    duplicates += Math.max(0, count - sockets)
+  for (let p = warmPosts; p < posts; p++) {
+    duplicates += Math.max(0, counts[p]! - sockets)
+    counts[p] = Math.min(counts[p]!, sockets)
+    received += counts[p]!
   }
-  return { received, duplicates }
+  return { received, duplicates, perPost: counts }
 }
 
 /** Nearest-rank percentile of sorted samples (as harness/stats.ts, without copying millions of them). */
@@ -321,7 +346,6 @@ process.on('message', (message: SwarmCommand) => {
         return run(message.plan)
       case 'close':
         for (const socket of sockets) socket.terminate()
-        agent.destroy()
         setImmediate(() => process.exit(0))
         return undefined
     }
