@@ -39,6 +39,12 @@ export interface FrameTrace {
   began: number[]
   /** frame sequences the compositor began and dropped (never presented) */
   dropped: number
+  /**
+   * the renderer compositor's DrawFrame events (page clock), the older
+   * record DevTools drew its frames from: a cross-check of `presented`, not
+   * a measure (it marks a frame drawn and handed on, not shown)
+   */
+  drawn: number[]
 }
 
 export interface Tracer {
@@ -50,7 +56,7 @@ export async function traceFrames(page: Page): Promise<Tracer> {
   const cdp: CDPSession = await page.context().newCDPSession(page)
   const events: TraceEvent[] = []
   cdp.on('Tracing.dataCollected', ({ value }) => {
-    for (const e of value as unknown as TraceEvent[]) if (e.name === 'PipelineReporter' || e.name === SYNC_MARK) events.push(e)
+    for (const e of value as unknown as TraceEvent[]) if (e.name === 'PipelineReporter' || e.name === 'DrawFrame' || e.name === SYNC_MARK) events.push(e)
   })
   await cdp.send('Tracing.start', { transferMode: 'ReportEvents', traceConfig: { includedCategories: CATEGORIES, recordMode: 'recordContinuously' } })
   return {
@@ -89,6 +95,7 @@ export function presentedFrames(events: TraceEvent[], markAt: number): FrameTrac
   }
   const frames = [...bySequence.values()].filter((f) => f.presented !== null).sort((a, b) => a.presented! - b.presented!)
   return {
+    drawn: events.filter((e) => e.name === 'DrawFrame' && e.pid === mark.pid).map((e) => toPage(e.ts)).sort((a, b) => a - b),
     presented: frames.map((f) => f.presented!),
     began: frames.map((f) => f.began),
     dropped: [...bySequence.values()].filter((f) => f.presented === null).length,

@@ -23,16 +23,16 @@ export interface Probe {
   markersAt: number | null
   /** the end of the frame after `markersAt`: the markers are on screen */
   paintedAt: number | null
-  /** the map drew from the full clustering index for the first time (not a preview, not a part of a chunked load) */
-  fullIndexAt: number | null
+  /** each index the map drew from, as it took over: how many incidents it holds, whether it is full (not a preview), and when the map first drew from it */
+  indexes: { points: number; full: boolean; at: number }[]
   /** notifications (post_save, post_delete, alert) the page's socket has received: not ready or reset frames */
   liveFrames: number
   /** incidents saved while the page was open (post_save), in the order they came */
   live: LiveSighting[]
   /** for pages that draw live changes themselves (the markercluster baseline): these incidents are drawn from now on */
   shown(ids: number[]): void
-  /** for pages that build their index themselves: the full index is drawn from now on */
-  indexed(): void
+  /** for pages that build their index themselves: the full index of `points` incidents is drawn from now on */
+  indexed(points: number): void
 }
 
 interface BenchWindow {
@@ -61,11 +61,11 @@ function installProbe(fullZoom: number): void {
     readyAt: null,
     markersAt: null,
     paintedAt: null,
-    fullIndexAt: null,
+    indexes: [],
     liveFrames: 0,
     live: [],
     shown: (ids) => markShown(ids, performance.now()),
-    indexed: () => void (probe.fullIndexAt ??= performance.now()),
+    indexed: (points) => void probe.indexes.push({ points, full: true, at: performance.now() }),
   }
   const w = window as unknown as BenchWindow
   w.__mapBench__ = probe
@@ -97,13 +97,13 @@ function installProbe(fullZoom: number): void {
   // `incidents:rendered` after it is the map drawn from it (the layer's
   // render on `loaded` drops any older view). So an incident is on the map
   // from that render on, whether it is in view or would be at the next pan.
-  let waitingForRender: { ids: number[]; full: boolean }[] = []
+  let waitingForRender: { ids: number[]; full: boolean; points: number }[] = []
   let listening = false
   const onRendered = () => {
     const at = performance.now()
     for (const batch of waitingForRender) {
       markShown(batch.ids, at)
-      if (batch.full) probe.fullIndexAt ??= at
+      probe.indexes.push({ points: batch.points, full: batch.full, at })
     }
     waitingForRender = []
   }
@@ -113,7 +113,7 @@ function installProbe(fullZoom: number): void {
     constructor(url: string | URL, options?: WorkerOptions) {
       super(url, options)
       this.addEventListener('message', (event: MessageEvent) => {
-        const reply = event.data as { type?: string; build?: number }
+        const reply = event.data as { type?: string; build?: number; points?: number }
         if (reply.type !== 'loaded' || reply.build === undefined) return
         const batch = this.#builds.get(reply.build)
         this.#builds.delete(reply.build)
@@ -122,7 +122,7 @@ function installProbe(fullZoom: number): void {
           w.__map__.on('incidents:rendered', onRendered)
           listening = true
         }
-        waitingForRender.push(batch)
+        waitingForRender.push({ ...batch, points: reply.points ?? 0 })
       })
     }
     override postMessage(message: unknown, transfer?: Transferable[] | StructuredSerializeOptions): void {

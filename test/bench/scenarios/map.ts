@@ -11,7 +11,7 @@ import { ensureDashboardBuilt } from '../map/dashboard-build.ts'
 import { frameStats, LONG_FRAME_MS, presentedAfter, traceFrames, type FrameStats } from '../map/frame-trace.ts'
 import { gestureScript, pageClockOffset, playGestures, type Gesture } from '../map/gestures.ts'
 import { ensureMarkerclusterBuilt, MARKERCLUSTER_PATH } from '../map/markercluster-build.ts'
-import { loadTimings, probeScript, readProbe } from '../map/page-probe.ts'
+import { loadTimings, probeScript, readProbe, type Probe } from '../map/page-probe.ts'
 import { startPoster, type PosterStats } from '../map/poster.ts'
 import { startProfiling, type ProfileSummary } from '../map/profile.ts'
 import { countIncidents, LIVE_PREFIX, removeLiveIncidents, seedIncidents, waitForOutboxDrained } from '../map/seed.ts'
@@ -54,27 +54,36 @@ function redisUrl(): string {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 const thousands = (n: number) => n.toLocaleString('en').replace(/,/g, ' ')
 
+interface MapSize {
+  width: number
+  height: number
+}
+
 interface Subject {
   label: string
-  /** the page to open, on the server */
-  path: string
+  /** the page to open, on the server, given the size of the dashboard's map (known once the dashboard was measured) */
+  path: (mapSize?: MapSize) => string
   /** how the page says how many incidents it holds once loaded */
   count: (page: Page) => Promise<number>
 }
 
 const OURS: Subject = {
   label: 'ours',
-  path: '/',
+  path: () => '/',
   // the sidebar counts what the store holds: proof the whole set was loaded, not a first page
   count: async (page) => {
     const count = page.getByTestId('incident-count')
-    return Number(await count.textContent())
+    // grouped with narrow no-break spaces ("50 000")
+    return Number((await count.textContent())?.replace(/\s/g, ''))
   },
 }
 
 const MARKERCLUSTER: Subject = {
   label: 'Leaflet.markercluster',
-  path: MARKERCLUSTER_PATH,
+  path: (mapSize) => {
+    if (!mapSize) throw new Error('the dashboard is measured first: its map size is what the baseline copies')
+    return `${MARKERCLUSTER_PATH}?map=${mapSize.width}x${mapSize.height}`
+  },
   count: (page) => page.evaluate(() => Number(document.body.dataset.incidents)),
 }
 
@@ -102,6 +111,7 @@ interface Measured {
   liveReceivedPerSecond: number
   poster: PosterStats
   log: string
+  mapSize: MapSize
 }
 
 interface Profiling {
@@ -168,7 +178,7 @@ const drags = (played: { kind: Gesture['kind']; start: number; end: number }[]) 
  * open the page and wait for the full index, then the gestures alone, then
  * the gestures while the poster reports incidents.
  */
-async function measure(browser: Browser, server: ServerProcess, posterKey: string, subject: Subject, expected: number, sizes: Sizes, script: Gesture[], profile?: Profiling): Promise<Measured> {
+async function measure(browser: Browser, server: ServerProcess, posterKey: string, subject: Subject, expected: number, sizes: Sizes, script: Gesture[], mapSize?: MapSize, profile?: Profiling): Promise<Measured> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } })
   try {
     // Signed in before the clock starts: the context's request shares its
@@ -189,14 +199,16 @@ async function measure(browser: Browser, server: ServerProcess, posterKey: strin
     // an empty map has no index to wait for: there, ready is all there is
     const empty = expected === 0
     await profiled(page, profile, `load-${tag}`, async () => {
-      await page.goto(`${server.url}${subject.path}`)
+      await page.goto(`${server.url}${subject.path(mapSize)}`)
       // a function, not a string: the page's CSP forbids eval, which a string predicate needs
       await page.waitForFunction(
-        (field) => {
-          const bench = (window as unknown as { __mapBench__?: Record<string, unknown> }).__mapBench__
-          return !!bench && bench[field] !== null
+        (expected) => {
+          const bench = (window as unknown as { __mapBench__?: Probe }).__mapBench__
+          if (!bench) return false
+          // the full index of everything loaded (an index of nothing may come first), and its frame on screen
+          return expected === 0 ? bench.readyAt !== null : bench.paintedAt !== null && bench.indexes.some((i) => i.full && i.points >= expected)
         },
-        empty ? 'readyAt' : 'fullIndexAt',
+        expected,
         { timeout: 180_000, polling: 50 },
       )
     })
@@ -208,12 +220,19 @@ async function measure(browser: Browser, server: ServerProcess, posterKey: strin
     const load = await page.evaluate(readProbe)
     const network = await page.evaluate(loadTimings)
     const box = (await page.locator('#map').boundingBox())!
+    const size = { width: Math.round(box.width), height: Math.round(box.height) }
+    if (mapSize && (size.width !== mapSize.width || size.height !== mapSize.height)) {
+      throw new Error(`${subject.label}'s map is ${size.width}×${size.height} px, the dashboard's ${mapSize.width}×${mapSize.height}`)
+    }
+    const fullIndexAt = load.indexes.find((i) => i.full && i.points >= expected)?.at ?? NaN
 
     // the gestures alone
     await toStart(page)
     const aloneTrace = await traceFrames(page)
     const alonePlayed = await profiled(page, profile, `gestures-${tag}`, () => playGestures(page, box, script))
-    const alone = frameStats((await aloneTrace.stop()).presented, drags(alonePlayed))
+    const aloneFrames = await aloneTrace.stop()
+    const alone = frameStats(aloneFrames.presented, drags(alonePlayed))
+    const aloneDrawn = frameStats(aloneFrames.drawn, drags(alonePlayed))
 
     // the same gestures while incidents are reported
     await toStart(page)
@@ -255,15 +274,15 @@ async function measure(browser: Browser, server: ServerProcess, posterKey: strin
     const round = (n: number) => Math.round(n)
     const log =
       `${subject.label}, ${thousands(expected)} incidents: ` +
-      (empty ? '' : `first render ${round(load.paintedAt!)} ms, full index at ${round(load.fullIndexAt!)} ms, `) +
-      `${network.pages} incident pages (${(network.bytes / 2 ** 20).toFixed(1)} MiB, fetched ${round(network.fetchStartedAt)}–${round(network.fetchedAt)}); ` +
-      `dragging ${alone.fps.toFixed(1)} fps (p95 frame ${alone.p95FrameMs.toFixed(0)} ms, ${alone.longFrames} over ${LONG_FRAME_MS} ms, ${alone.seconds.toFixed(1)} s of drags); ` +
+      (empty ? '' : `first render ${round(load.paintedAt!)} ms, full index at ${round(fullIndexAt)} ms, `) +
+      `map ${size.width}×${size.height} px, ${network.pages} incident pages (${(network.bytes / 2 ** 20).toFixed(1)} MiB, fetched ${round(network.fetchStartedAt)}–${round(network.fetchedAt)}); ` +
+      `dragging ${alone.fps.toFixed(1)} fps (DrawFrame ${aloneDrawn.fps.toFixed(1)}, ${aloneFrames.dropped} dropped; p95 frame ${alone.p95FrameMs.toFixed(0)} ms, ${alone.longFrames} over ${LONG_FRAME_MS} ms, ${alone.seconds.toFixed(1)} s of drags); ` +
       `with live ${live.fps.toFixed(1)} fps (p95 ${live.p95FrameMs.toFixed(0)} ms, ${live.longFrames} over ${LONG_FRAME_MS} ms), ` +
       `staleness p50 ${round(percentile(staleness, 50))} / p99 ${round(percentile(staleness, 99))} ms over ${staleness.length} updates (${unshown} not drawn by the end), ` +
       `from the post p99 ${round(percentile(sincePost, 99))} ms; ${liveReceivedPerSecond.toFixed(0)} updates/s received; ` +
       `poster ${posted.created}/${posted.sent} created at ${posted.rate.toFixed(0)}/s`
     // an empty map has no index and no marker to time
-    return { fullIndexAt: empty ? NaN : load.fullIndexAt!, paintedAt: empty ? NaN : load.paintedAt!, alone, live, staleness, sincePost, unshown, liveReceivedPerSecond, poster: posted, log }
+    return { fullIndexAt: empty ? NaN : fullIndexAt, paintedAt: empty ? NaN : load.paintedAt!, mapSize: size, alone, live, staleness, sincePost, unshown, liveReceivedPerSecond, poster: posted, log }
   } finally {
     await context.close()
   }
@@ -355,7 +374,7 @@ async function run({ tiny, rounds, log }: BenchOptions): Promise<ScenarioResult[
     // the control first, while the database is empty
     const control = 'empty map (control)'
     for (let r = 0; r < rounds; r++) {
-      record(control, await measure(browser, server, posterKey, OURS, 0, sizes, script, profile))
+      record(control, await measure(browser, server, posterKey, OURS, 0, sizes, script, undefined, profile))
       await between()
     }
 
@@ -367,10 +386,13 @@ async function run({ tiny, rounds, log }: BenchOptions): Promise<ScenarioResult[
 
     const subjects = [OURS, MARKERCLUSTER]
     const rowName = (s: Subject) => `${s.label}, ${thousands(sizes.incidents)} incidents`
+    let dashboardMap: MapSize | undefined
     for (let r = 0; r < rounds; r++) {
       // alternating which goes first, so a drift in the machine's load falls on both alike
       for (const subject of r % 2 === 0 ? subjects : [...subjects].reverse()) {
-        record(rowName(subject), await measure(browser, server, posterKey, subject, sizes.incidents, sizes, script, profile))
+        const measured = await measure(browser, server, posterKey, subject, sizes.incidents, sizes, script, subject === OURS ? undefined : dashboardMap, profile)
+        if (subject === OURS) dashboardMap ??= measured.mapSize
+        record(rowName(subject), measured)
         await between()
       }
     }

@@ -22,7 +22,7 @@ import type { ServerFrame } from '../../../../contracts/live.ts'
 
 interface BenchHooks {
   shown(ids: number[]): void
-  indexed(): void
+  indexed(points: number): void
 }
 const bench = () => (window as unknown as { __mapBench__?: BenchHooks }).__mapBench__
 
@@ -57,16 +57,31 @@ function marker(incident: IncidentFeature): L.Marker {
   return pin
 }
 
+/**
+ * The dashboard's map is as large as its layout leaves it (a header, a
+ * sidebar); the benchmark passes that size (`?map=940x700`) so both maps
+ * show the same area.
+ */
+function sizeLikeTheDashboard() {
+  const [width, height] = (new URLSearchParams(location.search).get('map') ?? '').split('x').map(Number)
+  if (!width || !height) return
+  document.querySelector<HTMLElement>('header.top')!.style.height = `${innerHeight - height}px`
+  document.querySelector<HTMLElement>('.main')!.style.gridTemplateColumns = `${width}px 1fr`
+}
+
 async function main() {
+  sizeLikeTheDashboard()
   const config = await get<ClientConfig>('/api/client-config')
   const map = createBaseMap(document.getElementById('map')!, config)
   ;(window as unknown as { __map__: L.Map }).__map__ = map
   // chunked loading clusters the markers over several tasks and adds them to
   // the map in the last, right after its last progress call: the map shows
   // the full index from the end of that task
+  // (the group's own addLayers of nothing, when it is added to the map, reports done too: wait for ours)
   let complete!: () => void
   const completed = new Promise<void>((resolve) => (complete = resolve))
-  const group = L.markerClusterGroup({ chunkedLoading: true, chunkProgress: (done, total) => done === total && queueMicrotask(complete) })
+  let loading = -1
+  const group = L.markerClusterGroup({ chunkedLoading: true, chunkProgress: (done, total) => done === total && total === loading && queueMicrotask(complete) })
   map.addLayer(group)
   const markers = new Map<number, L.Marker>()
   let loaded = false
@@ -107,11 +122,12 @@ async function main() {
 
   const incidents = await loadIncidents()
   for (const incident of incidents) markers.set(incident.properties.id, marker(incident))
+  loading = markers.size
   group.addLayers([...markers.values()])
   document.body.dataset.incidents = String(markers.size)
   document.body.dataset.ready = 'true'
   await completed
-  bench()?.indexed()
+  bench()?.indexed(markers.size)
   loaded = true
   apply(held)
   held = []
