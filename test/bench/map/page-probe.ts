@@ -13,6 +13,9 @@ export interface LiveSighting {
   arrivedAt: number
   /** the map drew from data that holds it (null: not yet) */
   shownAt: number | null
+  /** the dashboard's steps before that: an index with it was asked of a cluster worker, and the worker said it was built (for where staleness comes from) */
+  indexingAt?: number
+  indexedAt?: number
 }
 
 /** What the probe records, in ms since navigation started (performance.now()). */
@@ -98,6 +101,7 @@ function installProbe(fullZoom: number): void {
   // render on `loaded` drops any older view). So an incident is on the map
   // from that render on, whether it is in view or would be at the next pan.
   let waitingForRender: { ids: number[]; full: boolean; points: number }[] = []
+  const sightings = (ids: number[]) => ids.map((id) => unshown.get(id)).filter((s) => s !== undefined)
   let listening = false
   const onRendered = () => {
     const at = performance.now()
@@ -118,6 +122,8 @@ function installProbe(fullZoom: number): void {
         const batch = this.#builds.get(reply.build)
         this.#builds.delete(reply.build)
         if (!batch) return
+        const at = performance.now()
+        for (const s of sightings(batch.ids)) s.indexedAt ??= at
         if (!listening && w.__map__) {
           w.__map__.on('incidents:rendered', onRendered)
           listening = true
@@ -131,6 +137,8 @@ function installProbe(fullZoom: number): void {
         // which of the incidents not yet shown this index holds (read before the ids are handed over)
         const ids: number[] = []
         if (unshown.size) for (const id of load.ids) if (unshown.has(id)) ids.push(id)
+        const at = performance.now()
+        for (const s of sightings(ids)) s.indexingAt ??= at
         this.#builds.set(load.build, { ids, full: load.maxZoom === fullZoom })
       }
       super.postMessage(message, transfer as Transferable[])

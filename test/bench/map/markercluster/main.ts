@@ -59,7 +59,7 @@ function marker(incident: IncidentFeature): L.Marker {
 
 /**
  * The dashboard's map is as large as its layout leaves it (a header, a
- * sidebar); the benchmark passes that size (`?map=940x700`) so both maps
+ * sidebar); the benchmark passes that size (`?map=<width>x<height>`, CSS px) so both maps
  * show the same area.
  */
 function sizeLikeTheDashboard() {
