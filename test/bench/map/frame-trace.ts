@@ -35,9 +35,9 @@ interface TraceEvent {
 export interface FrameTrace {
   /** presentation times of the frames the page presented, in the page's clock (performance.now(), ms), ascending */
   presented: number[]
-  /** the same frames' begin (BeginImplFrame), page clock: a change made before a frame began is in it */
+  /** the same frames' begin (the frame clock's tick they started from), page clock */
   began: number[]
-  /** frame sequences the compositor began and dropped (never presented) */
+  /** frames the compositor began with something to show and dropped (never presented) */
   dropped: number
   /**
    * the renderer compositor's DrawFrame events (page clock), the older
@@ -77,7 +77,7 @@ export function presentedFrames(events: TraceEvent[], markAt: number): FrameTrac
   if (!mark) throw new Error('the trace holds no clock mark: was the page traced?')
   const toPage = (ts: number) => ts / 1000 - mark.ts / 1000 + markAt
   const begun = new Map<string, { sequence: number; state: string; forked: boolean; ts: number }>()
-  const bySequence = new Map<number, { presented: number | null; began: number }>()
+  const bySequence = new Map<number, { presented: number | null; began: number; dropped: boolean }>()
   for (const e of events) {
     if (e.name !== 'PipelineReporter' || e.pid !== mark.pid) continue
     const key = e.id2?.local ?? e.id2?.global ?? e.id ?? ''
@@ -88,8 +88,10 @@ export function presentedFrames(events: TraceEvent[], markAt: number): FrameTrac
     } else if (e.ph === 'e') {
       const b = begun.get(key)
       if (!b || b.forked) continue
-      const frame = bySequence.get(b.sequence) ?? { presented: null, began: toPage(b.ts) }
+      const frame = bySequence.get(b.sequence) ?? { presented: null, began: toPage(b.ts), dropped: false }
       if (b.state.startsWith('STATE_PRESENTED')) frame.presented = Math.min(frame.presented ?? Infinity, toPage(e.ts))
+      // (a frame with nothing new to show ends STATE_NO_UPDATE_DESIRED: not a frame lost)
+      if (b.state === 'STATE_DROPPED') frame.dropped = true
       bySequence.set(b.sequence, frame)
     }
   }
@@ -98,7 +100,7 @@ export function presentedFrames(events: TraceEvent[], markAt: number): FrameTrac
     drawn: events.filter((e) => e.name === 'DrawFrame' && e.pid === mark.pid).map((e) => toPage(e.ts)).sort((a, b) => a - b),
     presented: frames.map((f) => f.presented!),
     began: frames.map((f) => f.began),
-    dropped: [...bySequence.values()].filter((f) => f.presented === null).length,
+    dropped: [...bySequence.values()].filter((f) => f.dropped && f.presented === null).length,
   }
 }
 
@@ -152,15 +154,26 @@ export function frameStats(presented: number[], windows: Window[]): FrameStats {
   }
 }
 
-/** When something the page changed at `at` (page clock) reached the screen: the first presented frame begun after it (null: none in the trace). */
+/** One refresh of the 60 Hz frame clock headless chromium runs on. */
+const REFRESH_MS = 1000 / 60
+
+/**
+ * When something the page changed at `at` (page clock) reached the screen:
+ * the first frame presented after it that began no more than one refresh
+ * before it (null: none in the trace). Not simply the first frame begun
+ * after it: a frame asked for by an idle page starts with the clock's last
+ * tick, which may be just before the change it carries. So a frame begun in
+ * that last refresh may count even if it did not carry the change: an error
+ * of at most a frame or two.
+ */
 export function presentedAfter(trace: FrameTrace, at: number): number | null {
-  // frames are sorted by presentation, and a frame begun later is presented later
   let lo = 0
-  let hi = trace.began.length
+  let hi = trace.presented.length
   while (lo < hi) {
     const mid = (lo + hi) >> 1
-    if (trace.began[mid]! < at) lo = mid + 1
+    if (trace.presented[mid]! <= at) lo = mid + 1
     else hi = mid
   }
+  while (lo < trace.presented.length && trace.began[lo]! < at - REFRESH_MS) lo++
   return lo < trace.presented.length ? trace.presented[lo]! : null
 }
