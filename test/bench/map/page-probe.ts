@@ -1,42 +1,147 @@
-import type { Map as LeafletMap } from 'leaflet'
+import { CLUSTER_MAX_ZOOM } from '../../../web/src/map/cluster-protocol.ts'
 
 // Everything here runs inside the page: Playwright sends these functions as
 // source text. tsx (esbuild with keepNames) wraps inner named functions in
 // `__name(...)` calls that only exist in Node, so the init script defines a
 // no-op `__name` in the page first (see probeScript).
 
+/** A live incident the page's socket brought, and when the map first drew it (page clock, ms). */
+export interface LiveSighting {
+  id: number
+  name: string
+  /** the socket's message event ran */
+  arrivedAt: number
+  /** the map drew from data that holds it (null: not yet) */
+  shownAt: number | null
+  /** the dashboard's steps before that: an index with it was asked of a cluster worker, and the worker said it was built (for where staleness comes from) */
+  indexingAt?: number
+  indexedAt?: number
+}
+
 /** What the probe records, in ms since navigation started (performance.now()). */
 export interface Probe {
-  /** body[data-ready=true]: the dashboard's first load is done */
+  /** body[data-ready=true]: the first load is done */
   readyAt: number | null
   /** the first moment the page was ready and showed a cluster or an incident pin */
   markersAt: number | null
   /** the end of the frame after `markersAt`: the markers are on screen */
   paintedAt: number | null
-  /** notifications (post_save, post_delete, alert) the dashboard's socket has received: not ready or reset frames */
+  /** each index the map drew from, as it took over: how many incidents it holds, whether it is full (not a preview), and when the map first drew from it */
+  indexes: { points: number; full: boolean; at: number }[]
+  /** notifications (post_save, post_delete, alert) the page's socket has received: not ready or reset frames */
   liveFrames: number
+  /** incidents saved while the page was open (post_save), in the order they came */
+  live: LiveSighting[]
+  /** for pages that draw live changes themselves (the markercluster baseline): these incidents are drawn from now on */
+  shown(ids: number[]): void
+  /** for pages that build their index themselves: the full index of `points` incidents is drawn from now on */
+  indexed(points: number): void
 }
 
 interface BenchWindow {
   __mapBench__: Probe
-  __map__: LeafletMap
+  __map__?: { once(type: string, fn: () => void): void; on(type: string, fn: () => void): void }
 }
 
-/** Installed before any page script runs (an init script), so nothing it watches for can happen before it looks. */
-function installProbe(): void {
-  const probe: Probe = { readyAt: null, markersAt: null, paintedAt: null, liveFrames: 0 }
-  ;(window as unknown as BenchWindow).__mapBench__ = probe
+/**
+ * Installed before any page script runs (an init script), so nothing it
+ * watches for can happen before it looks. It sees the page through what any
+ * page has (its WebSocket, its Web Workers, its DOM) and the dashboard's own
+ * hooks (`window.__map__`, the map's `incidents:rendered`); nothing in the
+ * dashboard is changed for it.
+ */
+function installProbe(fullZoom: number): void {
+  const unshown = new Map<number, LiveSighting>()
+  const markShown = (ids: Iterable<number>, at: number) => {
+    for (const id of ids) {
+      const sighting = unshown.get(id)
+      if (!sighting) continue
+      sighting.shownAt = at
+      unshown.delete(id)
+    }
+  }
+  const probe: Probe = {
+    readyAt: null,
+    markersAt: null,
+    paintedAt: null,
+    indexes: [],
+    liveFrames: 0,
+    live: [],
+    shown: (ids) => markShown(ids, performance.now()),
+    indexed: (points) => void probe.indexes.push({ points, full: true, at: performance.now() }),
+  }
+  const w = window as unknown as BenchWindow
+  w.__mapBench__ = probe
 
-  // The dashboard listens with `onmessage`; one more listener on every socket
-  // counts what actually reached the page, independent of what was posted.
+  // One more listener on every socket, added before the page's own: the
+  // moment each saved incident reached the page.
   const counted = new Set(['post_save', 'post_delete', 'alert'])
-  const Native = window.WebSocket
-  window.WebSocket = class extends Native {
+  const NativeSocket = window.WebSocket
+  window.WebSocket = class extends NativeSocket {
     constructor(url: string | URL, protocols?: string | string[]) {
       super(url, protocols)
       this.addEventListener('message', (message) => {
-        if (counted.has((JSON.parse(String(message.data)) as { type?: string }).type ?? '')) probe.liveFrames++
+        const at = performance.now()
+        const frame = JSON.parse(String(message.data)) as { type?: string; feature?: { properties?: { id?: number; kind?: string; name?: string } } }
+        if (!counted.has(frame.type ?? '')) return
+        probe.liveFrames++
+        const p = frame.feature?.properties
+        if (frame.type !== 'post_save' || p?.kind !== 'incident' || typeof p.id !== 'number' || unshown.has(p.id)) return
+        const sighting: LiveSighting = { id: p.id, name: p.name ?? '', arrivedAt: at, shownAt: null }
+        probe.live.push(sighting)
+        unshown.set(p.id, sighting)
       })
+    }
+  }
+
+  // The dashboard clusters in Web Workers (web/src/map/cluster-index.ts):
+  // each `load` it posts carries the ids of the incidents the new index
+  // holds, each `loaded` reply says that index now answers, and the first
+  // `incidents:rendered` after it is the map drawn from it (the layer's
+  // render on `loaded` drops any older view). So an incident is on the map
+  // from that render on, whether it is in view or would be at the next pan.
+  let waitingForRender: { ids: number[]; full: boolean; points: number }[] = []
+  const sightings = (ids: number[]) => ids.map((id) => unshown.get(id)).filter((s) => s !== undefined)
+  let listening = false
+  const onRendered = () => {
+    const at = performance.now()
+    for (const batch of waitingForRender) {
+      markShown(batch.ids, at)
+      probe.indexes.push({ points: batch.points, full: batch.full, at })
+    }
+    waitingForRender = []
+  }
+  const NativeWorker = window.Worker
+  window.Worker = class extends NativeWorker {
+    readonly #builds = new Map<number, { ids: number[]; full: boolean }>()
+    constructor(url: string | URL, options?: WorkerOptions) {
+      super(url, options)
+      this.addEventListener('message', (event: MessageEvent) => {
+        const reply = event.data as { type?: string; build?: number; points?: number }
+        if (reply.type !== 'loaded' || reply.build === undefined) return
+        const batch = this.#builds.get(reply.build)
+        this.#builds.delete(reply.build)
+        if (!batch) return
+        const at = performance.now()
+        for (const s of sightings(batch.ids)) s.indexedAt ??= at
+        if (!listening && w.__map__) {
+          w.__map__.on('incidents:rendered', onRendered)
+          listening = true
+        }
+        waitingForRender.push({ ...batch, points: reply.points ?? 0 })
+      })
+    }
+    override postMessage(message: unknown, transfer?: Transferable[] | StructuredSerializeOptions): void {
+      const load = message as { type?: string; build?: number; maxZoom?: number; ids?: Int32Array }
+      if (load?.type === 'load' && load.ids && load.build !== undefined) {
+        // which of the incidents not yet shown this index holds (read before the ids are handed over)
+        const ids: number[] = []
+        if (unshown.size) for (const id of load.ids) if (unshown.has(id)) ids.push(id)
+        const at = performance.now()
+        for (const s of sightings(ids)) s.indexingAt ??= at
+        this.#builds.set(load.build, { ids, full: load.maxZoom === fullZoom })
+      }
+      super.postMessage(message, transfer as Transferable[])
     }
   }
 
@@ -44,8 +149,8 @@ function installProbe(): void {
   // Playwright would add up to its polling interval to the measurement.
   const observer = new MutationObserver(() => {
     if (probe.readyAt === null && document.body?.dataset.ready === 'true') probe.readyAt = performance.now()
-    // clusters are drawn on a canvas that says how many it holds; single incidents are pins
-    if (probe.readyAt !== null && probe.markersAt === null && document.querySelector('.cluster-canvas:not([data-clusters="0"]), .incident-pin')) {
+    // our clusters are drawn on a canvas that says how many it holds, markercluster's are DOM; single incidents are pins in both
+    if (probe.readyAt !== null && probe.markersAt === null && document.querySelector('.cluster-canvas:not([data-clusters="0"]), .marker-cluster, .incident-pin')) {
       probe.markersAt = performance.now()
       observer.disconnect()
       // rAF runs before the frame is painted; a task queued from it runs after
@@ -56,13 +161,16 @@ function installProbe(): void {
 }
 
 /** The init script: the `__name` stand-in, then the probe. */
-export const probeScript = `globalThis.__name ??= (fn) => fn;\n(${installProbe.toString()})();`
+export const probeScript = `globalThis.__name ??= (fn) => fn;\n(${installProbe.toString()})(${CLUSTER_MAX_ZOOM});`
 
-/** Network timing of the loader's pages (GET /api/incidents?…), read after the first render. */
+/** The probe's record, read back. */
+export function readProbe(): Omit<Probe, 'shown' | 'indexed'> {
+  const { shown: _shown, indexed: _indexed, ...data } = (window as unknown as BenchWindow).__mapBench__
+  return data
+}
+
+/** Network timing of the incident pages (GET /api/incidents…), read after the first render. */
 export function loadTimings(): {
-  readyAt: number | null
-  markersAt: number | null
-  paintedAt: number | null
   /** the first incident page was asked for */
   fetchStartedAt: number
   /** the last one was received */
@@ -70,137 +178,12 @@ export function loadTimings(): {
   pages: number
   /** as sent (compressed, if it was) */
   bytes: number
-  /** summed over the pages: request sent → first byte back (the server's query and serialization), and first → last byte */
-  waitingMs: number
-  receivingMs: number
 } {
-  const probe = (window as unknown as BenchWindow).__mapBench__
   const pages = performance.getEntriesByType('resource').filter((e) => e.name.includes('/api/incidents')) as PerformanceResourceTiming[]
   return {
-    readyAt: probe.readyAt,
-    markersAt: probe.markersAt,
-    paintedAt: probe.paintedAt,
     fetchStartedAt: Math.min(...pages.map((p) => p.startTime)),
     fetchedAt: Math.max(0, ...pages.map((p) => p.responseEnd)),
     pages: pages.length,
     bytes: pages.reduce((sum, p) => sum + p.encodedBodySize, 0),
-    waitingMs: pages.reduce((sum, p) => sum + (p.responseStart - p.requestStart), 0),
-    receivingMs: pages.reduce((sum, p) => sum + (p.responseEnd - p.responseStart), 0),
   }
-}
-
-export interface FrameStats {
-  frames: number
-  /** the length of the window the frames were counted in */
-  seconds: number
-  fps: number
-  p95FrameMs: number
-  longestFrameMs: number
-  /** main-thread time in tasks over 50 ms (Long Tasks API) */
-  longTaskMs: number
-  /** pans and zooms completed */
-  moves: number
-  /** markers (clusters + pins) on the map at the end, for a sense of what each re-render draws */
-  markers: number
-  liveFrames: number
-}
-
-/**
- * Pans and zooms the map the whole time for `durationMs`, counting
- * requestAnimationFrame callbacks: each one is a frame the page could show.
- * The path is fixed (a rectangle of 320×200 px pans, a zoom step every third
- * move, between zoom 4 and 7), so rounds and sizes see the same views. Each
- * move starts when the last one's `moveend` fired, which is also when the
- * incident layer asks its cluster worker for what is in view (and draws it
- * when the answer comes, a moment later): like a user who keeps dragging.
- */
-export async function panAndCount(options: { durationMs: number }): Promise<FrameStats> {
-  const w = window as unknown as BenchWindow
-  const map = w.__map__
-  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-  const moved = () => new Promise((resolve) => map.once('moveend', resolve))
-
-  // the same start every time; then let the re-render it caused (and any pending rebuild) finish
-  map.setView([25, 10], 5, { animate: false })
-  await sleep(400)
-
-  const pans: [number, number][] = [[320, 0], [0, 200], [-320, 0], [0, -200]]
-  const zooms = [6, 7, 6, 5, 4, 5]
-  const intervals: number[] = []
-  const tasks: PerformanceEntry[] = []
-  const longTasks = new PerformanceObserver((list) => void tasks.push(...list.getEntries()))
-  longTasks.observe({ type: 'longtask' })
-  const liveBefore = w.__mapBench__.liveFrames
-
-  let running = true
-  let last: number | null = null
-  const frame = (t: number) => {
-    if (last !== null) intervals.push(t - last)
-    last = t
-    if (running) requestAnimationFrame(frame)
-  }
-  requestAnimationFrame(frame)
-
-  const started = performance.now()
-  let moves = 0
-  while (performance.now() - started < options.durationMs) {
-    const done = moved()
-    if (moves % 3 === 2) map.setZoom(zooms[Math.floor(moves / 3) % zooms.length]!)
-    else map.panBy(pans[(moves - Math.floor(moves / 3)) % pans.length]!)
-    // a move that cannot happen (already there) fires no moveend: don't wait forever for it
-    await Promise.race([done, sleep(1000)])
-    moves++
-  }
-  running = false
-  const ended = performance.now()
-  // let the task that was running when the window closed be reported, then count only what overlaps the window
-  await sleep(0)
-  let longTaskMs = 0
-  for (const task of [...tasks, ...longTasks.takeRecords()]) longTaskMs += Math.max(0, Math.min(ended, task.startTime + task.duration) - Math.max(started, task.startTime))
-  longTasks.disconnect()
-
-  const sorted = [...intervals].sort((a, b) => a - b)
-  const total = intervals.reduce((sum, t) => sum + t, 0)
-  return {
-    frames: intervals.length,
-    seconds: (ended - started) / 1000,
-    fps: intervals.length / (total / 1000),
-    p95FrameMs: sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * 0.95) - 1)] ?? NaN,
-    longestFrameMs: sorted[sorted.length - 1] ?? NaN,
-    longTaskMs,
-    moves,
-    // clusters (drawn on the incident layer's canvas, which counts them) plus incident pins
-    markers: Number(document.querySelector<HTMLElement>('.cluster-canvas')?.dataset.clusters ?? 0) + document.querySelectorAll('.incident-pin').length,
-    liveFrames: w.__mapBench__.liveFrames - liveBefore,
-  }
-}
-
-/**
- * What one re-render of the view costs: the map fires `moveend` at the start
- * view of panAndCount, as it does after every pan and zoom; the incident layer
- * asks its cluster worker for the view and fires `incidents:rendered` once the
- * markers are updated, and a forced layout adds the style and layout work it
- * caused. So this is the time from the end of a move to the markers being
- * there, the worker's round trip included. Median of `times`. Less sensitive
- * to a busy machine than fps (it counts no frames), so it shows what the
- * incident layer itself costs.
- */
-export async function rerenderCost(options: { times: number }): Promise<{ ms: number; markers: number }> {
-  const map = (window as unknown as BenchWindow).__map__
-  map.setView([25, 10], 5, { animate: false })
-  await new Promise((resolve) => setTimeout(resolve, 300))
-  const samples: number[] = []
-  for (let i = 0; i < options.times; i++) {
-    const t0 = performance.now()
-    const rendered = new Promise((resolve) => map.once('incidents:rendered', resolve))
-    map.fire('moveend')
-    // (an empty map has no index, so nothing is rendered: don't wait for it)
-    await Promise.race([rendered, new Promise((resolve) => setTimeout(resolve, 2000))])
-    void document.body.offsetHeight
-    samples.push(performance.now() - t0)
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-  samples.sort((a, b) => a - b)
-  const clusters = Number(document.querySelector<HTMLElement>('.cluster-canvas')?.dataset.clusters ?? 0)
-  return { ms: samples[Math.floor(samples.length / 2)]!, markers: clusters + document.querySelectorAll('.incident-pin').length }
 }

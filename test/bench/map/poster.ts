@@ -16,6 +16,8 @@ export interface PosterStats {
 }
 
 export interface Poster {
+  /** when the `n`th incident (named `${LIVE_PREFIX}n`) was due, in this process's clock (performance.now(), ms): latency counts from here, not from when it went */
+  scheduledAt(n: number): number
   stop(): Promise<PosterStats>
 }
 
@@ -68,6 +70,8 @@ export function startPoster(baseUrl: string, sessionKey: string, perSecond: numb
   }, Math.max(2, Math.min(20, 1000 / perSecond / 2)))
 
   return {
+    // the nth goes once the clock says n + 1 are due (the timer above)
+    scheduledAt: (n) => started + ((n + 1) / perSecond) * 1000,
     async stop() {
       clearInterval(timer)
       await Promise.all(pending)
