@@ -6,6 +6,7 @@ import { median, type BenchOptions, type Ratio, type Row, type Scenario, type Sc
 import { percentile } from '../harness/stats.ts'
 import { createDatabase } from '../../helpers/postgres.ts'
 import { signIn, spawnServer, type ServerProcess } from '../../helpers/server-process.ts'
+import { claimRedisDatabase } from '../fan-out/processes.ts'
 import { BLANK_TILE_URL, launchChromium } from '../map/browser.ts'
 import { ensureDashboardBuilt } from '../map/dashboard-build.ts'
 import { frameStats, LONG_FRAME_MS, presentedAfter, traceFrames, type FrameStats } from '../map/frame-trace.ts'
@@ -37,19 +38,6 @@ const USER_PASSWORD = 'map-bench-user-password'
 /** Where the gestures start, for every subject and round: Europe and Africa, clustered at every zoom the script visits. */
 const START = { center: [25, 10] as [number, number], zoom: 5, minZoom: 3, maxZoom: 8 }
 const GESTURE_SEED = 17
-
-/**
- * A Redis database of this scenario's own. The server follows the
- * `notifications` stream of its database from the newest entry, so old
- * entries are harmless, but another process writing the same stream at the
- * same time would send its updates to our page. The tests use 1, 2, … (one per
- * vitest worker); 12 is clear of them.
- */
-function redisUrl(): string {
-  const url = new URL(process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379')
-  url.pathname = '/12'
-  return url.toString()
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 const thousands = (n: number) => n.toLocaleString('en').replace(/,/g, ' ')
@@ -328,6 +316,8 @@ async function run({ tiny, rounds, log }: BenchOptions): Promise<ScenarioResult[
   await ensureMarkerclusterBuilt(log)
   const profile = process.env.MAP_BENCH_PROFILE ? { dir: mkdtempSync(join(tmpdir(), 'map-profile-')), log } : undefined
   const database = await createDatabase()
+  // a Redis database of its own: another process writing the same stream would send its updates to our page
+  const redis = await claimRedisDatabase('map')
   let server: ServerProcess | undefined
   let browser: Browser | undefined
   // The server runs in a process group of its own and would outlive this
@@ -338,7 +328,7 @@ async function run({ tiny, rounds, log }: BenchOptions): Promise<ScenarioResult[
   try {
     server = await spawnServer({
       DATABASE_URL: database.url,
-      REDIS_URL: redisUrl(),
+      REDIS_URL: redis.url,
       ADMIN_PASSWORD,
       LOGIN_RATE_LIMIT_PER_MINUTE: '10000',
       TILE_URL: BLANK_TILE_URL,
@@ -472,6 +462,7 @@ async function run({ tiny, rounds, log }: BenchOptions): Promise<ScenarioResult[
     }
     process.off('exit', killServer)
     await database.drop()
+    await redis.release()
   }
 }
 
