@@ -6,7 +6,7 @@ import { describeGrouping, type Grouping } from './bare-save.ts'
 import type { PlanSummary } from './explain.ts'
 import type { LoadResult } from './load.ts'
 import { machineLoad } from './machine.ts'
-import { pairedRatio } from './paired-ratio.ts'
+import { pairedRatio } from '../harness/paired-ratio.ts'
 
 /** the open-loop rates, as shares of ours' (and the limit's) measured maximum */
 export const LOADS = [0.5, 0.8]

@@ -1,3 +1,4 @@
+import { pairedRatio } from '../harness/paired-ratio.ts'
 import { median, type BenchOptions, type Ratio, type Row, type Scenario, type ScenarioResult, type Target } from '../harness/report.ts'
 import { corePlan, cpuSeconds, storeCpuSeconds, describeLoad, machineLoad, ourDatabase, pin, startOurServer, startPeer, startSwarm, type OurServer, type PeerServer } from '../fan-out/processes.ts'
 import type { PostPlan, RunReport, SubjectKind } from '../fan-out/protocol.ts'
@@ -339,9 +340,8 @@ export const fanOut: Scenario = {
         const ratioOf = (other: SubjectKind): Ratio => {
           const ours = bySubject.get('ours')!['delivered at the top rate']!
           const theirs = bySubject.get(other)!['delivered at the top rate']!
-          const paired = ours.map((v, i) => v / theirs[i]!)
           const label = SUBJECTS.find((s) => s.kind === other)!.label
-          return { label: `delivered frames/s at ${fmtCount(size)} sockets and ${top} posts/s, ours / ${label}`, value: median(ours) / median(theirs), rounds: paired, ...ci(paired) }
+          return pairedRatio(`delivered frames/s at ${fmtCount(size)} sockets and ${top} posts/s, ours / ${label}`, ours, theirs)
         }
         const vsFloor = ratioOf(FLOOR)
         const vsBun = ratioOf(BUN)
@@ -406,19 +406,6 @@ function record(measured: Map<string, Map<SubjectKind, Series>>, key: string, ki
   const series = bySubject.get(kind) ?? {}
   bySubject.set(kind, series)
   for (const [metric, value] of Object.entries(values) as [Metric, number][]) (series[metric] ??= []).push(value)
-}
-
-/** Student's t, two-sided 95 %, by degrees of freedom (1…10; about 2 beyond). */
-const T95 = [12.71, 4.3, 3.18, 2.78, 2.57, 2.45, 2.36, 2.31, 2.26, 2.23]
-
-/** 95 % confidence interval of a ratio from its paired rounds: a t-interval of the log-ratios, back-transformed. */
-function ci(paired: number[]): Pick<Ratio, 'ci'> {
-  const logs = paired.filter((r) => r > 0 && Number.isFinite(r)).map(Math.log)
-  if (logs.length < 2) return {}
-  const mean = logs.reduce((a, b) => a + b, 0) / logs.length
-  const sd = Math.sqrt(logs.reduce((a, b) => a + (b - mean) ** 2, 0) / (logs.length - 1))
-  const half = (T95[logs.length - 2] ?? 2) * (sd / Math.sqrt(logs.length))
-  return { ci: { low: Math.exp(mean - half), high: Math.exp(mean + half) } }
 }
 
 function notes(facts: {

@@ -3,6 +3,7 @@ import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Browser, Page } from '@playwright/test'
 import { median, type BenchOptions, type Ratio, type Row, type Scenario, type ScenarioResult, type Target } from '../harness/report.ts'
+import { pairedRatio } from '../harness/paired-ratio.ts'
 import { percentile } from '../harness/stats.ts'
 import { createDatabase } from '../../helpers/postgres.ts'
 import { signIn, spawnServer, type ServerProcess } from '../../helpers/server-process.ts'
@@ -287,20 +288,6 @@ async function measure(browser: Browser, server: ServerProcess, posterKey: strin
   } finally {
     await context.close()
   }
-}
-
-/** ours / baseline per paired round, with a 95 % t-interval of the mean log-ratio (back-transformed) when there are enough rounds. */
-function pairedRatio(label: string, ours: number[], baseline: number[]): Ratio {
-  const rounds = ours.map((o, i) => o / baseline[i]!).filter((r) => Number.isFinite(r) && r > 0)
-  const value = median(rounds)
-  if (rounds.length < 3) return { label, value, rounds }
-  const logs = rounds.map(Math.log)
-  const mean = logs.reduce((a, b) => a + b, 0) / logs.length
-  const sd = Math.sqrt(logs.reduce((a, b) => a + (b - mean) ** 2, 0) / (logs.length - 1))
-  // two-sided 95 % t quantiles for 2…10 degrees of freedom, then the normal's
-  const t = [4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228][logs.length - 3] ?? 1.96
-  const half = (t * sd) / Math.sqrt(logs.length)
-  return { label, value, rounds, ci: { low: Math.exp(mean - half), high: Math.exp(mean + half) } }
 }
 
 async function run({ tiny, rounds, log }: BenchOptions): Promise<ScenarioResult[]> {

@@ -1,4 +1,4 @@
-import type { Ratio } from '../harness/report.ts'
+import type { Ratio } from './report.ts'
 
 /** Two-sided 95 % quantiles of Student's t for 1…30 degrees of freedom. */
 const T975 = [
@@ -17,11 +17,13 @@ export function t975(df: number): number {
  * in the same round): the geometric mean of the per-pair ratios and a 95 %
  * t-interval of their logarithms, back-transformed. Pairing takes out what
  * drifts between rounds on a shared machine (other load, a growing table);
- * logarithms make ×2 and ×½ symmetric. One pair gives no interval.
+ * logarithms make ×2 and ×½ symmetric. One pair gives no interval. A pair
+ * without a positive, finite ratio (a side that measured nothing) is left out.
  */
 export function pairedRatio(label: string, ours: number[], base: number[]): Ratio {
   if (ours.length !== base.length || ours.length === 0) throw new Error(`pairedRatio needs as many measurements on each side (${ours.length} vs ${base.length})`)
-  const rounds = ours.map((x, i) => x / base[i]!)
+  const rounds = ours.map((x, i) => x / base[i]!).filter((r) => Number.isFinite(r) && r > 0)
+  if (rounds.length === 0) return { label, value: NaN, rounds }
   const logs = rounds.map(Math.log)
   const n = logs.length
   const mean = logs.reduce((a, b) => a + b, 0) / n
