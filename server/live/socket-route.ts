@@ -97,9 +97,9 @@ const socketRoute: FastifyPluginAsyncTypebox<SocketRouteOptions> = async (app, o
       socket,
       sessionId: session.sessionId,
       userId: session.user.id,
-      absoluteExpires: session.absoluteExpires,
       replaying: Boolean((request.query as JoinRequest).since),
       seenThrough: null,
+      overCapSince: null,
     }
     acceptSocket(member, request)
     await join(app.stream, fanOut, member, request.query as JoinRequest, request.log)
