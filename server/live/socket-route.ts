@@ -124,6 +124,7 @@ const socketRoute: FastifyPluginAsyncTypebox<SocketRouteOptions> = async (app, o
     socket.on('error', terminate)
     const raw = request.raw.socket as Socket & { _httpMessage?: ServerResponse | null }
     raw._httpMessage?.detachSocket(raw)
+    dropClearedTimer(raw)
     pings.watch(socket)
     socket.on('close', () => {
       fanOut.remove(member)
@@ -137,6 +138,21 @@ const socketRoute: FastifyPluginAsyncTypebox<SocketRouteOptions> = async (app, o
     stopWatching()
     pings.stop()
   })
+}
+
+/**
+ * The HTTP server's idle timeout (Fastify's connectionTimeout) armed a timer
+ * on every TCP connection; ws sets the timeout to 0 on upgrade, which clears
+ * it, but Node keeps the cleared timer on the socket (and refreshes it, to no
+ * effect, on every read and write). Set back to null, as on a socket that
+ * never had a timeout: `setTimeout` makes a new one if anyone asks again. The
+ * slot is Node's private `Symbol('timeout')`; if it is ever renamed this does
+ * nothing.
+ */
+function dropClearedTimer(raw: Socket): void {
+  const slot = Object.getOwnPropertySymbols(raw).find((symbol) => symbol.description === 'timeout')
+  const timer = slot && (raw as unknown as Record<symbol, { _destroyed?: boolean } | null>)[slot]
+  if (timer?._destroyed) (raw as unknown as Record<symbol, null>)[slot!] = null
 }
 
 /** the 'error' listener of every live socket: `this` is the socket */
