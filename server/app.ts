@@ -3,7 +3,6 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { DestinationStream } from 'pino'
 import cookie from '@fastify/cookie'
 import websocket from '@fastify/websocket'
-import { CLOSE_CODES } from '../contracts/live.ts'
 import type { AppConfig } from './config.ts'
 import type { DatabaseHandle } from '../db/connect.ts'
 import { loggerOptions } from './logging.ts'
@@ -106,11 +105,14 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
   await app.register(auth, { sessionCacheMs: config.ws.sessionCheckMs, allowedOrigins: config.allowedOrigins })
   // before any route, so it can refuse upgrades on routes that are not sockets
   await app.register(websocket, {
-    options: { maxPayload: config.ws.maxFrameBytes },
-    // Its own preClose runs before the live plugin's and closes every socket
-    // without a code: say "going away" instead, so clients reconnect elsewhere.
+    // ws would keep every socket in a set of its own, with a close listener
+    // each to take it out; the live plugin's fan-out already holds every open
+    // socket, and closes them on shutdown ("going away", so clients reconnect
+    // elsewhere). Idle sockets live for hours, thousands at a time.
+    options: { maxPayload: config.ws.maxFrameBytes, clientTracking: false },
+    // Its own preClose would close every tracked socket without a code: it
+    // only has to stop taking upgrades.
     preClose(done) {
-      for (const client of this.websocketServer.clients) client.close(CLOSE_CODES.GOING_AWAY, 'server shutting down')
       this.websocketServer.close(done)
     },
   })

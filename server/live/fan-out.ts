@@ -4,11 +4,16 @@ import type { Delivery } from './stream.ts'
 import { isAfter, streamPosition, type StreamPosition } from './stream-ids.ts'
 import { textFrames } from './text-frames.ts'
 
+/**
+ * One open socket, for as long as it is open: thousands at a time, for hours,
+ * so it holds only what the fan-out and the session watcher read. Made with
+ * every field, so none is added later (an object that gains a property after
+ * it is made gets a second allocation for it).
+ */
 export interface FanOutMember {
   socket: WebSocket
   sessionId: number
   userId: number
-  absoluteExpires: Date
   /**
    * while a reconnecting client is being replayed to, the fan-out passes it
    * by: its replay reads on through the shared history until it has caught up
@@ -18,7 +23,7 @@ export interface FanOutMember {
   /** the newest notification this socket has, or was told (by `ready`) it needn't have */
   seenThrough: { id: string; position: StreamPosition } | null
   /** since when its unsent output has been over the cap; null while under */
-  overCapSince?: number | null
+  overCapSince: number | null
 }
 
 export interface FanOutStats {

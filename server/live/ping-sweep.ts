@@ -9,7 +9,9 @@ const SLICE_MS = 8
  * terminated. One timer and one pong listener serve every socket: an idle
  * socket lives for hours, thousands at a time, and a timer, its callback and
  * the closures around it per socket were most of what ours held beyond ws's
- * own. A large sweep goes in slices, so the loop keeps turning.
+ * own. A large sweep goes in slices, so the loop keeps turning. The owner of
+ * a socket calls `forget` once it has closed (from the one close listener it
+ * has anyway: one per socket here would be one more).
  */
 export class PingSweep {
   /** socket -> whether it answered since the last ping */
@@ -22,9 +24,6 @@ export class PingSweep {
     this.#onPong = function (this: WebSocket) {
       if (answered.has(this)) answered.set(this, true)
     }
-    this.#onClose = function (this: WebSocket) {
-      answered.delete(this)
-    }
     this.#timer = setInterval(() => void this.#sweep(), intervalMs)
     this.#timer.unref()
   }
@@ -32,16 +31,18 @@ export class PingSweep {
   watch(socket: WebSocket): void {
     this.#answered.set(socket, true)
     socket.on('pong', this.#onPong)
-    socket.once('close', this.#onClose)
+  }
+
+  forget(socket: WebSocket): void {
+    this.#answered.delete(socket)
   }
 
   stop(): void {
     clearInterval(this.#timer)
   }
 
-  // one listener each for every socket: an emitter calls it with `this` set to the socket
+  // one listener for every socket: an emitter calls it with `this` set to the socket
   readonly #onPong: (this: WebSocket) => void
-  readonly #onClose: (this: WebSocket) => void
 
   async #sweep(): Promise<void> {
     if (this.#sweeping) return

@@ -9,7 +9,9 @@ export interface QuotaRefusal {
  * process, so the count is too: each socket may hold up to the output cap
  * (WS_MAX_BUFFERED_BYTES) plus a page of replay, and these caps turn that into
  * a bound per user. `take` counts synchronously, so two upgrades racing each
- * other cannot both slip under the cap.
+ * other cannot both slip under the cap. It holds no state per socket: the
+ * caller gives each place back exactly once (an idle socket lives for hours,
+ * thousands at a time, and a closure per socket adds up).
  */
 export class SocketQuota {
   readonly #bySession = new Map<number, number>()
@@ -20,21 +22,19 @@ export class SocketQuota {
     readonly perUser: number,
   ) {}
 
-  /** Counts one more socket for the session and user and returns its release (which gives it back once, however often called), or the cap that is reached. */
-  take(sessionId: number, userId: number): { release: () => void } | QuotaRefusal {
+  /** Counts one more socket for the session and user, or returns the cap that is reached. Every socket counted must be given back once. */
+  take(sessionId: number, userId: number): QuotaRefusal | undefined {
     if ((this.#bySession.get(sessionId) ?? 0) >= this.perSession) return { limit: 'session', max: this.perSession }
     if ((this.#byUser.get(userId) ?? 0) >= this.perUser) return { limit: 'user', max: this.perUser }
     increment(this.#bySession, sessionId, 1)
     increment(this.#byUser, userId, 1)
-    let held = true
-    return {
-      release: () => {
-        if (!held) return
-        held = false
-        increment(this.#bySession, sessionId, -1)
-        increment(this.#byUser, userId, -1)
-      },
-    }
+    return undefined
+  }
+
+  /** Gives back one socket counted by `take`. */
+  giveBack(sessionId: number, userId: number): void {
+    increment(this.#bySession, sessionId, -1)
+    increment(this.#byUser, userId, -1)
   }
 
   /** sockets counted now (for a user, or all) */

@@ -37,6 +37,8 @@ const socketRoute: FastifyPluginAsyncTypebox<SocketRouteOptions> = async (app, o
   const fanOut = app.fanOut
   const quota = new SocketQuota(options.maxSocketsPerSession, options.maxSocketsPerUser)
   const pings = new PingSweep(options.pingIntervalMs)
+  /** upgrades under way, counted in the quota: how each gives its place back if it closes before it is accepted */
+  const upgrading = new WeakMap<FastifyRequest, () => void>()
 
   app.get('/ws', {
     websocket: true,
@@ -62,38 +64,74 @@ const socketRoute: FastifyPluginAsyncTypebox<SocketRouteOptions> = async (app, o
     // it, and a browser retries with its backoff, where a socket accepted and
     // closed with 1008 would read as "signed out". Counted here, in one tick
     // with the check, and given back when the TCP connection closes, whether
-    // the upgrade went through or failed.
+    // the upgrade went through or failed: until the upgrade by a listener on
+    // the TCP socket, after it by the socket's own close (acceptSocket).
     preHandler: async (request, reply) => {
       // a plain GET (or HEAD) of /ws is answered 404 by the plugin and holds nothing
       if (!request.ws) return
       const session = request.session!
-      const taken = quota.take(session.sessionId, session.user.id)
-      if (!('release' in taken)) {
-        const whose = taken.limit === 'session' ? 'this session' : `${session.user.username}`
-        return sendProblem(reply, 429, `too many live sockets: ${whose} already has ${taken.max} open, the most allowed per ${taken.limit}; close one first`)
+      const refused = quota.take(session.sessionId, session.user.id)
+      if (refused) {
+        const whose = refused.limit === 'session' ? 'this session' : `${session.user.username}`
+        return sendProblem(reply, 429, `too many live sockets: ${whose} already has ${refused.max} open, the most allowed per ${refused.limit}; close one first`)
       }
       const raw = request.raw.socket
-      raw.once('close', taken.release)
-      if (raw.destroyed) taken.release()
+      const giveBack = () => {
+        if (!upgrading.delete(request)) return
+        raw.off('close', giveBack)
+        quota.giveBack(session.sessionId, session.user.id)
+      }
+      upgrading.set(request, giveBack)
+      raw.on('close', giveBack)
+      if (raw.destroyed) giveBack()
     },
   }, async (socket, request) => {
     const session = request.session!
+    // ws accepts only a socket that is still open, so the place is still
+    // counted; acceptSocket's close listener gives it back from now on
+    const giveBack = upgrading.get(request)
+    if (!giveBack) return socket.terminate()
+    upgrading.delete(request)
+    request.raw.socket.off('close', giveBack)
     const member: FanOutMember = {
       socket,
       sessionId: session.sessionId,
       userId: session.user.id,
-      absoluteExpires: session.absoluteExpires,
       replaying: Boolean((request.query as JoinRequest).since),
       seenThrough: null,
+      overCapSince: null,
     }
-    pings.watch(socket)
-    socket.on('close', () => fanOut.remove(member))
-    releaseUpgrade(socket, request)
-    // clients have nothing to say but pongs; anything over maxPayload closes with 1009 (ws does that)
-    socket.on('message', ignore)
-
+    acceptSocket(member, request)
     await join(app.stream, fanOut, member, request.query as JoinRequest, request.log)
   })
+
+  /**
+   * What a live socket holds once it is open, for hours, thousands at a
+   * time, so each closure or listener per socket is multiplied: its member
+   * of the fan-out, its place in the ping sweep, and one close listener that
+   * gives both and its quota back. @fastify/websocket's 'error' listener
+   * closes over the request and reply, and Node leaves the upgrade's
+   * ServerResponse (and through it the request) on the TCP socket; none of it
+   * is used once the socket is open. One 'error' listener shared by every
+   * socket is all it needs: an error (a client's malformed frame, a reset
+   * connection) ends it, and a client's mistake is not worth a log line.
+   * Clients have nothing to say but pongs, so nobody listens for messages
+   * (anything over maxPayload closes with 1009: ws does that).
+   */
+  function acceptSocket(member: FanOutMember, request: FastifyRequest): void {
+    const socket = member.socket
+    socket.removeAllListeners('error')
+    socket.on('error', terminate)
+    const raw = request.raw.socket as Socket & { _httpMessage?: ServerResponse | null }
+    raw._httpMessage?.detachSocket(raw)
+    dropClearedTimer(raw)
+    pings.watch(socket)
+    socket.on('close', () => {
+      fanOut.remove(member)
+      pings.forget(member.socket)
+      quota.giveBack(member.sessionId, member.userId)
+    })
+  }
 
   const stopWatching = watchSessions(app, fanOut, options.sessionCheckMs)
   app.addHook('onClose', async () => {
@@ -103,20 +141,23 @@ const socketRoute: FastifyPluginAsyncTypebox<SocketRouteOptions> = async (app, o
 }
 
 /**
- * An idle socket lives for hours, and what each one holds is multiplied by
- * thousands. @fastify/websocket's 'error' listener closes over the request
- * and reply, and Node leaves the upgrade's ServerResponse (and through it the
- * request) on the TCP socket; none of it is used once the socket is open. Our
- * own listener is all a socket needs: an error (a client's malformed frame,
- * a reset connection) ends it, and a client's mistake is not worth a log line.
+ * The HTTP server's idle timeout (Fastify's connectionTimeout) armed a timer
+ * on every TCP connection; ws sets the timeout to 0 on upgrade, which clears
+ * it, but Node keeps the cleared timer on the socket (and refreshes it, to no
+ * effect, on every read and write). Set back to null, as on a socket that
+ * never had a timeout: `setTimeout` makes a new one if anyone asks again. The
+ * slot is Node's private `Symbol('timeout')`; if it is ever renamed this does
+ * nothing.
  */
-const ignore = () => {}
+function dropClearedTimer(raw: Socket): void {
+  const slot = Object.getOwnPropertySymbols(raw).find((symbol) => symbol.description === 'timeout')
+  const timer = slot && (raw as unknown as Record<symbol, { _destroyed?: boolean } | null>)[slot]
+  if (timer?._destroyed) (raw as unknown as Record<symbol, null>)[slot!] = null
+}
 
-function releaseUpgrade(socket: WebSocket, request: FastifyRequest): void {
-  socket.removeAllListeners('error')
-  socket.on('error', () => socket.terminate())
-  const raw = request.raw.socket as Socket & { _httpMessage?: ServerResponse | null }
-  raw._httpMessage?.detachSocket(raw)
+/** the 'error' listener of every live socket: `this` is the socket */
+function terminate(this: WebSocket): void {
+  this.terminate()
 }
 
 export default socketRoute

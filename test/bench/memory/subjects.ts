@@ -30,7 +30,8 @@ export interface Subject {
  * viewers signed in. `env` carries the heap probe.
  */
 export async function startOurs(databaseUrl: string, redisUrl: string, sessions: number, label: string, env: Record<string, string>): Promise<Subject> {
-  const server = await spawnServer({ DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, ADMIN_PASSWORD, LOG_LEVEL: 'warn', ...env })
+  // the bundle `npm start` runs: under tsx every named function also carries esbuild's keepNames helper
+  const server = await spawnServer({ DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, ADMIN_PASSWORD, LOG_LEVEL: 'warn', ...env }, { via: 'npm start' })
   try {
     await server.following()
     // signed in once over HTTP as the first admin: the sign-in path has run, as on a real server

@@ -50,7 +50,7 @@ async function harness(): Promise<Harness> {
       received.push(ids)
       const [socket] = await accepted
       await once(client, 'open')
-      const member: FanOutMember = { socket, sessionId: 1, userId: 1, absoluteExpires: new Date(8.64e15), replaying: false, seenThrough: null }
+      const member: FanOutMember = { socket, sessionId: 1, userId: 1, replaying: false, seenThrough: null, overCapSince: null }
       group.add(member)
       return { member, received: ids, texts }
     },
