@@ -6,6 +6,7 @@ import * as m0004 from './migrations/0004-alerts-and-history.ts'
 import * as m0005 from './migrations/0005-deliveries.ts'
 import * as m0006 from './migrations/0006-delivery-payloads.ts'
 import * as m0007 from './migrations/0007-incident-search.ts'
+import * as m0008 from './migrations/0008-outbox-dispatch.ts'
 
 // A static list rather than a folder scan: tsx, vitest and a bundler all agree
 // on it, and a migration can't be skipped because a file failed to load.
@@ -17,6 +18,7 @@ const migrations = {
   '0005-deliveries': m0005,
   '0006-delivery-payloads': m0006,
   '0007-incident-search': m0007,
+  '0008-outbox-dispatch': m0008,
 } satisfies Record<string, Migration>
 
 const provider: MigrationProvider = { getMigrations: async () => migrations }

@@ -100,6 +100,8 @@ export interface OutboxTable {
   id: Generated<number>
   type: NotificationType
   payload: ColumnType<NotificationBody, string, never>
+  /** set by the outbox trigger when the row's save decided a delivery or escalation (migration 0008): the relay then wakes the dispatcher */
+  dispatch: ColumnType<boolean, never, never>
   created: CreatedAt
 }
 

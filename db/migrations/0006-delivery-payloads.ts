@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely'
-import { createDecideDeliveries } from './0005-deliveries.ts'
+import { createDecideDeliveries as createDecideDeliveries0005 } from './0005-deliveries.ts'
 
 // A notification's payload is kept once, not in each of its deliveries.
 //
@@ -39,7 +39,24 @@ export async function up(db: Kysely<any>): Promise<void> {
   // housekeeping removes a payload once no delivery names it (server/jobs/housekeeping.ts)
   await sql`CREATE INDEX deliveries_payload ON deliveries (payload_id)`.execute(db)
 
-  // As 0005's, but the payload is written once, and only when someone is to receive it.
+  await createDecideDeliveries(db)
+}
+
+export async function down(db: Kysely<any>): Promise<void> {
+  await sql`ALTER TABLE deliveries RESET (fillfactor)`.execute(db)
+  await sql`DROP INDEX deliveries_failed`.execute(db)
+  await sql`CREATE INDEX deliveries_by_state ON deliveries (state, id)`.execute(db)
+  await sql`DROP INDEX deliveries_payload`.execute(db)
+  await sql`ALTER TABLE deliveries ADD COLUMN payload jsonb`.execute(db)
+  await sql`UPDATE deliveries d SET payload = p.payload FROM delivery_payloads p WHERE p.id = d.payload_id`.execute(db)
+  await sql`ALTER TABLE deliveries ALTER COLUMN payload SET NOT NULL`.execute(db)
+  await sql`ALTER TABLE deliveries DROP COLUMN payload_id`.execute(db)
+  await sql`DROP TABLE delivery_payloads`.execute(db)
+  await createDecideDeliveries0005(db)
+}
+
+/** The trigger's function as this migration made it (0008's `down` puts it back): as 0005's, but the payload is written once, and only when someone is to receive it. */
+export async function createDecideDeliveries(db: Kysely<any>): Promise<void> {
   await sql`
     CREATE OR REPLACE FUNCTION decide_deliveries() RETURNS trigger LANGUAGE plpgsql AS $$
     DECLARE
@@ -94,17 +111,4 @@ export async function up(db: Kysely<any>): Promise<void> {
       END IF;
       RETURN NULL;
     END $$`.execute(db)
-}
-
-export async function down(db: Kysely<any>): Promise<void> {
-  await sql`ALTER TABLE deliveries RESET (fillfactor)`.execute(db)
-  await sql`DROP INDEX deliveries_failed`.execute(db)
-  await sql`CREATE INDEX deliveries_by_state ON deliveries (state, id)`.execute(db)
-  await sql`DROP INDEX deliveries_payload`.execute(db)
-  await sql`ALTER TABLE deliveries ADD COLUMN payload jsonb`.execute(db)
-  await sql`UPDATE deliveries d SET payload = p.payload FROM delivery_payloads p WHERE p.id = d.payload_id`.execute(db)
-  await sql`ALTER TABLE deliveries ALTER COLUMN payload SET NOT NULL`.execute(db)
-  await sql`ALTER TABLE deliveries DROP COLUMN payload_id`.execute(db)
-  await sql`DROP TABLE delivery_payloads`.execute(db)
-  await createDecideDeliveries(db)
 }

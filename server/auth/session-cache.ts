@@ -23,12 +23,19 @@ interface Entry<S> {
  * revocation made elsewhere (another instance, the user command on
  * PostgreSQL) is not heard, so it takes effect here within `ttlMs`: the same
  * bound as the sockets' SESSION_CHECK_MS. Unknown keys are not cached, so a
- * stream of made-up keys cannot fill it.
+ * stream of made-up keys cannot fill it. Requests that miss together share
+ * one lookup, unless a revocation came between them.
  */
 export class SessionCache<S extends CachedSession> {
   /** by session key: the request holds the key in memory anyway, and hashing it on every hit cost more than the lookup */
   readonly #entries = new Map<string, Entry<S>>()
-  /** bumped by every revocation, so a lookup that raced one is not cached */
+  /**
+   * Lookups under way, by key: requests that miss together share one. With
+   * many requests in flight on one key, every expiry of its entry sent each
+   * of them to the database at once.
+   */
+  readonly #loading = new Map<string, { generation: number; session: Promise<S | undefined> }>()
+  /** bumped by every revocation, so a lookup that raced one is neither cached nor shared */
   #generation = 0
 
   constructor(
@@ -42,7 +49,20 @@ export class SessionCache<S extends CachedSession> {
     const cached = this.#entries.get(key)
     if (cached && cached.until > now) return cached.session
     if (cached) this.#entries.delete(key)
+    // a lookup that began before a revocation may return the revoked session: not shared with those who come after it
+    const loading = this.#loading.get(key)
+    if (loading && loading.generation === this.#generation) return loading.session
     const generation = this.#generation
+    const session = this.#lookUp(key, generation)
+    this.#loading.set(key, { generation, session })
+    try {
+      return await session
+    } finally {
+      if (this.#loading.get(key)?.session === session) this.#loading.delete(key)
+    }
+  }
+
+  async #lookUp(key: string, generation: number): Promise<S | undefined> {
     const session = await this.load(key)
     // a revocation heard while the database answered may be about this very session
     if (session && generation === this.#generation) {

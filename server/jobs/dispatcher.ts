@@ -19,9 +19,9 @@ export const DELIVERY_BATCH = 50
  */
 const HAND_OVER_AGAIN = sql`interval '2 minutes'`
 /**
- * A save wakes the dispatcher this long after it: the saves of a busy
- * moment (hundreds a second) share one pass, which costs three short
- * transactions whether or not they decided anything.
+ * A save that decided deliveries wakes the dispatcher this long after it:
+ * the saves of a busy moment (hundreds a second) share one pass, which costs
+ * three short transactions.
  */
 export const WAKE_AFTER_SAVE_MS = 20
 
@@ -31,7 +31,8 @@ export const invitationJobId = (row: { id: number; sends_requested: number }) =>
 /**
  * Makes jobs from the rows that say what must be done: deliveries not yet
  * sent, escalations waiting for their time, invitations whose mail is due.
- * Runs after each save that may have made some (wake), on a timer (rows a
+ * Runs after each save that decided some (the outbox relay sees the trigger's
+ * mark: jobs-plugin.ts), when a user asks, on a timer (rows a
  * crash left, or made by another instance), and once at start, when it hands
  * over everything unfinished (an in-process engine lost its jobs with the
  * process). Any number of dispatchers may run: rows are taken with SKIP

@@ -19,8 +19,8 @@ export interface JobsPluginOptions {
 }
 
 /**
- * The server's side of the background work: after each save the dispatcher
- * hands what the save decided (deliveries) to the job engine; a job's status
+ * The server's side of the background work: after a save that decided
+ * deliveries or escalations, the dispatcher hands them to the job engine; a job's status
  * reaches the sockets of the user who started it. With JOBS_IN_PROCESS (the
  * embedded default) the jobs also run here; otherwise `npm run worker`
  * processes run them.
@@ -34,16 +34,15 @@ export default fp<JobsPluginOptions>(
       work: options.config.inProcess,
       log: { warn: (m, e) => app.log.warn({ err: e }, m), error: (m, e) => app.log.error({ err: e }, m) },
     })
-    const wake = () => runtime.dispatcher.wakeSoon()
-    app.saveHooks.onPostSave(wake)
-    app.saveHooks.onPostDelete(wake)
-    app.saveHooks.onPostAlertUpdate(wake)
+    // only after saves that decided deliveries or escalations: the outbox trigger marks their rows, and the relay says so
+    const offDispatchDue = app.relay.onDispatchDue(() => runtime.dispatcher.wakeSoon())
     const unsubscribe = runtime.status.subscribe((message) => app.fanOut.sendToUser(message.user_id, JSON.stringify(message.frame)))
 
     app.decorate('jobs', runtime)
     app.decorate('deliveries', deliveryRepository(app.db))
     app.decorate('acknowledgeLinks', acknowledgeLinkRepository(app.db))
     app.addHook('onClose', async () => {
+      offDispatchDue()
       unsubscribe()
       await runtime.close()
     })

@@ -28,6 +28,9 @@ export interface RelayOptions {
   onError: (error: unknown) => void
 }
 
+/** Called when the relay takes rows whose saves decided deliveries or escalations (outbox.dispatch). */
+export type DispatchDueListener = () => void
+
 export interface RelayStats {
   published: number
   /** times this relay vacuumed the outbox */
@@ -78,6 +81,7 @@ export class OutboxRelay {
   #draining = false
   readonly #tryLock: CompiledQuery
   readonly #take: CompiledQuery
+  readonly #dispatchDue = new Set<DispatchDueListener>()
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -92,7 +96,7 @@ export class OutboxRelay {
       .deleteFrom('outbox')
       .where('id', '=', sql<number>`any(array(${oldest}))`)
       // the payload as text: published as PostgreSQL wrote it, not parsed here (stream.ts)
-      .returning(['id', sql<NotificationJson>`payload::text`.as('payload'), 'created'])
+      .returning(['id', sql<NotificationJson>`payload::text`.as('payload'), 'created', 'dispatch'])
       .compile()
     this.#timer = setInterval(() => this.wake(), options.sweepIntervalMs)
     this.#timer.unref()
@@ -112,6 +116,17 @@ export class OutboxRelay {
     }
     this.#running = this.#loop()
     return this.#running
+  }
+
+  /**
+   * Listens for rows whose saves decided deliveries or escalations (the
+   * outbox trigger marks them): the job dispatcher needs waking after those
+   * saves only. Told as soon as such a row is taken, before it is published:
+   * the deliveries are committed with it, whatever becomes of the publishing.
+   */
+  onDispatchDue(listener: DispatchDueListener): () => void {
+    this.#dispatchDue.add(listener)
+    return () => void this.#dispatchDue.delete(listener)
   }
 
   /** Stops the timer and finishes what is being relayed (graceful shutdown). */
@@ -188,7 +203,8 @@ export class OutboxRelay {
           setTimeout(() => void this.wake(), 50).unref()
           return 0
         }
-        const rows = (batch!.rows as { id: number; payload: NotificationJson; created: Date }[]).sort((a, b) => a.id - b.id)
+        const rows = (batch!.rows as { id: number; payload: NotificationJson; created: Date; dispatch: boolean }[]).sort((a, b) => a.id - b.id)
+        if (rows.some((row) => row.dispatch)) for (const listener of this.#dispatchDue) listener()
         this.stats.lagMs = rows.length ? Date.now() - new Date(rows[0]!.created).getTime() : 0
         if (rows.length === 0) {
           await connection.send([COMMIT])

@@ -62,6 +62,24 @@ describe('the session cache', () => {
     expect(lookups).toEqual(['k', 'k'])
   })
 
+  it('gives requests that miss together one lookup, but none begun before a revocation to those after it', async () => {
+    const answers: ((s: CachedSession) => void)[] = []
+    const lookups: string[] = []
+    const cache = new SessionCache((key) => (lookups.push(key), new Promise<CachedSession>((r) => answers.push(r))), { ttlMs: 500, maxEntries: 3, now: () => now })
+    const together = [cache.resolve('k'), cache.resolve('k'), cache.resolve('k')]
+    expect(lookups).toEqual(['k'])
+    cache.forget({ sessionIds: [1] })
+    const after = cache.resolve('k')
+    expect(lookups).toEqual(['k', 'k'])
+    answers[0]!(session(1, 10))
+    answers[1]!(session(2, 10))
+    expect((await Promise.all(together)).map((s) => s?.sessionId)).toEqual([1, 1, 1])
+    expect((await after)?.sessionId).toBe(2)
+    // the lookup after the revocation is the one cached
+    expect((await cache.resolve('k'))?.sessionId).toBe(2)
+    expect(lookups).toHaveLength(2)
+  })
+
   it('holds at most maxEntries, dropping the oldest', async () => {
     const { cache } = cacheOf({ a: session(1, 1), b: session(2, 2), c: session(3, 3), d: session(4, 4) })
     for (const key of ['a', 'b', 'c', 'd']) await cache.resolve(key)

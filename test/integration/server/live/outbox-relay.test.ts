@@ -66,7 +66,7 @@ describe.each(BACKENDS)('the outbox relay on %s', (backend: Backend) => {
     expect(await left()).toEqual([rows[1]!.id])
     const columns = await sql<{ column_name: string }>`
       SELECT column_name FROM information_schema.columns WHERE table_name = 'outbox' ORDER BY column_name`.execute(handle.db)
-    expect(columns.rows.map((c) => c.column_name)).toEqual(['created', 'id', 'payload', 'type'])
+    expect(columns.rows.map((c) => c.column_name)).toEqual(['created', 'dispatch', 'id', 'payload', 'type'])
     await handle.db.deleteFrom('outbox').execute()
   }, 60_000)
 

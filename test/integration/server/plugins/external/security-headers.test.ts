@@ -1,9 +1,33 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import Fastify from 'fastify'
+import fastifyHelmet from '@fastify/helmet'
+import { helmetOptions, type SecurityHeadersOptions } from '../../../../../server/plugins/external/security-headers.ts'
 import { attemptSignIn } from '../../../../helpers/sign-in.ts'
 import { BACKENDS, bearer, startTestServer, type TestServer, type TestUser } from '../../../../helpers/test-server.ts'
 import { connect, refusedStatus } from '../../../../helpers/ws-client.ts'
 
 // Each security setting tested for its effect: remove what it does and a test here fails.
+
+/** What @fastify/helmet, given the same options, sets on an answer: the headers ours must give, worked out once. */
+async function helmetReference(options: SecurityHeadersOptions): Promise<Record<string, string>> {
+  const app = Fastify()
+  await app.register(fastifyHelmet, helmetOptions(options))
+  app.get('/', async () => 'ok')
+  try {
+    const { headers } = await app.inject({ method: 'GET', url: '/' })
+    const { 'content-type': _type, 'content-length': _length, date: _date, connection: _connection, ...set } = headers
+    return set as Record<string, string>
+  } finally {
+    await app.close()
+  }
+}
+
+/** The reference's headers on an answer, every one with its value. */
+async function expectHelmetHeaders(response: Response, options: SecurityHeadersOptions) {
+  const reference = await helmetReference(options)
+  expect(Object.keys(reference).length).toBeGreaterThan(8)
+  for (const [name, value] of Object.entries(reference)) expect(response.headers.get(name), name).toBe(value)
+}
 
 describe.each(BACKENDS)('security headers and same-origin writes on %s', (backend) => {
   let server: TestServer
@@ -34,6 +58,20 @@ describe.each(BACKENDS)('security headers and same-origin writes on %s', (backen
     expect(page.headers.get('x-frame-options')).toBe('SAMEORIGIN')
     // the page's own script is a file, never inline
     expect(await page.text()).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/)
+  })
+
+  it('gives an API answer, a refusal and a save every header helmet gives for the same options', async () => {
+    const options = { tileUrl: 'https://{s}.tiles.example.org/{z}/{x}/{y}.png', https: false }
+    await expectHelmetHeaders(await fetch(`${http}/api/health`), options)
+    await expectHelmetHeaders(await fetch(`${http}/api/incidents`), options)
+    const operator = await server.user('operator')
+    const save = await fetch(`${http}/api/incidents`, {
+      method: 'POST',
+      headers: { ...bearer(operator.key), 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'headers', location: { lon: 1, lat: 1 } }),
+    })
+    expect(save.status).toBe(201)
+    await expectHelmetHeaders(save, options)
   })
 
   it('keeps API answers out of caches (errors too), while the dashboard files keep their own caching', async () => {
@@ -119,6 +157,7 @@ describe('deployment settings', () => {
     expect(login.status).toBe(200)
     expect(login.cookies.find((c) => c.name === 'session')).toMatchObject({ secure: true, httpOnly: true, sameSite: 'Strict' })
     expect(login.headers['strict-transport-security']).toMatch(/max-age=\d+/)
+    await expectHelmetHeaders(await fetch(`${http}/api/health`), { tileUrl: 'https://tile.openstreetmap.org/{z}/{x}/{y}.png', https: true })
   })
 
   it('ALLOWED_ORIGINS is the whole list of pages that may use the cookie: on the socket and for writes', async () => {
