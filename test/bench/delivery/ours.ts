@@ -46,7 +46,7 @@ export async function startOurs(options: {
   // release empties it: BullMQ's keys go with our stream
   cleanup.add('empty and release our Redis database', redis.release)
   const env = { DATABASE_URL: database.url, REDIS_URL: redis.url, PUBLIC_URL }
-  const server = await launchServer({ ...env, ADMIN_PASSWORD, LOG_LEVEL: 'warn' })
+  const server = await launchServer({ ...env, ADMIN_PASSWORD, LOG_LEVEL: 'warn' }, { via: 'npm start' })
   cleanup.add(`stop the server ${server.url}`, () => stopServer(server))
   await server.healthy()
   const { key } = await signIn(server.url, 'admin', ADMIN_PASSWORD)

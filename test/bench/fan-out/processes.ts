@@ -4,6 +4,7 @@ import { availableParallelism, loadavg } from 'node:os'
 import { join } from 'node:path'
 import { createClient } from 'redis'
 import { createDatabase } from '../../helpers/postgres.ts'
+import { compiled } from '../harness/compiled.ts'
 import { freePort, ROOT, signIn, spawnServer, type ServerProcess } from '../../helpers/server-process.ts'
 import type { SubjectKind, SwarmCommand, SwarmConfig, SwarmReport } from './protocol.ts'
 
@@ -225,7 +226,7 @@ export async function ourDatabase(label: string): Promise<{ databaseUrl: string;
 
 /** Our server on that database, as `npm start` runs it, with a poster (operator) and a watcher (viewer) made over the API. */
 export async function startOurServer(databaseUrl: string, redisUrl: string, extraEnv: Record<string, string> = {}): Promise<OurServer> {
-  const server = await spawnServer(ourEnv(databaseUrl, redisUrl, extraEnv))
+  const server = await spawnServer(ourEnv(databaseUrl, redisUrl, extraEnv), { via: 'npm start' })
   try {
     await server.healthy()
     const adminKey = await signIn(server.url, 'admin', ADMIN_PASSWORD)
@@ -282,11 +283,11 @@ export interface PeerServer extends ServedSubject {
   stop(): Promise<void>
 }
 
-/** The command that runs a peer: a plain node process (one pid: no tsx CLI in between), or bun for Bun's. */
+/** The command that runs a peer: a plain node process running it compiled (as ours runs its bundle), or bun for Bun's. */
 function peerCommand(kind: Exclude<SubjectKind, 'ours'>, nodeFlags: string[]): { command: string; args: string[]; env: Record<string, string> } {
   if (kind === 'bun') return { command: join(ROOT, 'node_modules', '.bin', 'bun'), args: [join(HERE, 'bun-server.mjs')], env: {} }
   const script = { bare: 'bare-server.ts', batched: 'batched-server.ts', socketio: 'socketio-server.ts', 'socketio-streams': 'socketio-server.ts' }[kind]
-  return { command: process.execPath, args: [...nodeFlags, '--import', 'tsx', join(HERE, script)], env: kind === 'socketio-streams' ? { ADAPTER: 'streams' } : {} }
+  return { command: process.execPath, args: [...nodeFlags, compiled(join(HERE, script))], env: kind === 'socketio-streams' ? { ADAPTER: 'streams' } : {} }
 }
 
 /**

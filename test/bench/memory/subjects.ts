@@ -1,5 +1,6 @@
 import { fork, spawn, type ChildProcess } from 'node:child_process'
 import { join } from 'node:path'
+import { compiled } from '../harness/compiled.ts'
 import { freePort, ROOT, signIn, spawnServer } from '../../helpers/server-process.ts'
 import { stopServer } from '../geofence/cleanup.ts'
 import type { IdleClientsConfig, IdleCommand, IdleKind, IdleReport } from './idle-clients.ts'
@@ -44,10 +45,10 @@ export async function startOurs(databaseUrl: string, redisUrl: string, sessions:
   }
 }
 
-/** idle-server.ts as a plain node process (one pid: no tsx CLI in between), `nodeFlags` first (the heap probe). */
+/** idle-server.ts compiled, as a plain node process (as ours runs its bundle), `nodeFlags` first (the heap probe). */
 export async function startPeer(kind: Exclude<IdleKind, 'ours'>, nodeFlags: string[], env: Record<string, string>): Promise<Subject> {
   const port = await freePort()
-  const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', join(HERE, 'idle-server.ts')], {
+  const child = spawn(process.execPath, [...nodeFlags, compiled(join(HERE, 'idle-server.ts'))], {
     cwd: ROOT,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, PORT: String(port), SUBJECT: kind, MAX_LIFETIME_MS: String(MAX_LIFETIME_MS), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -257,7 +257,7 @@ async function prepare(counties: County[], cleanup: Cleanup, log: (line: string)
 }
 
 async function startSignedIn(env: Record<string, string>, cleanup: Cleanup): Promise<RunningServer> {
-  const server = await spawnServer({ ADMIN_PASSWORD, ...env })
+  const server = await spawnServer({ ADMIN_PASSWORD, ...env }, { via: 'npm start' })
   cleanup.add(`stop server ${server.url}`, () => stopServer(server))
   await server.healthy()
   return Object.assign(server, { key: await signIn(server.url, 'admin', ADMIN_PASSWORD), databaseUrl: env.DATABASE_URL })

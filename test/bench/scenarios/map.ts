@@ -319,7 +319,7 @@ async function run({ tiny, rounds, log }: BenchOptions): Promise<ScenarioResult[
       ADMIN_PASSWORD,
       LOGIN_RATE_LIMIT_PER_MINUTE: '10000',
       TILE_URL: BLANK_TILE_URL,
-    })
+    }, { via: 'npm start' })
     await server.healthy()
     const adminKey = await signIn(server.url, 'admin', ADMIN_PASSWORD)
     // the page watches as an operator: draggable markers, the heavier of the two ways the dashboard builds its map
