@@ -55,11 +55,11 @@ export class IncidentLayer {
   readonly #onIncidents = (event: Event) => {
     if (this.#loaded) {
       const ids = changedIncidents(event)
-      if (ids) {
-        for (const id of ids) this.#changed.add(id)
-        this.#changeTimer ??= setTimeout(this.#sendChanges, CHANGE_BATCH_MS)
-      }
-      // folded into the full index when the pacer lets it; anything else (a reload) waits for that
+      // anything may have changed (a reload): everything is clustered again at once, as for a filter
+      if (!ids) return this.rebuild()
+      for (const id of ids) this.#changed.add(id)
+      this.#changeTimer ??= setTimeout(this.#sendChanges, CHANGE_BATCH_MS)
+      // folded into the full index when the pacer lets it
       return this.#pacer.request()
     }
     this.#loaded = true
