@@ -20,9 +20,8 @@ const PREVIEW_DEPTH = 2
  * (cluster-worker.ts) so that the main thread stays free to draw.
  *
  * Two workers take turns: one answers for the index on the map while the
- * other builds the next, so a pan during a rebuild (every second under a
- * stream of live updates) is answered at once instead of waiting for the
- * build. Loads asked for while one builds are coalesced: only the newest is
+ * other builds the next, so a pan during a rebuild is answered at once
+ * instead of waiting for the build. Loads asked for while one builds are coalesced: only the newest is
  * built next.
  *
  * Live changes (`change`) are not built into a new index: they go to the
