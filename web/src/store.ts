@@ -66,16 +66,18 @@ export class Store extends EventTarget {
   /** the last DEDUPE_WINDOW events applied (a Set iterates in insertion order: the first is the oldest); delivery is at-least-once */
   readonly #applied = new Set<number>()
 
-  on(change: Change, listener: () => void): void {
+  /** `incidents` listeners may read which incidents changed with `changedIncidents(event)` */
+  on(change: Change, listener: (event: Event) => void): void {
     this.addEventListener(change, listener)
   }
 
-  off(change: Change, listener: () => void): void {
+  off(change: Change, listener: (event: Event) => void): void {
     this.removeEventListener(change, listener)
   }
 
-  #emit(change: Change) {
-    this.dispatchEvent(new Event(change))
+  /** @param ids the incidents that changed, when only they did (a live update, a save): the map shows them without re-clustering the rest */
+  #emit(change: Change, ids?: number[]) {
+    this.dispatchEvent(new CustomEvent<ChangedIncidents>(change, { detail: ids ? { ids } : undefined }))
   }
 
   /** Replaces everything with a fresh load, keeping any live update that is newer than what was loaded. */
@@ -106,7 +108,8 @@ export class Store extends EventTarget {
     if (n.type === 'post_delete') map.delete(feature.properties.id)
     // an older version arriving late (replay after a local save) must not undo a newer one
     else if (!current || current.properties.version <= feature.properties.version) map.set(feature.properties.id, feature)
-    this.#emit(isIncident ? 'incidents' : 'areas')
+    if (isIncident) this.#emit('incidents', [feature.properties.id])
+    else this.#emit('areas')
     return undefined
   }
 
@@ -117,8 +120,10 @@ export class Store extends EventTarget {
     const current = map.get(feature.properties.id)
     if (current && current.properties.version > feature.properties.version) return
     map.set(feature.properties.id, feature)
-    if (feature.properties.kind === 'incident') this.#search.changed.add(feature.properties.id)
-    this.#emit(feature.properties.kind === 'incident' ? 'incidents' : 'areas')
+    if (feature.properties.kind === 'incident') {
+      this.#search.changed.add(feature.properties.id)
+      this.#emit('incidents', [feature.properties.id])
+    } else this.#emit('areas')
   }
 
   setFilters(change: Partial<Filters>) {
@@ -151,20 +156,34 @@ export class Store extends EventTarget {
   }
 
   visibleIncidents(now = Date.now()): IncidentFeature[] {
+    const visible = this.visibility(now)
+    const out: IncidentFeature[] = []
+    for (const f of this.incidents.values()) if (visible(f)) out.push(f)
+    return out
+  }
+
+  /** Whether the filters show an incident (what `visibleIncidents` picks by), for asking of a few. */
+  visibility(now = Date.now()): (f: IncidentFeature) => boolean {
     const { severities, showClosed, window, search } = this.filters
     const since = window === 'hour' ? now - 3600_000 : window === 'day' ? now - 86_400_000 : -Infinity
     const { found, changed } = this.#search
-    const out: IncidentFeature[] = []
-    for (const f of this.incidents.values()) {
+    return (f) => {
       const p = f.properties
-      if (!severities.has(p.severity) || (!showClosed && p.closed)) continue
-      if (since > -Infinity && Date.parse(p.created) < since) continue
-      if (search && !searchMatch(p, search, found, changed)) continue
-      out.push(f)
+      if (!severities.has(p.severity) || (!showClosed && p.closed)) return false
+      if (since > -Infinity && Date.parse(p.created) < since) return false
+      if (search && !searchMatch(p, search, found, changed)) return false
+      return true
     }
-    return out
   }
 }
+
+/** What an `incidents` event says changed: these incidents only; none said, anything may have. */
+export interface ChangedIncidents {
+  ids: number[]
+}
+
+/** The incidents an `incidents` event names as all that changed; undefined when anything may have. */
+export const changedIncidents = (event: Event): number[] | undefined => (event as CustomEvent<ChangedIncidents | undefined>).detail?.ids
 
 /** The server's answer for an incident as it saw it; the page's own match while it is asked, and for one saved since. */
 function searchMatch(p: IncidentFeature['properties'], text: string, found: Map<number, number> | null, changed: Set<number>): boolean {

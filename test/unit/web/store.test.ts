@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import type { IncidentFeature } from '../../../contracts/features.ts'
 import type { Alert } from '../../../contracts/alerts.ts'
 import type { AlertedArea, Notification } from '../../../contracts/live.ts'
-import { DEDUPE_WINDOW, Store } from '../../../web/src/store.ts'
+import { changedIncidents, DEDUPE_WINDOW, Store } from '../../../web/src/store.ts'
 import { ALERT_PAGE } from '../../../web/src/alert-log.ts'
 
 // The dashboard's store over a long shift: what it keeps must stay bounded,
@@ -79,5 +79,21 @@ describe('Store', () => {
     expect(store.incidents.get(1)!.properties).toMatchObject({ version: 3, name: 'theirs' })
     store.upsert(v(4, 'mine on top'))
     expect(store.incidents.get(1)!.properties).toMatchObject({ version: 4, name: 'mine on top' })
+  })
+
+  it('names the incidents a live update or a save changed, so the map can show just them; a load names none', () => {
+    const store = new Store()
+    const told: (number[] | undefined)[] = []
+    store.on('incidents', (event) => told.push(changedIncidents(event)))
+    store.load([incident(1), incident(2)], [])
+    store.apply(saved(10, 3))
+    store.apply({ id: '11-0', event: 11, type: 'post_delete', feature: incident(1) })
+    store.upsert({ ...incident(2), properties: { ...incident(2).properties, version: 2 } })
+    expect(told).toEqual([undefined, [3], [1], [2]])
+    // and whether the filters show one, as visibleIncidents() decides
+    store.setFilters({ showClosed: false })
+    const closed = { ...incident(4), properties: { ...incident(4).properties, closed: true } }
+    expect(store.visibility()(closed)).toBe(false)
+    expect(store.visibility()(incident(4))).toBe(true)
   })
 })

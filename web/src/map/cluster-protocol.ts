@@ -10,6 +10,11 @@ export const CLUSTER_MAX_ZOOM = 14
  * numbers the loads, so that an index finished after a newer one is not
  * taken for it. `maxZoom` is CLUSTER_MAX_ZOOM for a full index, lower for a
  * preview (see ClusterIndex).
+ *
+ * With `removed`, the load is a change to the index the worker holds, not a
+ * new one: the points in `ids` join it (or move in it, if it has them), those
+ * in `removed` leave it, and the rest is not clustered again (see
+ * clusterAnswers). `maxZoom` is then the held index's.
  */
 export interface LoadRequest {
   type: 'load'
@@ -17,6 +22,7 @@ export interface LoadRequest {
   maxZoom: number
   ids: Int32Array
   coordinates: Float64Array
+  removed?: Int32Array
 }
 
 export interface ClustersRequest {

@@ -1,11 +1,19 @@
 import L from 'leaflet'
 import type { IncidentFeature } from '../../../contracts/features.ts'
-import type { Store } from '../store.ts'
+import { changedIncidents, type Store } from '../store.ts'
 import { SEVERITY_COLOR } from '../severity-style.ts'
 import { escapeHtml } from '../ui/escape-html.ts'
-import { ClusterIndex } from './cluster-index.ts'
+import { ClusterIndex, type Changes } from './cluster-index.ts'
 import { ClusterCanvas, type Cluster } from './cluster-canvas.ts'
 import { RebuildPacer } from './rebuild-pacer.ts'
+
+/**
+ * Live changes gathered this long go to the cluster index together: a
+ * change costs the worker a small re-cluster of every change not yet folded
+ * into the full index, and the map a render, so a stream of them is taken
+ * in batches; short beside how stale the map may be.
+ */
+export const CHANGE_BATCH_MS = 150
 
 export interface IncidentActions {
   canEdit: boolean
@@ -18,10 +26,12 @@ export interface IncidentActions {
  * Incidents as markers coloured by severity, clustered with supercluster so
  * 50 000 stay smooth: only the clusters and points in view are ever on the
  * map. The index is built and queried in Web Workers (cluster-index.ts),
- * rebuilt when the visible set changes: a filter change at once, live
- * changes paced by RebuildPacer (at most once a second, and held while the
- * map moves). Clusters are drawn on a canvas (cluster-canvas.ts), single
- * incidents are DOM markers.
+ * rebuilt when the visible set changes: a filter change at once. A live
+ * change is sent to the index at once (in batches of CHANGE_BATCH_MS), which
+ * shows it beside the index it has without clustering everything again; the
+ * full rebuild that folds the changes in is paced by RebuildPacer (held
+ * while the map moves). Clusters are drawn on a canvas (cluster-canvas.ts),
+ * single incidents are DOM markers.
  */
 export class IncidentLayer {
   readonly #group = L.layerGroup()
@@ -39,8 +49,19 @@ export class IncidentLayer {
   #view = 0
   /** the first load and filter changes show at once; live changes when the pacer lets them */
   #loaded = false
-  readonly #onIncidents = () => {
-    if (this.#loaded) return this.#pacer.request()
+  /** live changes not yet sent to the index, and the timer that sends them */
+  readonly #changed = new Set<number>()
+  #changeTimer: ReturnType<typeof setTimeout> | undefined
+  readonly #onIncidents = (event: Event) => {
+    if (this.#loaded) {
+      const ids = changedIncidents(event)
+      // anything may have changed (a reload): everything is clustered again at once, as for a filter
+      if (!ids) return this.rebuild()
+      for (const id of ids) this.#changed.add(id)
+      this.#changeTimer ??= setTimeout(this.#sendChanges, CHANGE_BATCH_MS)
+      // folded into the full index when the pacer lets it
+      return this.#pacer.request()
+    }
     this.#loaded = true
     // the first load shows a preview first (see ClusterIndex.load)
     this.rebuild(this.map.getZoom())
@@ -65,8 +86,22 @@ export class IncidentLayer {
     store.on('filters', this.#onFilters)
   }
 
+  /** The live changes gathered, to the index: where each incident is now, if the filters show it. */
+  readonly #sendChanges = () => {
+    this.#changeTimer = undefined
+    const visible = this.store.visibility()
+    const changes: Changes = new Map()
+    for (const id of this.#changed) {
+      const incident = this.store.incidents.get(id)
+      changes.set(id, incident && visible(incident) ? [incident.geometry.coordinates[0], incident.geometry.coordinates[1]] : null)
+    }
+    this.#changed.clear()
+    this.#index.change(changes)
+  }
+
   /** Takes the layer off the map and stops following the store. */
   remove() {
+    clearTimeout(this.#changeTimer)
     this.store.off('incidents', this.#onIncidents)
     this.store.off('filters', this.#onFilters)
     this.map.off('movestart', this.#onMoveStart)

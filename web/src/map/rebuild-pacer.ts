@@ -8,21 +8,22 @@ export interface RebuildTiming {
   whileMovingMs: number
 }
 
-export const REBUILD_TIMING: RebuildTiming = { everyMs: 1000, stillMs: 300, whileMovingMs: 5000 }
+export const REBUILD_TIMING: RebuildTiming = { everyMs: 5000, stillMs: 1000, whileMovingMs: 15_000 }
 
 /**
- * Paces the rebuilds of the cluster index that live changes ask for.
+ * Paces the rebuilds of the cluster index that fold live changes into it.
  *
- * A rebuild clusters every incident again: at 50 000 that is a sizeable
- * stretch of a worker's CPU on a 2-core machine, taken from the threads that
- * draw the map. While the map is still nobody sees that, so a change shows
- * within `everyMs`. While the map pans or zooms, every frame counts, and clusters
- * that regroup under the pointer mid-gesture only distract: the rebuild
- * waits until the map has been still for `stillMs`, and a map that never
- * stops still gets a change `whileMovingMs` after it came. With 50 000
- * incidents and a steady stream of live updates, panning without pause ran
- * far slower with a rebuild every second than with none
- * (docs/performance-log.md).
+ * A live change shows at once without one (ClusterIndex#change keeps it
+ * beside the index); the rebuild only makes the clusters exact again (an
+ * incident that left still counts in its old cluster until then). It
+ * clusters every incident again: at 50 000 that is a sizeable stretch of a
+ * worker's CPU on a 2-core machine, taken from the threads that draw the
+ * map, so it is rare. While the map is still nobody sees that, so a rebuild
+ * goes once the map has been still for `stillMs`, at most every `everyMs`.
+ * While the map pans or zooms, every frame counts, and clusters that regroup
+ * under the pointer mid-gesture only distract: a map that never stops still
+ * gets one `whileMovingMs` after the first change it holds, so the changes
+ * kept beside the index (re-clustered with each change) stay few.
  *
  * Rebuilds made for other reasons (the first load, a filter change) go
  * ahead at once; tell the pacer with `rebuilt()`, so a change it was holding

@@ -154,4 +154,97 @@ describe('ClusterIndex', () => {
     expect(workers.flatMap((w) => w.loads).map((l) => l.maxZoom)).toEqual([14, 14])
     expect(loaded()).toBe(2)
   })
+
+  it('shows live changes at once beside the index it has, without building it again', async () => {
+    const { index, workers, loaded } = setUp()
+    const { ids, coordinates } = points(3000)
+    index.load(ids, coordinates)
+    await settle(workers)
+    const before = loaded()
+    const builds = workers.flatMap((w) => w.loads).filter((l) => l.maxZoom === 14).length
+
+    // one incident joins far from the rest, one leaves, one moves
+    const [lon1, lat1] = [coordinates[0]!, coordinates[1]!]
+    index.change(new Map<number, [number, number] | null>([
+      [9001, [-179.9, 79.9]],
+      [1, null],
+      [2, [179.9, -79.9]],
+    ]))
+    await settle(workers)
+    expect(loaded()).toBe(before + 1)
+    const pins = (items: ClusterItem[]) => items.filter((i) => i.kind === 'incident').map((i) => i.id)
+    // every incident is a pin past the deepest zoom: exactly what is on the map now
+    const deep = (await index.clusters(WORLD, 15))!
+    expect(deep.length).toBe(3000)
+    expect(pins(deep)).toContain(9001)
+    expect(pins(deep)).not.toContain(1)
+    expect(pins(deep).filter((id) => id === 2)).toHaveLength(1)
+    expect(pins((await index.clusters([-180, 79, -179, 80], 15))!)).toContain(9001)
+    expect(pins((await index.clusters([179, -80, 180, -79], 15))!)).toContain(2)
+    expect(pins((await index.clusters([lon1 - 0.01, lat1 - 0.01, lon1 + 0.01, lat1 + 0.01], 15))!)).not.toContain(1)
+    // and nothing was clustered again from scratch
+    expect(workers.flatMap((w) => w.loads).filter((l) => l.maxZoom === 14).length).toBe(builds + 1)
+  })
+
+  it('counts a new incident into the cluster it falls in, and a cluster of new ones zooms in like any', async () => {
+    const { index, workers } = setUp()
+    const { ids, coordinates } = points(3000)
+    index.load(ids, coordinates)
+    await settle(workers)
+    const world = (await index.clusters(WORLD, 2))!
+    const big = world.filter((i) => i.kind === 'cluster').sort((a, b) => (b as { count: number }).count - (a as { count: number }).count)[0] as ClusterItem & { kind: 'cluster' }
+    // beside a big cluster, and a bunch of five in a corner where there is nothing
+    const near: [number, [number, number]] = [9001, [big.lon + 0.01, big.lat]]
+    const bunch = Array.from({ length: 5 }, (_, i): [number, [number, number]] => [9100 + i, [-179.5 + i * 0.01, 84]])
+    index.change(new Map([near, ...bunch]))
+    await settle(workers)
+    const after = (await index.clusters(WORLD, 2))!
+    expect(incidentsShown(after)).toBe(3006)
+    expect((after.find((i) => i.kind === 'cluster' && i.id === big.id) as { count: number }).count).toBe(big.count + 1)
+    const corner = after.find((i) => i.kind === 'cluster' && i.lat > 83) as ClusterItem & { kind: 'cluster' }
+    expect(corner.count).toBe(5)
+    expect(await index.expansionZoom(corner.id)).toBeGreaterThan(2)
+  })
+
+  it('a change made while an index builds is in that index before it takes over', async () => {
+    const { index, workers, loaded } = setUp()
+    const first = points(2000)
+    index.load(first.ids, first.coordinates)
+    await settle(workers)
+    // the next full index builds on the other worker, held
+    const answering = workers.find((w) => w.loads.length > 0)!
+    const building = workers.find((w) => w !== answering)!
+    building.hold()
+    const again = points(2000)
+    index.load(again.ids, again.coordinates)
+    index.change(new Map([[9001, [-179.9, 79.9]]]))
+    await settle(workers)
+    // the answering index shows it already
+    expect((await index.clusters([-180, 79, -179, 80], 15))!.map((i) => i.id)).toContain(9001)
+    const shown = loaded()
+    building.release()
+    await settle(workers)
+    expect(loaded()).toBeGreaterThan(shown)
+    expect(building.loads.at(-1)!.build).toBeGreaterThan(building.loads[0]!.build) // the change went to it too
+    expect((await index.clusters([-180, 79, -179, 80], 15))!.map((i) => i.id)).toContain(9001)
+    expect(incidentsShown((await index.clusters(WORLD, 15))!)).toBe(2001)
+  })
+
+  it('a change made while a load waits for the one building is applied to it when it is built', async () => {
+    const { index, workers } = setUp()
+    const first = points(2000)
+    index.load(first.ids, first.coordinates)
+    await settle(workers)
+    const answering = workers.find((w) => w.loads.length > 0)!
+    const building = workers.find((w) => w !== answering)!
+    building.hold()
+    index.load(points(2000).ids, points(2000).coordinates) // builds
+    index.load(points(2000).ids, points(2000).coordinates) // waits
+    index.change(new Map([[9001, [-179.9, 79.9]]]))
+    building.release()
+    await settle(workers)
+    await settle(workers)
+    expect((await index.clusters([-180, 79, -179, 80], 15))!.map((i) => i.id)).toContain(9001)
+    expect(incidentsShown((await index.clusters(WORLD, 15))!)).toBe(2001)
+  })
 })

@@ -1,11 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { RebuildPacer, REBUILD_TIMING } from '../../../../web/src/map/rebuild-pacer.ts'
+import { RebuildPacer, type RebuildTiming } from '../../../../web/src/map/rebuild-pacer.ts'
 
-// When live changes rebuild the incident layer's cluster index: within a
-// second on a still map, held while the map moves, and never held for good.
-// On the fake clock, so each case says exactly when a rebuild happens.
+// When live changes are folded into the incident layer's cluster index by a
+// rebuild: paced on a still map, held while the map moves, and never held for
+// good. On the fake clock, with a timing of the tests' own (the layer's own is
+// REBUILD_TIMING), so each case says exactly when a rebuild happens.
 
-const { everyMs, stillMs, whileMovingMs } = REBUILD_TIMING
+const TIMING: RebuildTiming = { everyMs: 1000, stillMs: 300, whileMovingMs: 5000 }
+const { everyMs, stillMs, whileMovingMs } = TIMING
 
 describe('RebuildPacer', () => {
   let rebuilds: number[]
@@ -20,7 +22,7 @@ describe('RebuildPacer', () => {
     pacer = new RebuildPacer(() => {
       rebuilds.push(now())
       pacer.rebuilt()
-    }, REBUILD_TIMING, now)
+    }, TIMING, now)
   })
   afterEach(() => vi.useRealTimers())
 
