@@ -95,8 +95,10 @@ function installProbe(fullZoom: number): void {
   }
 
   // The dashboard clusters in Web Workers (web/src/map/cluster-index.ts):
-  // each `load` it posts carries the ids of the incidents the new index
-  // holds, each `loaded` reply says that index now answers, and the first
+  // each `load` it posts carries the ids of the incidents it adds to the
+  // index (all of them for a new index; the changed ones for a live change,
+  // a `load` with `removed`), each `loaded` reply says the worker now
+  // answers with them, and the first
   // `incidents:rendered` after it is the map drawn from it (the layer's
   // render on `loaded` drops any older view). So an incident is on the map
   // from that render on, whether it is in view or would be at the next pan.

@@ -248,7 +248,7 @@ async function measure(browser: Browser, server: ServerProcess, posterKey: strin
       const probe = await page.evaluate(readProbe)
       const offset = await pageClockOffset(page)
       const traceEnd = trace.presented.at(-1) ?? end
-      // where the time went, for the log: waiting for a rebuild, building, drawing, reaching the screen
+      // where the time went, for the log: waiting to be sent to the cluster worker, the worker taking it in (a change or a build), drawing, reaching the screen
       const steps = { held: [] as number[], built: [] as number[], drawn: [] as number[], presented: [] as number[] }
       for (const s of probe.live) {
         if (s.arrivedAt < start || s.arrivedAt > end || !s.name.startsWith(LIVE_PREFIX)) continue
@@ -267,7 +267,7 @@ async function measure(browser: Browser, server: ServerProcess, posterKey: strin
       }
       if (steps.held.length) {
         const p = (xs: number[]) => `${Math.round(percentile(xs, 50))}/${Math.round(percentile(xs, 99))}`
-        stalenessSteps = `; staleness steps p50/p99 ms: held for a rebuild ${p(steps.held)}, building ${p(steps.built)}, drawing ${p(steps.drawn)}, to the screen ${p(steps.presented)}`
+        stalenessSteps = `; staleness steps p50/p99 ms: waiting to be sent ${p(steps.held)}, taken in by the worker ${p(steps.built)}, drawing ${p(steps.drawn)}, to the screen ${p(steps.presented)}`
       }
     } finally {
       posted = await poster.stop()
@@ -429,7 +429,7 @@ async function run({ tiny, rounds, log }: BenchOptions): Promise<ScenarioResult[
         notes: [
           `gestures: one script drawn from a fixed seed, the same for every subject and round, played through page.mouse (CDP input: the page gets pointer, mouse and wheel events): ${count('drag')} drags of 80–450 px over 0.25–1.5 s (a third let go while moving, so Leaflet's inertia glides on), ${count('wheel')} wheel zooms of one or two levels between zoom ${START.minZoom} and ${START.maxZoom}, and pauses of 0.08–3 s after each gesture, ${(sizes.gestureMs / 1000).toFixed(0)} s in all from zoom ${START.zoom} over Europe and Africa. Paced by the clock: a slow page gets fewer pointer moves, not slower gestures.`,
           `frames: presented frames from a Chromium trace (cc's PipelineReporter in the page's renderer, frames that ended presented, fully or partially), counted only while a drag was under way (${(dragMs / 1000).toFixed(1)} s of the script): a still map presents nothing new. fps: presented frames per second of dragging; p95 frame: 95th percentile of the time between presented frames while dragging; stalls: times the screen kept one frame for more than ${LONG_FRAME_MS} ms while dragging, over all the script's drags. Headless chromium with --disable-gpu composites and draws in software and presents to an offscreen surface on a 60 Hz clock: 60 fps is the ceiling.`,
-          `staleness: from the socket message that brought a live incident to the page to the first frame presented after the map drew from data holding it (ours: the first \`incidents:rendered\` after the cluster worker that built an index with it answered; markercluster: its addLayer), over the updates that came during the gestures; one not drawn by the end of the trace (${sizes.settleMs / 1000} s of stillness after the gestures) counts as late as the trace reaches. from post: the same, counted from when the poster was due to send it (open loop: the server's share included).`,
+          `staleness: from the socket message that brought a live incident to the page to the first frame presented after the map drew from data holding it (ours: the first \`incidents:rendered\` after the cluster worker that took it in, as a change or in a full build, answered; markercluster: its addLayer), over the updates that came during the gestures; one not drawn by the end of the trace (${sizes.settleMs / 1000} s of stillness after the gestures) counts as late as the trace reaches. from post: the same, counted from when the poster was due to send it (open loop: the server's share included).`,
           'full index: from navigation start (already signed in) until the map first drew from the full clustering index (ours: the first render after the full build; our first render may come earlier, from a preview index); markercluster: the end of its chunked loading, which adds the clusters to the map at its end. first render: the end of the frame that first showed clusters or pins. On a warm server (every incident page read once through the API before).',
           `live: an operator POSTs incidents (random points, all severities) at ${sizes.livePerSecond}/s through the API, from ${sizes.liveWarmupMs / 1000} s before the gestures; achieved ${achieved.toFixed(0)}/s (median over measurements), ${failed} failed. live received: notifications the page's socket got per second of gestures.`,
           'Leaflet.markercluster: the baseline a Leaflet user would pick (test/bench/map/markercluster/): the dashboard\'s base map, every incident an L.marker with a pin like ours in one MarkerClusterGroup loaded with chunkedLoading, live updates applied as they come with addLayer/removeLayer; read through the same API with the same session, served by the same server. Ours runs as an operator (draggable pins); the baseline\'s pins do not drag.',
