@@ -394,7 +394,8 @@ export function startSwarm(config: Omit<SwarmConfig, 'maxLifetimeMs'>, cpus?: st
 
 // ---- small things ----
 
-function killGroup(child: ChildProcess, signal: NodeJS.Signals) {
+/** Signals a child's whole process group (a benchmark's children lead their own). */
+export function killGroup(child: ChildProcess, signal: NodeJS.Signals) {
   try {
     process.kill(-child.pid!, signal)
   } catch {
@@ -403,7 +404,7 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals) {
 }
 
 /** Keeps the last few KiB a child printed, for error messages. */
-function capture(child: ChildProcess): () => string {
+export function capture(child: ChildProcess): () => string {
   let output = ''
   const keep = (chunk: string) => (output = (output + chunk).slice(-8192))
   child.stdout?.setEncoding('utf8').on('data', keep)

@@ -1,5 +1,6 @@
 import { fork, spawn, type ChildProcess } from 'node:child_process'
 import { join } from 'node:path'
+import { capture, killGroup } from '../fan-out/processes.ts'
 import { compiled } from '../harness/compiled.ts'
 import { freePort, ROOT, signIn, spawnServer } from '../../helpers/server-process.ts'
 import { stopServer } from '../geofence/cleanup.ts'
@@ -121,21 +122,4 @@ export function startClients(config: Omit<IdleClientsConfig, 'maxLifetimeMs'>): 
       killGroup(child, 'SIGKILL')
     },
   }
-}
-
-function killGroup(child: ChildProcess, signal: NodeJS.Signals) {
-  try {
-    process.kill(-child.pid!, signal)
-  } catch {
-    // already gone
-  }
-}
-
-/** Keeps the last few KiB a child printed, for error messages. */
-function capture(child: ChildProcess): () => string {
-  let output = ''
-  const keep = (chunk: string) => (output = (output + chunk).slice(-8192))
-  child.stdout?.setEncoding('utf8').on('data', keep)
-  child.stderr?.setEncoding('utf8').on('data', keep)
-  return () => output
 }
