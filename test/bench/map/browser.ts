@@ -2,7 +2,7 @@ import { chromium, type Browser } from '@playwright/test'
 
 /**
  * Debian's chromium, started the way playwright.config.ts starts it for the
- * end-to-end tests (same flags; never a downloaded browser). Kept as a copy
+ * end-to-end tests (the same flags and one more, below; never a downloaded browser). Kept as a copy
  * rather than imported: the config picks a port and writes the environment at
  * import time.
  *
@@ -18,6 +18,11 @@ export const CHROMIUM_ARGS = [
   '--disable-background-networking',
   '--disable-component-update',
   '--disable-sync',
+  // The baseline page's own files are answered by the browser context
+  // (map/markercluster-build.ts), which leaves Chromium no address to judge
+  // the page by; its Local Network Access checks would then refuse the
+  // page's socket to the loopback server. Off for every page alike.
+  '--disable-features=LocalNetworkAccessChecks',
 ]
 
 export function launchChromium(): Promise<Browser> {

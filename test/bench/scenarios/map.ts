@@ -1,7 +1,7 @@
 import { mkdtempSync } from 'node:fs'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { Browser, Page } from '@playwright/test'
+import type { Browser, BrowserContext, Page } from '@playwright/test'
 import { median, type BenchOptions, type Ratio, type Row, type Scenario, type ScenarioResult, type Target } from '../harness/report.ts'
 import { pairedRatio } from '../harness/paired-ratio.ts'
 import { percentile } from '../harness/stats.ts'
@@ -12,7 +12,7 @@ import { BLANK_TILE_URL, launchChromium } from '../map/browser.ts'
 import { ensureDashboardBuilt } from '../map/dashboard-build.ts'
 import { frameStats, LONG_FRAME_MS, presentedAfter, traceFrames, type FrameStats } from '../map/frame-trace.ts'
 import { gestureScript, pageClockOffset, playGestures, type Gesture } from '../map/gestures.ts'
-import { ensureMarkerclusterBuilt, MARKERCLUSTER_PATH } from '../map/markercluster-build.ts'
+import { ensureMarkerclusterBuilt, MARKERCLUSTER_PATH, serveMarkercluster } from '../map/markercluster-build.ts'
 import { loadTimings, probeScript, readProbe, type Probe } from '../map/page-probe.ts'
 import { startPoster, type PosterStats } from '../map/poster.ts'
 import { startProfiling, type ProfileSummary } from '../map/profile.ts'
@@ -54,6 +54,8 @@ interface Subject {
   path: (mapSize?: MapSize) => string
   /** how the page says how many incidents it holds once loaded */
   count: (page: Page) => Promise<number>
+  /** makes the page's own files reachable in this context; what it returns undoes that once the page has loaded */
+  serve?: (context: BrowserContext, origin: string) => Promise<() => Promise<void>>
 }
 
 const OURS: Subject = {
@@ -74,6 +76,7 @@ const MARKERCLUSTER: Subject = {
     return `${MARKERCLUSTER_PATH}?map=${mapSize.width}x${mapSize.height}`
   },
   count: (page) => page.evaluate(() => Number(document.body.dataset.incidents)),
+  serve: serveMarkercluster,
 }
 
 interface Sizes {
@@ -176,6 +179,7 @@ async function measure(browser: Browser, server: ServerProcess, posterKey: strin
     const login = await context.request.post(`${server.url}/api/auth/login`, { data: { username: 'map-watcher', password: USER_PASSWORD } })
     if (!login.ok()) throw new Error(`sign-in failed: ${login.status()} ${await login.text()}`)
     await context.addInitScript({ content: probeScript })
+    const unserve = await subject.serve?.(context, server.url)
 
     const page = await context.newPage()
     const pageErrors: string[] = []
@@ -189,6 +193,8 @@ async function measure(browser: Browser, server: ServerProcess, posterKey: strin
     const empty = expected === 0
     await profiled(page, profile, `load-${tag}`, async () => {
       await page.goto(`${server.url}${subject.path(mapSize)}`)
+      // while a route is set, Playwright holds every request of the context on its way: not while measuring
+      await unserve?.()
       // a function, not a string: the page's CSP forbids eval, which a string predicate needs
       await page.waitForFunction(
         (expected) => {
@@ -432,7 +438,7 @@ async function run({ tiny, rounds, log }: BenchOptions): Promise<ScenarioResult[
           `staleness: from the socket message that brought a live incident to the page to the first frame presented after the map drew from data holding it (ours: the first \`incidents:rendered\` after the cluster worker that took it in, as a change or in a full build, answered; markercluster: its addLayer), over the updates that came during the gestures; one not drawn by the end of the trace (${sizes.settleMs / 1000} s of stillness after the gestures) counts as late as the trace reaches. from post: the same, counted from when the poster was due to send it (open loop: the server's share included).`,
           'full index: from navigation start (already signed in) until the map first drew from the full clustering index (ours: the first render after the full build; our first render may come earlier, from a preview index); markercluster: the end of its chunked loading, which adds the clusters to the map at its end. first render: the end of the frame that first showed clusters or pins. On a warm server (every incident page read once through the API before).',
           `live: an operator POSTs incidents (random points, all severities) at ${sizes.livePerSecond}/s through the API, from ${sizes.liveWarmupMs / 1000} s before the gestures; achieved ${achieved.toFixed(0)}/s (median over measurements), ${failed} failed. live received: notifications the page's socket got per second of gestures.`,
-          'Leaflet.markercluster: the baseline a Leaflet user would pick (test/bench/map/markercluster/): the dashboard\'s base map, every incident an L.marker with a pin like ours in one MarkerClusterGroup loaded with chunkedLoading, live updates applied as they come with addLayer/removeLayer; read through the same API with the same session, served by the same server. Ours runs as an operator (draggable pins); the baseline\'s pins do not drag.',
+          'Leaflet.markercluster: the baseline a Leaflet user would pick (test/bench/map/markercluster/): the dashboard\'s base map, every incident an L.marker with a pin like ours in one MarkerClusterGroup loaded with chunkedLoading, live updates applied as they come with addLayer/removeLayer; read through the same API with the same session, on the same origin (its own files answered by the browser context from the benchmark\'s folder, so nothing is added to the dashboard\'s). Ours runs as an operator (draggable pins); the baseline\'s pins do not drag.',
           'The empty map (control) is the dashboard with no incident loaded (live ones still arrive). Base-map tiles are a blank inline image; the bundled world outline is drawn as usual.',
           `1-minute load average during the run: ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)} on ${cpus().length} cores (the browser shares them with the server, PostgreSQL, Redis and the poster); more means other processes were competing for the CPU.`,
           ...(profile ? [`profiled run (MAP_BENCH_PROFILE): the profiler slows the page; profiles in ${profile.dir}`] : []),
