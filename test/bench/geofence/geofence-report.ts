@@ -99,7 +99,7 @@ export function geofenceReport(input: ReportInput): ScenarioResult[] {
       ratio,
       { label: 'ours on PostGIS / ours on embedded PGlite, saves/s (medians)', value: oursMax / median(rates(input.embedded)) },
     ],
-    targets: [{ label: 'ours / best bare SQL with the same group commit', value: ratio.value, goal: `≥ ${TARGET_RATIO}×`, met: ratio.value >= TARGET_RATIO }],
+    targets: [{ label: 'saves/s, ours / best bare SQL with the same group commit (paired rounds)', value: ratio.value, rounds: ratio.rounds, goal: `≥ ${TARGET_RATIO}×`, met: ratio.value >= TARGET_RATIO }],
     notes: [
       'Every save of ours is the full POST /api/incidents: session (looked up at most every 500 ms per key), validation, one statement that inserts ' +
         'the incident, builds its feature, runs the alert query and writes the alert, outbox and history rows, committed in a transaction sent in one ' +
@@ -139,7 +139,7 @@ export function geofenceReport(input: ReportInput): ScenarioResult[] {
       }),
     ),
     ratios: [],
-    targets: [{ label: `p99 of ours at ${LOADS[0]! * 100} % of its maximum`, value: halfP99, goal: `< ${TARGET_P99_MS} ms`, met: halfP99 < TARGET_P99_MS }],
+    targets: [{ label: `p99 of a save of ours at ${LOADS[0]! * 100} % of its maximum rate, open loop`, value: halfP99, rounds: (input.openLoop.get(openLoopKey('ours', LOADS[0]!)) ?? []).map((x) => x.p99), unit: 'ms', goal: `< ${TARGET_P99_MS} ms`, met: halfP99 < TARGET_P99_MS }],
     notes: [
       `Request i is due at i / rate seconds and is sent then whatever the earlier ones are doing; its latency runs from when it was due, so ` +
         `queueing counts. The rates are shares of the median saves/s of the paired rounds (ours' maximum for ours, the limit's for the limit). ` +
