@@ -30,6 +30,8 @@ export interface Target {
   unit?: string
   goal: string
   met: boolean
+  /** why this run cannot judge the target either way (e.g. the load generator, not the subject, set the pace); `met` is then false */
+  inconclusive?: string
 }
 
 export interface ScenarioResult {
@@ -76,12 +78,14 @@ export function toMarkdown(results: ScenarioResult[], rounds: number): string {
     lines.push(`|---|${metrics.map(() => '---:').join('|')}|`)
     for (const row of r.rows) lines.push(`| ${row.subject} | ${metrics.map((m) => (row.values[m]?.length ? cell(spread(row.values[m]!)) : '—')).join(' | ')} |`)
     if (r.ratios.length) lines.push('', ...r.ratios.map((x) => `- ${x.label}: **${fmt(x.value)}×**${x.ci ? ` (95 % CI ${fmt(x.ci.low)}–${fmt(x.ci.high)}, ${x.rounds?.length ?? '?'} paired rounds)` : ''}`))
-    if (r.targets.length) lines.push('', ...r.targets.map((t) => `- target ${t.label} ${t.goal}: ${targetValue(t)} → ${t.met ? '**met**' : '**missed**'}`))
+    if (r.targets.length) lines.push('', ...r.targets.map((t) => `- target ${t.label} ${t.goal}: ${targetValue(t)} → ${t.inconclusive ? `**inconclusive** (${t.inconclusive})` : t.met ? '**met**' : '**missed**'}`))
     if (r.notes.length) lines.push('', ...r.notes.map((n) => `> ${n}`))
     lines.push('')
   }
   return lines.join('\n')
 }
+
+const verdict = (t: Target) => (t.inconclusive ? `inconclusive: ${t.inconclusive}` : t.met ? 'yes' : '**no**')
 
 const targetValue = (t: Target) =>
   `${fmt(t.value)}${t.unit ? ` ${t.unit}` : ''}${t.rounds && t.rounds.length > 1 ? ` (${fmt(Math.min(...t.rounds))}–${fmt(Math.max(...t.rounds))}, ${t.rounds.length} rounds)` : t.rounds ? ' (1 round)' : ''}`
@@ -108,7 +112,7 @@ export function toSummary(results: ScenarioResult[], rounds: number, run: RunCon
     '| scenario | target | measured | goal | met |',
     '|---|---|---|---|---|',
   ]
-  for (const r of results) for (const t of r.targets) lines.push(`| ${r.scenario} | ${t.label} | ${targetValue(t)} | ${t.goal} | ${t.met ? 'yes' : '**no**'} |`)
+  for (const r of results) for (const t of r.targets) lines.push(`| ${r.scenario} | ${t.label} | ${targetValue(t)} | ${t.goal} | ${verdict(t)} |`)
   return lines.join('\n') + '\n'
 }
 

@@ -345,15 +345,16 @@ export const fanOut: Scenario = {
         }
         const vsFloor = ratioOf(FLOOR)
         const vsBun = ratioOf(BUN)
-        const cpu = (kind: SubjectKind) => median(bySubject.get(kind)!['server CPU at the top rate']!)
-        ratios.push(vsFloor, vsBun, {
-          // what the swarm cannot cap: the serving process's CPU per frame (ours' PostgreSQL and Redis not counted)
-          label: `server CPU per frame at ${fmtCount(size)} sockets and ${top} posts/s, the floor / ours (above 1: ours spends less; PostgreSQL and Redis not counted)`,
-          value: cpu(FLOOR) / cpu('ours'),
-        }, {
-          label: `server + PostgreSQL + Redis CPU per frame at ${fmtCount(size)} sockets and ${top} posts/s, the floor / ours`,
-          value: median(bySubject.get(FLOOR)!['server + PostgreSQL + Redis CPU at the top rate']!) / median(bySubject.get('ours')!['server + PostgreSQL + Redis CPU at the top rate']!),
-        })
+        // what the swarm cannot cap: CPU per frame, the serving process alone and with ours' PostgreSQL and Redis
+        const serverCpu = pairedRatio(
+          `server CPU per frame at ${fmtCount(size)} sockets and ${top} posts/s, the floor / ours (above 1: ours spends less; PostgreSQL and Redis not counted)`,
+          bySubject.get(FLOOR)!['server CPU at the top rate']!, bySubject.get('ours')!['server CPU at the top rate']!,
+        )
+        const wholeCpu = pairedRatio(
+          `server + PostgreSQL + Redis CPU per frame at ${fmtCount(size)} sockets and ${top} posts/s, the floor / ours`,
+          bySubject.get(FLOOR)!['server + PostgreSQL + Redis CPU at the top rate']!, bySubject.get('ours')!['server + PostgreSQL + Redis CPU at the top rate']!,
+        )
+        ratios.push(vsFloor, vsBun, serverCpu, wholeCpu)
         const sustainedOurs = median(bySubject.get('ours')!['sustained rate']!)
         const sustainedFloor = median(bySubject.get(FLOOR)!['sustained rate']!)
         // Where the swarm set the pace, a delivered rate is a lower bound of what
@@ -371,17 +372,27 @@ export const fanOut: Scenario = {
             : swarmBoundAtTop.has(`${size}|ours`)
               ? 'the swarm, not the server, set the pace of ours'
               : null
-          return { label: `${text}${why ? ` (inconclusive: ${why})` : ''}`, value: ratio.value, goal: `≥ ${goal}×`, met: met && !why }
+          return { label: text, value: ratio.value, rounds: ratio.rounds, goal: `≥ ${goal}×`, met: met && !why, ...(why && { inconclusive: why }) }
         }
         targets.push(
           judged(vsFloor, FLOOR, 0.9, `delivered frames/s at ${fmtCount(size)} sockets (top rate, ${top} posts/s), ours / the same-batching floor`),
           judged(vsBun, BUN, 0.5, `delivered frames/s at ${fmtCount(size)} sockets (top rate, ${top} posts/s), ours / Bun publish`),
           {
+            // the capacity the frames/s target is about, where CPU is the limit: the swarm cannot cap this one
+            label: `CPU per frame at ${fmtCount(size)} sockets (top rate), the floor / ours, ours counting its PostgreSQL and Redis: frames/s per core`,
+            value: wholeCpu.value,
+            rounds: wholeCpu.rounds,
+            goal: '≥ 0.9×',
+            met: wholeCpu.value >= 0.9,
+          },
+          {
             // the floor keeping up at no rate of the ladder would make "ours ≥ the floor's" hold vacuously
-            label: `highest open-loop rate with p99 < ${P99_GOAL_MS} ms at ${fmtCount(size)} sockets, ours (posts/s)${sustainedFloor > 0 ? '' : ' (inconclusive: the floor kept up at no rate of the ladder)'}`,
+            label: `highest open-loop rate with p99 < ${P99_GOAL_MS} ms at ${fmtCount(size)} sockets, ours`,
             value: sustainedOurs,
+            unit: 'posts/s',
             goal: `≥ the floor's (${sustainedFloor} posts/s)`,
             met: sustainedFloor > 0 && sustainedOurs >= sustainedFloor,
+            ...(sustainedFloor > 0 ? {} : { inconclusive: 'the floor kept up at no rate of the ladder' }),
           },
           { label: `frames lost by ours, every size and rate (sockets it cut off: ${oursClosed})`, value: oursLost, goal: '= 0', met: oursLost === 0 && oursClosed === 0 },
         )
