@@ -1,5 +1,5 @@
-import { createRequire } from 'node:module'
 import fp from 'fastify-plugin'
+import helmet from 'helmet'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 
 export interface SecurityHeadersOptions {
@@ -37,12 +37,6 @@ export default fp<SecurityHeadersOptions>(
   },
   { name: 'security-headers' },
 )
-
-type HelmetMiddleware = (request: IncomingMessage, response: ServerResponse, next: (error?: unknown) => void) => void
-type Helmet = (options: object) => HelmetMiddleware
-
-/** the helmet that @fastify/helmet wraps (a dependency of it, not of ours) */
-const helmet = createRequire(createRequire(import.meta.url).resolve('@fastify/helmet'))('helmet') as Helmet
 
 /** Every header helmet sets for these options, by name, as it would set them on a response. */
 export function securityHeaders(options: SecurityHeadersOptions): Record<string, string> {
