@@ -35,6 +35,11 @@ const commit = (() => {
     return 'unknown (not a git checkout)'
   }
 })()
+// the knobs a run was narrowed with belong in its header, so the table says how it was made
+const knobs = Object.entries(process.env)
+  .filter(([name]) => /^(BENCH_|GEOFENCE_|MAP_BENCH_)/.test(name))
+  .map(([name, value]) => `${name}=${value}`)
+  .sort()
 const startedAt = Date.now()
 const loadBefore = loadavg()[0]!
 const results: ScenarioResult[] = []
@@ -42,6 +47,6 @@ for (const scenario of chosen) {
   console.log(`\n== ${scenario.title}`)
   results.push(...(await scenario.run({ tiny: values.tiny!, rounds: values.tiny ? 1 : rounds, log: (line) => console.log(`   ${line}`) })))
 }
-const written = writeResults(values.out!, results, values.tiny ? 1 : rounds, { commit, loadBefore, loadAfter: loadavg()[0]!, minutes: (Date.now() - startedAt) / 60_000 })
+const written = writeResults(values.out!, results, values.tiny ? 1 : rounds, { commit, loadBefore, loadAfter: loadavg()[0]!, minutes: (Date.now() - startedAt) / 60_000, knobs })
 console.log(`\nwrote ${written.markdown} and ${written.json}`)
 process.exit(0)

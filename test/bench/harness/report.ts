@@ -97,6 +97,8 @@ export interface RunConditions {
   loadBefore: number
   loadAfter: number
   minutes: number
+  /** BENCH_… variables the run was narrowed with, as NAME=value */
+  knobs?: string[]
 }
 
 /**
@@ -106,7 +108,7 @@ export interface RunConditions {
  */
 export function toSummary(results: ScenarioResult[], rounds: number, run: RunConditions): string {
   const lines = [
-    `One \`npm run bench -- --rounds ${rounds}\` run on commit ${run.commit}, ${new Date().toISOString().slice(0, 10)}, ${run.minutes.toFixed(0)} minutes; ${machine()};`,
+    `One \`${run.knobs?.length ? `${run.knobs.join(' ')} ` : ''}npm run bench -- --rounds ${rounds}\` run on commit ${run.commit}, ${new Date().toISOString().slice(0, 10)}, ${run.minutes.toFixed(0)} minutes; ${machine()};`,
     `1-minute load average ${run.loadBefore.toFixed(1)} at the start and ${run.loadAfter.toFixed(1)} at the end (the benchmark's own processes). Median (min–max, rounds).`,
     '',
     '| scenario | target | measured | goal | met |',

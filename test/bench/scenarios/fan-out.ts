@@ -65,7 +65,8 @@ const parseList = (text: string) => text.split(',').map(Number).filter((n) => Nu
  * per point), BENCH_FANOUT_WARMUP_SECONDS, BENCH_FANOUT_CUTOFF_SECONDS (how long
  * after the last post's due time an overloaded subject is waited for),
  * BENCH_FANOUT_SUBJECTS=ours,batched (kinds, see SUBJECTS; the targets need
- * ours, batched and bun).
+ * ours, batched and bun), BENCH_FANOUT_ROUNDS (fewer rounds than --rounds: a
+ * round of the full ladder takes about half an hour; every row shows its count).
  */
 function settings(tiny: boolean): Settings {
   if (tiny) return { subjects: SUBJECTS, ladders: [[20, [20]]], warmUpSeconds: 1, seconds: 2, cutOffMs: 5000, quietMs: 2000, settleMs: 300, settleLimitMs: 5000 }
@@ -168,7 +169,8 @@ export const fanOut: Scenario = {
   name: 'fan-out',
   title: 'Fan-out: open-loop posts to N sockets on one instance, beside the same-batching bare ws floor, Bun publish, naive ws and Socket.IO',
   async run(options: BenchOptions): Promise<ScenarioResult[]> {
-    const { tiny, rounds, log } = options
+    const { tiny, log } = options
+    const rounds = Math.min(options.rounds, envNumber('BENCH_FANOUT_ROUNDS', options.rounds))
     const set = settings(tiny)
     const cores = corePlan()
     const loadAtStart = machineLoad()
