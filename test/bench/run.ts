@@ -43,10 +43,31 @@ const knobs = Object.entries(process.env)
 const startedAt = Date.now()
 const loadBefore = loadavg()[0]!
 const results: ScenarioResult[] = []
+let failed = 0
+const write = () =>
+  writeResults(values.out!, results, values.tiny ? 1 : rounds, { commit, loadBefore, loadAfter: loadavg()[0]!, minutes: (Date.now() - startedAt) / 60_000, knobs })
 for (const scenario of chosen) {
   console.log(`\n== ${scenario.title}`)
-  results.push(...(await scenario.run({ tiny: values.tiny!, rounds: values.tiny ? 1 : rounds, log: (line) => console.log(`   ${line}`) })))
+  try {
+    results.push(...(await scenario.run({ tiny: values.tiny!, rounds: values.tiny ? 1 : rounds, log: (line) => console.log(`   ${line}`) })))
+  } catch (error) {
+    // one scenario falling over must not cost the others' figures: the table says it failed, and the run exits 1
+    failed++
+    console.error(error)
+    const why = (error as Error).message.split('\n')[0]!
+    results.push({
+      scenario: scenario.name,
+      case: 'failed',
+      units: {},
+      rows: [],
+      ratios: [],
+      targets: [{ label: `the scenario ran to its end (${why})`, value: Number.NaN, goal: 'ran', met: false }],
+      notes: [why],
+    })
+  }
+  // written after every scenario, so what was measured survives a later failure
+  write()
 }
-const written = writeResults(values.out!, results, values.tiny ? 1 : rounds, { commit, loadBefore, loadAfter: loadavg()[0]!, minutes: (Date.now() - startedAt) / 60_000, knobs })
+const written = write()
 console.log(`\nwrote ${written.markdown} and ${written.json}`)
-process.exit(0)
+process.exit(failed ? 1 : 0)

@@ -31,6 +31,8 @@ const SUBJECTS: { kind: SubjectKind; label: string }[] = [
 ]
 const FLOOR: SubjectKind = 'batched'
 const BUN: SubjectKind = 'bun'
+/** the subjects the targets are judged on; the others are shown beside them */
+const TARGET_SUBJECTS: SubjectKind[] = ['ours', FLOOR, BUN]
 
 /** p99 under this is "keeping up" for the sustained rate */
 const P99_GOAL_MS = 100
@@ -178,7 +180,7 @@ export const fanOut: Scenario = {
     const measured = new Map<string, Map<SubjectKind, Series>>()
     // "size" -> subject -> one value per round
     const summary = new Map<number, Map<SubjectKind, Partial<Record<SummaryMetric, number[]>>>>()
-    const flags = new Map<string, { swarmBound: Set<string>; posterLate: Set<string>; cutOff: Set<string>; unsettled: Set<string>; skipped: Set<string>; closed: Map<string, number> }>()
+    const flags = new Map<string, { swarmBound: Set<string>; posterLate: Set<string>; cutOff: Set<string>; unsettled: Set<string>; skipped: Set<string>; closed: Map<string, number>; crashed: Map<string, string> }>()
     const frameBytes = new Map<SubjectKind, number>()
     let oursLost = 0
     let oursCutOff = 0
@@ -192,7 +194,7 @@ export const fanOut: Scenario = {
     let runs = 0
     const flagsOf = (key: string) => {
       let f = flags.get(key)
-      if (!f) flags.set(key, (f = { swarmBound: new Set(), posterLate: new Set(), cutOff: new Set(), unsettled: new Set(), skipped: new Set(), closed: new Map() }))
+      if (!f) flags.set(key, (f = { swarmBound: new Set(), posterLate: new Set(), cutOff: new Set(), unsettled: new Set(), skipped: new Set(), closed: new Map(), crashed: new Map() }))
       return f
     }
 
@@ -214,6 +216,7 @@ export const fanOut: Scenario = {
               peer = await startPeer(kind, { REDIS_URL: database.redisUrl }, [], cores?.server)
             }
             const server = (ours ?? peer)!
+            let pointKey = ''
             const swarm = startSwarm({ kind, baseUrl: server.url, sessionKey: ours?.viewerKey }, cores?.swarm)
             try {
               swarm.send({ cmd: 'connect', total: size, concurrency: 100 })
@@ -224,7 +227,7 @@ export const fanOut: Scenario = {
               let climbing = true
               const passed: number[] = []
               for (const rate of ladder) {
-                const key = `${size}|${rate}`
+                const key = (pointKey = `${size}|${rate}`)
                 const top = rate === ladder.at(-1)
                 // once a subject fails to keep up, only the top rate (its saturation point) is still run
                 if (!climbing && !top) {
@@ -292,6 +295,15 @@ export const fanOut: Scenario = {
               ;(series['server + PostgreSQL + Redis CPU at the top rate'] ??= []).push(atTop['server CPU']!.at(-1)! + atTop['PostgreSQL + Redis CPU']!.at(-1)!)
               if (atTop.delivered!.at(-1)! >= 0.97 * size * ladder.at(-1)!) keptPaceAtTop.add(`${size}|${kind}`)
             } catch (error) {
+              // A peer that only illustrates (naive ws, Socket.IO) falling over
+              // under the load is a result: it goes in the table, and the run
+              // goes on. Ours, the floor or Bun failing leaves no target to judge.
+              const why = server.output().split('\n').find((line) => /Error\b/.test(line))?.trim()
+              if (pointKey && !TARGET_SUBJECTS.includes(kind) && /is gone/.test((error as Error).message)) {
+                flagsOf(pointKey).crashed.set(label, why ?? 'no reason on its output')
+                log(`  ${pointKey.split('|')[1]}/s: the server process died (${why ?? 'no reason on its output'}); the next subject`)
+                continue
+              }
               // a server that died says why on its stderr
               throw new Error(`${label}, ${size} sockets: ${(error as Error).message}\n--- the server's last output:\n${server.output()}`, { cause: error })
             } finally {
@@ -326,6 +338,7 @@ export const fanOut: Scenario = {
             f.swarmBound.size ? `Swarm-bound (the client swarm's loop over 90 % busy: the clients, not only the server, set the pace): ${list(f.swarmBound)}.` : '',
             f.posterLate.size ? `Poster late (its thread over 20 ms behind schedule at p99: latencies include the swarm's own lateness): ${list(f.posterLate)}.` : '',
             f.unsettled.size ? `The previous point's frames were still arriving after ${set.settleLimitMs / 1000} s when this one started: ${list(f.unsettled)}.` : '',
+            f.crashed.size ? `The server process died during this point (its stderr): ${[...f.crashed].map(([l, why]) => `${l}: ${why}`).join('; ')}.` : '',
             f.closed.size ? `Sockets closed by the server during the run: ${[...f.closed].map(([l, n]) => `${l} ${n}`).join(', ')}.` : '',
           ].filter(Boolean),
         })
@@ -338,7 +351,7 @@ export const fanOut: Scenario = {
       const top = ladder.at(-1)!
       const ratios: Ratio[] = []
       const targets: Target[] = []
-      if (size === largest && ['ours', FLOOR, BUN].every((kind) => bySubject.has(kind as SubjectKind))) {
+      if (size === largest && TARGET_SUBJECTS.every((kind) => bySubject.has(kind))) {
         const ratioOf = (other: SubjectKind): Ratio => {
           const ours = bySubject.get('ours')!['delivered at the top rate']!
           const theirs = bySubject.get(other)!['delivered at the top rate']!
