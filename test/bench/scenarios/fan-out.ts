@@ -68,7 +68,7 @@ const parseList = (text: string) => text.split(',').map(Number).filter((n) => Nu
  * after the last post's due time an overloaded subject is waited for),
  * BENCH_FANOUT_SUBJECTS=ours,batched (kinds, see SUBJECTS; the targets need
  * ours, batched and bun), BENCH_FANOUT_ROUNDS (fewer rounds than --rounds: a
- * round of the full ladder takes about half an hour; every row shows its count).
+ * round of the full ladder is the longest part of a run; every row shows its count).
  */
 function settings(tiny: boolean): Settings {
   if (tiny) return { subjects: SUBJECTS, ladders: [[20, [20]]], warmUpSeconds: 1, seconds: 2, cutOffMs: 5000, quietMs: 2000, settleMs: 300, settleLimitMs: 5000 }
