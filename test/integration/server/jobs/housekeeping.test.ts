@@ -7,6 +7,11 @@ import { BACKENDS, bearer, startTestServer, type TestServer } from '../../../hel
 // links long expired, deliveries sent or failed long ago and their payloads.
 // Rows are made old by moving their clocks back; the pass removes those and
 // keeps everything still in use or still recent.
+//
+// The server runs no jobs here (JOBS_IN_PROCESS false): a working process
+// starts its own pass at start-up, and that pass, racing the rows the test
+// writes, would remove some of them before the pass under test counts them
+// (seen in CI: 1 removed where 3 were due). The test's pass is the only one.
 
 const RETENTION_DAYS = 30
 
@@ -14,7 +19,7 @@ describe.each(BACKENDS)('housekeeping on %s', (backend) => {
   let server: TestServer
   let housekeeping: Housekeeping
   beforeAll(async () => {
-    server = await startTestServer(backend, { JOBS_IN_PROCESS: 'true' })
+    server = await startTestServer(backend, { JOBS_IN_PROCESS: 'false' })
     housekeeping = new Housekeeping(server.app.db, { retentionDays: RETENTION_DAYS, onError: (e) => { throw e } })
   })
   afterAll(() => server?.close())
@@ -59,8 +64,8 @@ describe.each(BACKENDS)('housekeeping on %s', (backend) => {
     expect(await exists('deliveries', oldSentSharing)).toBe(false)
     expect(await exists('delivery_payloads', sharedBody)).toBe(true)
     expect(await exists('deliveries', recentSent)).toBe(true)
-    expect(removed.deliveries).toBeGreaterThanOrEqual(3)
-    expect(removed.deliveryPayloads).toBeGreaterThanOrEqual(1)
+    expect(removed.deliveries).toBe(3)
+    expect(removed.deliveryPayloads).toBe(1)
   })
 
   it('removes sessions a day after they ended, and keeps live ones signed in', async () => {
