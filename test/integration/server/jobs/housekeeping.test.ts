@@ -2,6 +2,7 @@ import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Housekeeping } from '../../../../server/jobs/housekeeping.ts'
 import { BACKENDS, bearer, startTestServer, type TestServer } from '../../../helpers/test-server.ts'
+import { waitUntil } from '../../../helpers/wait.ts'
 
 // What months of running leave behind: sessions long ended, acknowledge
 // links long expired, deliveries sent or failed long ago and their payloads.
@@ -95,5 +96,37 @@ describe.each(BACKENDS)('housekeeping on %s', (backend) => {
 
     const links = await sql<{ alert_id: number }>`SELECT alert_id FROM acknowledge_links WHERE user_id = ${user.id}`.execute(db())
     expect(links.rows.map((r) => r.alert_id)).toEqual([1])
+  })
+})
+
+// The pass above is the class's; this is the deployment's promise that a
+// process which runs jobs also clears out, starting with its own start-up
+// (server/jobs/job-runtime.ts). PostgreSQL only: a second app on the same
+// database is how a worker joins a deployment.
+describe('a process that runs jobs', () => {
+  let quiet: TestServer | undefined
+  let working: TestServer | undefined
+  afterAll(async () => {
+    await working?.close()
+    await quiet?.close()
+  })
+
+  it('clears out a delivery sent before the retention when it starts, and keeps a recent one', async () => {
+    quiet = await startTestServer('postgres', { JOBS_IN_PROCESS: 'false' })
+    const db = quiet.app.db
+    const { id: payloadId } = await db.insertInto('delivery_payloads').values({ payload: '{"type":"alert"}' }).returning('id').executeTakeFirstOrThrow()
+    const delivery = (key: string) =>
+      db.insertInto('deliveries')
+        .values({ key, kind: 'alert', channel: 'webhook', address: 'https://hooks.example.test/x', payload_id: payloadId, state: 'sent' })
+        .returning('id').executeTakeFirstOrThrow()
+    const old = await delivery('hk-start/old-sent')
+    const recent = await delivery('hk-start/recent-sent')
+    await sql`UPDATE deliveries SET created = now() - make_interval(days => ${RETENTION_DAYS + 1}) WHERE id = ${old.id}`.execute(db)
+    const count = async (id: number) => (await sql<{ n: number }>`SELECT count(*)::int AS n FROM deliveries WHERE id = ${id}`.execute(db)).rows[0]!.n
+
+    working = await startTestServer('postgres', { JOBS_IN_PROCESS: 'true', DELIVERY_RETENTION_DAYS: String(RETENTION_DAYS) }, quiet)
+
+    await waitUntil(async () => (await count(old.id)) === 0, { what: () => 'the working process to remove the old sent delivery' })
+    expect(await count(recent.id)).toBe(1)
   })
 })
